@@ -1,0 +1,45 @@
+"""netcore: a multilayer perceptron written from scratch in numpy.
+
+>>> import netcore
+>>> data = netcore.load_dataset("digits")
+>>> model = netcore.MLP([64, 32, 10], activation="relu", init="he", seed=0)
+>>> hist = netcore.fit(model, data.X_train, data.y_train, data.X_val, data.y_val,
+...                    optimizer="adam", lr=1e-2, batch_size=32, epochs=5, seed=0)
+>>> model.evaluate(data.X_test, data.y_test)["accuracy"] > 0.9
+True
+"""
+
+from netcore.activations import ACTIVATIONS
+from netcore.callbacks import Callback, EarlyStopping, EpochHook
+from netcore.data import DATASETS, Dataset, load_dataset
+from netcore.gradcheck import gradcheck
+from netcore.init import INITIALIZERS
+from netcore.io import load, save
+from netcore.losses import LOSSES
+from netcore.model import MLP
+from netcore.optim import OPTIMIZERS, get_optimizer
+from netcore.preprocess import PCAWhitener, Standardizer
+from netcore.train import History, TrainConfig, fit
+
+__all__ = [
+    "ACTIVATIONS",
+    "DATASETS",
+    "INITIALIZERS",
+    "LOSSES",
+    "MLP",
+    "OPTIMIZERS",
+    "Callback",
+    "Dataset",
+    "EarlyStopping",
+    "EpochHook",
+    "History",
+    "PCAWhitener",
+    "Standardizer",
+    "TrainConfig",
+    "fit",
+    "get_optimizer",
+    "gradcheck",
+    "load",
+    "load_dataset",
+    "save",
+]

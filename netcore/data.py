@@ -1,0 +1,212 @@
+"""Datasets: MNIST from IDX files, scikit-learn's 8x8 digits, seeded spirals.
+
+``load_dataset(name)`` returns a ``Dataset`` with train, validation and test
+splits as float arrays in [0, 1] (or standardized coordinates for spirals)
+and integer labels.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import shutil
+import struct
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train/validation/test splits of one dataset."""
+
+    name: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    def subset(self, n_train: int | None = None, n_val: int | None = None) -> Dataset:
+        """The first ``n_train`` training and ``n_val`` validation samples."""
+        return Dataset(self.name, self.X_train[:n_train], self.y_train[:n_train],
+                       self.X_val[:n_val], self.y_val[:n_val], self.X_test, self.y_test,
+                       self.n_classes)
+
+
+# MNIST: SHA-256 of the *decompressed* IDX payloads, which are the same on every
+# mirror (the .gz wrappers differ in timestamps and compression level).
+MNIST_FILES = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def mnist_dir() -> Path:
+    """``$NETCORE_DATA_DIR/mnist`` if set, else ``~/.cache/netcore/mnist``."""
+    root = os.environ.get("NETCORE_DATA_DIR")
+    base = Path(root) if root else Path.home() / ".cache" / "netcore"
+    return base / "mnist"
+
+
+def read_idx(path: str | Path, expected_sha256: str | None = None) -> np.ndarray:
+    """Read a (gzipped) IDX file, checking its format and optionally its checksum.
+
+    Raises:
+        ValueError: naming the file, for a bad checksum, a truncated file or a
+            malformed header.
+    """
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"{path}: cannot be read as {'gzip' if opener is gzip.open else 'IDX'}: "
+                         f"{exc}; delete it and provide a fresh copy") from None
+    if expected_sha256 is not None:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != expected_sha256:
+            raise ValueError(f"{path}: checksum mismatch (sha256 of the contents is {digest}, "
+                             f"expected {expected_sha256}); the file is corrupted or not MNIST")
+    return _parse_idx(raw, path)
+
+
+def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != expected:
+        raise ValueError(f"{path}: truncated or oversized IDX data ({len(raw) - header} bytes, "
+                         f"expected {expected} for shape {shape})")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+def _download(name: str, target: Path) -> None:
+    errors = []
+    for mirror in MNIST_MIRRORS:
+        try:
+            tmp = target.with_suffix(".part")
+            with urllib.request.urlopen(mirror + name, timeout=30) as response, \
+                    open(tmp, "wb") as fh:
+                shutil.copyfileobj(response, fh)
+            tmp.replace(target)
+            return
+        except OSError as exc:
+            errors.append(f"{mirror}: {exc}")
+    raise FileNotFoundError(
+        f"MNIST file {name} is missing and could not be downloaded ({'; '.join(errors)}). "
+        f"Put the four standard IDX files ({', '.join(MNIST_FILES)}) in {target.parent} "
+        "or set NETCORE_DATA_DIR to a folder whose mnist/ subfolder holds them."
+    )
+
+
+def _mnist_arrays(directory: Path, download: bool) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name, sha in MNIST_FILES.items():
+        path = directory / name
+        if not path.exists():
+            if not download:
+                raise FileNotFoundError(f"{path} is missing; put the MNIST IDX files in {directory}")
+            directory.mkdir(parents=True, exist_ok=True)
+            log.info("downloading %s to %s", name, directory)
+            _download(name, path)
+        arrays[name.split("-idx")[0]] = read_idx(path, sha)
+    return arrays
+
+
+def _scaled(images: np.ndarray, dtype) -> np.ndarray:
+    pixels = images.reshape(len(images), -1).astype(dtype)
+    pixels /= 255
+    return pixels
+
+
+def load_mnist(*, dtype="float32", download: bool = True, directory: str | Path | None = None
+               ) -> Dataset:
+    """MNIST with the classic split: 50,000 train, the last 10,000 validate, t10k tests.
+
+    Pixels are scaled to [0, 1] and flattened to 784 features.
+    """
+    arrays = _mnist_arrays(Path(directory) if directory else mnist_dir(), download)
+    images, test = (_scaled(arrays[key], dtype) for key in ("train-images", "t10k-images"))
+    labels = arrays["train-labels"].astype(np.int64)
+    return Dataset("mnist", images[:50000], labels[:50000], images[50000:], labels[50000:],
+                   test, arrays["t10k-labels"].astype(np.int64), 10)
+
+
+def load_digits(*, dtype="float32", seed: int = 0) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1,797 images), a fixed stratified 60/20/20 split."""
+    from sklearn.datasets import load_digits as sk_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = sk_digits(return_X_y=True)
+    X = (X / 16.0).astype(dtype)
+    y = y.astype(np.int64)
+    X_tr, X_rest, y_tr, y_rest = train_test_split(X, y, test_size=0.4, stratify=y,
+                                                  random_state=seed)
+    X_val, X_te, y_val, y_te = train_test_split(X_rest, y_rest, test_size=0.5,
+                                                stratify=y_rest, random_state=seed)
+    return Dataset("digits", X_tr, y_tr, X_val, y_val, X_te, y_te, 10)
+
+
+def make_spirals(n_samples: int, *, n_classes: int = 3, noise: float = 0.2,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Interleaved 2-D spirals, one arm per class (the cs231n toy problem)."""
+    per_class = n_samples // n_classes
+    X = np.empty((per_class * n_classes, 2))
+    y = np.repeat(np.arange(n_classes), per_class)
+    for k in range(n_classes):
+        radius = np.linspace(0.05, 1.0, per_class)
+        theta = np.linspace(k * 4.0, (k + 1) * 4.0, per_class) + rng.normal(0, noise, per_class)
+        rows = slice(k * per_class, (k + 1) * per_class)
+        X[rows] = np.column_stack([radius * np.sin(theta), radius * np.cos(theta)])
+    return X, y
+
+
+def load_spirals(*, dtype="float32", seed: int = 0, n_samples: int = 3000,
+                 n_classes: int = 3) -> Dataset:
+    """Seeded synthetic spirals, shuffled and split 60/20/20."""
+    rng = np.random.default_rng(seed)
+    X, y = make_spirals(n_samples, n_classes=n_classes, rng=rng)
+    order = rng.permutation(len(X))
+    X, y = X[order].astype(dtype), y[order].astype(np.int64)
+    a, b = int(0.6 * len(X)), int(0.8 * len(X))
+    return Dataset("spirals", X[:a], y[:a], X[a:b], y[a:b], X[b:], y[b:], n_classes)
+
+
+DATASETS = {"mnist": load_mnist, "digits": load_digits, "spirals": load_spirals}
+
+
+def load_dataset(name: str, **options) -> Dataset:
+    """Load a dataset by name: ``"mnist"``, ``"digits"`` or ``"spirals"``.
+
+    Options go to the loader (e.g. ``dtype="float64"``, ``seed=`` for spirals).
+    """
+    if name not in DATASETS:
+        raise ValueError(f"The 'name' parameter must be one of {sorted(DATASETS)}. Got {name!r}.")
+    return DATASETS[name](**options)

@@ -1,0 +1,68 @@
+"""Finite-difference gradient check of the backward pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netcore.model import MLP
+from netcore.validation import check_features
+
+
+def _mean_loss(model: MLP, X: np.ndarray, T: np.ndarray) -> float:
+    loss, _ = model.loss.loss_sum(model.forward(X, training=True), T)
+    return loss / len(X)
+
+
+def _numeric_gradient(net: MLP, X, T, indices, eps: float) -> np.ndarray:
+    numeric = np.zeros(len(indices))
+    for k, i in enumerate(indices):
+        original = net.params[i]
+        net.params[i] = original + eps
+        plus = _mean_loss(net, X, T)
+        net.params[i] = original - eps
+        minus = _mean_loss(net, X, T)
+        net.params[i] = original
+        numeric[k] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def gradcheck(model: MLP, X, y, *, eps: float = 1e-5, max_per_array: int | None = None,
+              seed: int = 0) -> float:
+    """Relative error between backprop and central differences, worst array first.
+
+    Works on a float64 copy of ``model``, so the model itself is untouched. For
+    each parameter array (each layer's W and b) it compares the analytic
+    gradient ``a`` of the mean loss with the central difference ``n`` as
+    ``||a - n|| / (||a|| + ||n||)`` and returns the largest value. Comparing
+    whole arrays rather than single entries keeps entries whose gradient is
+    ~1e-10 (saturated units) from turning float64 rounding into a false alarm.
+
+    Args:
+        eps: step of the central difference.
+        max_per_array: check at most this many entries of each array, drawn
+            with ``seed``; ``None`` checks every parameter.
+
+    Returns:
+        The maximum relative error; below about 1e-6 means the gradients agree.
+    """
+    net = model.astype("float64")
+    X = check_features(X, net.sizes[0], np.float64)
+    T = net.loss.prepare_targets(y, net.n_outputs, np.float64)
+    if len(T) != len(X):
+        raise ValueError(f"X and y have different lengths: {len(X)} and {len(T)}")
+    z = net.forward(X, training=True)
+    net.loss.loss_and_delta(z, T, scale=1.0 / len(X))
+    net.backward(z)
+    analytic = net.grads.copy()
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _, _, part in net.param_slices:
+        indices = np.arange(part.start, part.stop)
+        if max_per_array is not None and len(indices) > max_per_array:
+            indices = rng.choice(indices, max_per_array, replace=False)
+        a = analytic[indices]
+        n = _numeric_gradient(net, X, T, indices, eps)
+        scale = np.linalg.norm(a) + np.linalg.norm(n)
+        if scale > 0:
+            worst = max(worst, float(np.linalg.norm(a - n) / scale))
+    return worst

@@ -1,0 +1,166 @@
+"""Output layers fused with their losses.
+
+Each loss takes the raw outputs ``z`` of the last dense layer. Pairing the
+output nonlinearity with its loss gives the simple fused gradient
+``dL/dz = (Y - T) / n`` (softmax with cross-entropy, sigmoid with binary
+cross-entropy, identity with squared error) and numerically stable values.
+
+``prepare_targets`` turns user labels into the array the loss works with once,
+before training; ``loss_and_delta`` returns the summed loss and the number of
+correct predictions of a batch and overwrites ``z`` with the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Loss:
+    """Base class: output activation, loss value and fused gradient."""
+
+    name = "loss"
+    is_classifier = True
+
+    def prepare_targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
+        raise NotImplementedError
+
+    def output(self, z: np.ndarray) -> np.ndarray:
+        """The network's prediction (probabilities or values) from raw outputs."""
+        raise NotImplementedError
+
+    def loss_and_delta(self, z: np.ndarray, t: np.ndarray, *, scale: float) -> tuple[float, int]:
+        """Sum of losses and number correct; writes ``scale * dL/dz`` into ``z``."""
+        raise NotImplementedError
+
+    def loss_sum(self, z: np.ndarray, t: np.ndarray) -> tuple[float, int]:
+        """Sum of losses and number correct, leaving ``z`` untouched."""
+        return self.loss_and_delta(z.copy(), t, scale=1.0)
+
+
+def _class_labels(y: np.ndarray, n_classes: int, argument: str) -> np.ndarray:
+    """Validate integer class labels in [0, n_classes)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{argument} must be a 1-D array of class labels, got shape {y.shape}")
+    if y.size and not np.issubdtype(y.dtype, np.integer):
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{argument} contains NaN or infinite values")
+        if not np.all(y == np.round(y)):
+            raise ValueError(f"{argument} must hold integer class labels, got non-integer values")
+    labels = y.astype(np.int64)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(
+            f"{argument} must hold labels in [0, {n_classes}) for a net with {n_classes} "
+            f"outputs, got values in [{labels.min()}, {labels.max()}]"
+        )
+    return labels
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax outputs with the categorical cross-entropy; targets are class labels."""
+
+    name = "cross_entropy"
+
+    def prepare_targets(self, y, n_outputs, dtype, argument="y"):
+        if n_outputs < 2:
+            raise ValueError("cross_entropy needs at least 2 outputs; use binary_cross_entropy")
+        return _class_labels(y, n_outputs, argument)
+
+    def output(self, z):
+        p = z - z.max(axis=1, keepdims=True)
+        np.exp(p, out=p)
+        p /= p.sum(axis=1, keepdims=True)
+        return p
+
+    def loss_and_delta(self, z, t, *, scale):
+        rows = np.arange(len(t))
+        correct = int(np.count_nonzero(z.argmax(axis=1) == t))
+        z -= z.max(axis=1, keepdims=True)
+        true_logit = z[rows, t]
+        np.exp(z, out=z)
+        total = z.sum(axis=1, keepdims=True)
+        loss = float(np.sum(np.log(total[:, 0]) - true_logit))
+        z *= scale / total
+        z[rows, t] -= scale
+        return loss, correct
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Independent sigmoid outputs with binary cross-entropy.
+
+    One output: targets are 0/1. Several outputs: targets are class labels,
+    one-hot encoded (the cross-entropy cost of Nielsen's ``network2``).
+    """
+
+    name = "binary_cross_entropy"
+
+    def prepare_targets(self, y, n_outputs, dtype, argument="y"):
+        labels = _class_labels(y, max(n_outputs, 2), argument)
+        if n_outputs == 1:
+            return labels.astype(dtype).reshape(-1, 1)
+        onehot = np.zeros((len(labels), n_outputs), dtype=dtype)
+        onehot[np.arange(len(labels)), labels] = 1.0
+        return onehot
+
+    def output(self, z):
+        return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+    def loss_and_delta(self, z, t, *, scale):
+        if z.shape[1] == 1:
+            correct = int(np.count_nonzero((z > 0) == (t > 0.5)))
+        else:
+            correct = int(np.count_nonzero(z.argmax(axis=1) == t.argmax(axis=1)))
+        # log(1 + exp(z)) - t * z is the stable form of the binary cross-entropy.
+        loss = float(np.sum(np.logaddexp(z, 0.0) - t * z))
+        np.multiply(z, 0.5, out=z)
+        np.tanh(z, out=z)
+        z += 1.0
+        z *= 0.5
+        z -= t
+        z *= scale
+        return loss, correct
+
+
+class MeanSquaredError(Loss):
+    """Identity outputs with the quadratic cost 0.5 * ||z - t||^2 per sample."""
+
+    name = "mse"
+    is_classifier = False
+
+    def prepare_targets(self, y, n_outputs, dtype, argument="y"):
+        y = np.asarray(y, dtype=dtype)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape[1] != n_outputs:
+            raise ValueError(
+                f"{argument} must have shape (n_samples,) or (n_samples, {n_outputs}) for mse, "
+                f"got {y.shape}"
+            )
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{argument} contains NaN or infinite values")
+        return y
+
+    def output(self, z):
+        return z.copy()
+
+    def loss_and_delta(self, z, t, *, scale):
+        z -= t
+        loss = 0.5 * float(np.vdot(z, z))
+        z *= scale
+        return loss, 0
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "cross_entropy": SoftmaxCrossEntropy,
+    "binary_cross_entropy": SigmoidBinaryCrossEntropy,
+    "mse": MeanSquaredError,
+}
+
+
+def get_loss(name: str) -> Loss:
+    """Build the loss registered as ``name``."""
+    if name not in LOSSES:
+        raise ValueError(f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {name!r} instead.")
+    return LOSSES[name]()

@@ -1,0 +1,223 @@
+"""The multilayer perceptron: layers over one flat parameter buffer."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from netcore.activations import get_activation
+from netcore.init import BIAS_INITS, get_initializer, init_bias
+from netcore.layers import ActivationLayer, Dense, Layer
+from netcore.losses import get_loss
+from netcore.validation import check_features
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+_EVAL_CHUNK = 4096
+
+
+def _check_dtype(dtype) -> np.dtype:
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in _DTYPES:
+        raise ValueError(f"The 'dtype' parameter must be one of {sorted(_DTYPES)}. Got {dtype!r}.")
+    return np.dtype(_DTYPES[name])
+
+
+def _check_sizes(sizes) -> list[int]:
+    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a list of layer widths such as [784, 100, 10], got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output width, got {list(sizes)}")
+    for width in sizes:
+        if not isinstance(width, numbers.Integral) or isinstance(width, bool) or width < 1:
+            raise ValueError(f"sizes must hold positive integers, got {list(sizes)}")
+    return [int(w) for w in sizes]
+
+
+def _hidden_activations(activation, n_hidden: int) -> list[str]:
+    names = [activation] * n_hidden if isinstance(activation, str) else list(activation)
+    if len(names) != n_hidden:
+        raise ValueError(
+            f"activation must be one name or one per hidden layer ({n_hidden}), got {activation!r}"
+        )
+    return names
+
+
+class MLP:
+    """A dense feed-forward network whose parameters live in one flat buffer.
+
+    Args:
+        sizes: layer widths, input first, e.g. ``[784, 100, 10]``.
+        activation: hidden activation name, or one name per hidden layer.
+        loss: ``"cross_entropy"`` (softmax outputs), ``"binary_cross_entropy"``
+            (sigmoid outputs) or ``"mse"`` (linear outputs, regression).
+        init: weight initializer name (``"he"``, ``"xavier"``/``"glorot"``,
+            ``"lecun"``, ``"standard"``).
+        bias_init: ``"zeros"`` or ``"normal"`` (N(0, 1), as in Nielsen's code).
+        seed: seed of the initialization; ``None`` draws fresh entropy.
+        dtype: ``"float32"`` (default) or ``"float64"``.
+        activation_options: extra arguments of the activation, e.g. ``{"slope": 0.1}``.
+
+    ``params`` and ``grads`` are flat arrays; all weight matrices come first
+    (``params[:n_weights]``), so weight decay is one slice operation.
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        activation: str | Sequence[str] = "relu",
+        loss: str = "cross_entropy",
+        init: str = "he",
+        bias_init: str = "zeros",
+        seed: int | None = None,
+        dtype: str = "float32",
+        activation_options: dict | None = None,
+    ):
+        self.sizes = _check_sizes(sizes)
+        self.activations = _hidden_activations(activation, len(self.sizes) - 2)
+        self.activation_options = dict(activation_options or {})
+        self.loss = get_loss(loss)
+        self.init, self.bias_init, self.seed = init, bias_init, seed
+        self.dtype = _check_dtype(dtype)
+        initializer = get_initializer(init)
+        if bias_init not in BIAS_INITS:
+            raise ValueError(
+                f"The 'bias_init' parameter must be one of {list(BIAS_INITS)}. Got {bias_init!r}."
+            )
+        self.layers = self._build_layers()
+        self._allocate()
+        self._initialize(initializer, np.random.default_rng(seed))
+
+    def _build_layers(self) -> list[Layer]:
+        layers: list[Layer] = []
+        for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
+            layers.append(Dense(n_in, n_out))
+            if i < len(self.activations):
+                act = get_activation(self.activations[i], **self.activation_options)
+                layers.append(ActivationLayer(act))
+        return layers
+
+    def _allocate(self) -> None:
+        specs = [(layer, name, shape, kind) for layer in self.layers
+                 for name, shape, kind in layer.param_shapes()]
+        # Weights first, then everything else: decay touches one leading slice.
+        specs.sort(key=lambda spec: spec[3] != "weight")
+        sizes = [int(np.prod(shape)) for _, _, shape, _ in specs]
+        self.n_weights = sum(s for s, spec in zip(sizes, specs, strict=True) if spec[3] == "weight")
+        self.params = np.zeros(sum(sizes), dtype=self.dtype)
+        self.grads = np.zeros_like(self.params)
+        views: dict[int, tuple[dict, dict]] = {id(layer): ({}, {}) for layer in self.layers}
+        # (layer index, array name, slice of the flat buffer), in buffer order.
+        self.param_slices: list[tuple[int, str, slice]] = []
+        offset = 0
+        for (layer, name, shape, _), size in zip(specs, sizes, strict=True):
+            p, g = views[id(layer)]
+            p[name] = self.params[offset:offset + size].reshape(shape)
+            g[name] = self.grads[offset:offset + size].reshape(shape)
+            self.param_slices.append((self.layers.index(layer), name, slice(offset, offset + size)))
+            offset += size
+        for layer in self.layers:
+            layer.bind(*views[id(layer)])
+
+    def _initialize(self, initializer, rng: np.random.Generator) -> None:
+        for layer in self.dense_layers:
+            initializer(layer.W, rng)
+            init_bias(layer.b, self.bias_init, rng)
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable parameters: sum(n_in * n_out + n_out) for a plain net."""
+        return int(self.params.size)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.sizes[-1]
+
+    def forward(self, X: np.ndarray, *, training: bool = False) -> np.ndarray:
+        """Raw outputs of the last dense layer (logits). Returns an internal buffer."""
+        out = X
+        for layer in self.layers:
+            out = layer.forward(out, training)
+        return out
+
+    def backward(self, delta: np.ndarray) -> None:
+        """Backpropagate ``dL/dz`` of the outputs, filling ``self.grads``."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            delta = self.layers[i].backward(delta, need_input_grad=i > 0)
+
+    def _chunks(self, X: np.ndarray):
+        for start in range(0, len(X), _EVAL_CHUNK):
+            yield start, self.forward(X[start:start + _EVAL_CHUNK])
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (or regression values for ``mse``)."""
+        X = check_features(X, self.sizes[0], self.dtype)
+        return np.concatenate([self.loss.output(z) for _, z in self._chunks(X)])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted class labels (or regression values for ``mse``)."""
+        out = self.predict_proba(X)
+        if not self.loss.is_classifier:
+            return out[:, 0] if out.shape[1] == 1 else out
+        if out.shape[1] == 1:
+            return (out[:, 0] > 0.5).astype(np.int64)
+        return out.argmax(axis=1)
+
+    def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """Mean loss and, for classifiers, accuracy: ``{"loss": .., "accuracy": ..}``."""
+        X = check_features(X, self.sizes[0], self.dtype)
+        targets = self.loss.prepare_targets(y, self.n_outputs, self.dtype)
+        if len(targets) != len(X):
+            raise ValueError(f"X and y have different lengths: {len(X)} and {len(targets)}")
+        return self.evaluate_prepared(X, targets)
+
+    def evaluate_prepared(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        """``evaluate`` for inputs already checked and targets already prepared."""
+        total, correct = 0.0, 0
+        for start, z in self._chunks(X):
+            loss, hits = self.loss.loss_sum(z, targets[start:start + len(z)])
+            total, correct = total + loss, correct + hits
+        metrics = {"loss": total / len(X)}
+        if self.loss.is_classifier:
+            metrics["accuracy"] = correct / len(X)
+        return metrics
+
+    def get_buffers(self) -> dict[str, np.ndarray]:
+        """Copies of all non-trainable state, keyed ``"<layer index>.<name>"``."""
+        return {f"{i}.{name}": array.copy() for i, layer in enumerate(self.layers)
+                for name, array in layer.buffers().items()}
+
+    def set_buffers(self, buffers: dict[str, np.ndarray]) -> None:
+        """Write back state taken with ``get_buffers``."""
+        for i, layer in enumerate(self.layers):
+            for name, array in layer.buffers().items():
+                array[...] = buffers[f"{i}.{name}"]
+
+    def get_config(self) -> dict:
+        """The constructor arguments that rebuild this architecture."""
+        return {
+            "sizes": list(self.sizes), "activation": list(self.activations),
+            "loss": self.loss.name, "init": self.init, "bias_init": self.bias_init,
+            "seed": self.seed, "dtype": self.dtype.name,
+            "activation_options": dict(self.activation_options),
+        }
+
+    def astype(self, dtype: str) -> MLP:
+        """A copy of this model with parameters in another float dtype."""
+        clone = MLP(**{**self.get_config(), "dtype": dtype})
+        clone.params[...] = self.params
+        clone.set_buffers(self.get_buffers())
+        return clone
+
+    def copy(self) -> MLP:
+        return self.astype(self.dtype.name)
+
+    def __repr__(self) -> str:
+        return (f"MLP(sizes={self.sizes}, activation={self.activations}, "
+                f"loss={self.loss.name!r}, n_params={self.n_params}, dtype={self.dtype.name})")

@@ -1,0 +1,269 @@
+"""Optimizers over one flat parameter vector, and gradient transforms.
+
+An optimizer sees the flat ``params`` and ``grads`` arrays, never layers, and
+updates ``params`` in place with a few vectorized operations. Weight decay and
+clipping are gradient transforms applied before the step, composed rather than
+built into each optimizer (the optax idea). Optimizer state is a dict of
+arrays so that it can be saved and restored exactly (the LR finder relies on it).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from netcore.validation import check_non_negative, check_positive
+
+
+class Optimizer:
+    """Base class: ``step(params, grads, lr)`` updates ``params`` in place."""
+
+    name = "optimizer"
+
+    def __init__(self):
+        self.state: dict[str, np.ndarray] = {}
+        self.t = 0
+
+    def _buffer(self, key: str, like: np.ndarray) -> np.ndarray:
+        buf = self.state.get(key)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self.state[key] = np.zeros_like(like)
+        return buf
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        # Not part of the state: a workspace reused across steps.
+        buf = getattr(self, "_tmp", None)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._tmp = np.empty_like(like)
+        return buf
+
+    def step(self, params: np.ndarray, grads: np.ndarray, lr: float) -> None:
+        self.t += 1
+        self._update(params, grads, lr)
+
+    def _update(self, params, grads, lr):
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """A deep copy of the optimizer state (step count and moment arrays)."""
+        return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.t = int(state["t"])
+        self.state = {k: np.array(v, copy=True) for k, v in state.items() if k != "t"}
+
+    def hyperparameters(self) -> dict:
+        return {}
+
+
+class SGD(Optimizer):
+    """Plain stochastic gradient descent: p -= lr * g."""
+
+    name = "sgd"
+
+    def _update(self, params, grads, lr):
+        tmp = self._scratch(grads)
+        np.multiply(grads, lr, out=tmp)
+        params -= tmp
+
+
+class Momentum(Optimizer):
+    """Classical momentum: v = mu * v - lr * g; p += v."""
+
+    name = "momentum"
+
+    def __init__(self, momentum: float = 0.9):
+        super().__init__()
+        self.momentum = _fraction(momentum, "momentum")
+
+    def _update(self, params, grads, lr):
+        v, tmp = self._buffer("velocity", params), self._scratch(grads)
+        v *= self.momentum
+        np.multiply(grads, lr, out=tmp)
+        v -= tmp
+        params += v
+
+    def hyperparameters(self):
+        return {"momentum": self.momentum}
+
+
+class Nesterov(Momentum):
+    """Nesterov momentum in the look-ahead-free form of Sutskever et al.:
+    v' = mu * v - lr * g;  p += -mu * v + (1 + mu) * v'."""
+
+    name = "nesterov"
+
+    def _update(self, params, grads, lr):
+        v, tmp = self._buffer("velocity", params), self._scratch(grads)
+        mu = self.momentum
+        np.multiply(v, -mu, out=tmp)
+        params += tmp
+        v *= mu
+        np.multiply(grads, lr, out=tmp)
+        v -= tmp
+        np.multiply(v, 1.0 + mu, out=tmp)
+        params += tmp
+
+
+class RMSprop(Optimizer):
+    """s = rho * s + (1 - rho) * g^2;  p -= lr * g / (sqrt(s) + eps)."""
+
+    name = "rmsprop"
+
+    def __init__(self, rho: float = 0.9, eps: float = 1e-8):
+        super().__init__()
+        self.rho = _fraction(rho, "rho")
+        self.eps = check_positive(eps, "eps")
+
+    def _update(self, params, grads, lr):
+        s, tmp = self._buffer("square_avg", params), self._scratch(grads)
+        s *= self.rho
+        np.multiply(grads, grads, out=tmp)
+        tmp *= 1.0 - self.rho
+        s += tmp
+        np.sqrt(s, out=tmp)
+        tmp += self.eps
+        np.divide(grads, tmp, out=tmp)
+        tmp *= lr
+        params -= tmp
+
+    def hyperparameters(self):
+        return {"rho": self.rho, "eps": self.eps}
+
+
+class Adam(Optimizer):
+    """Kingma & Ba with bias correction, in PyTorch's arithmetic:
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+
+    name = "adam"
+
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__()
+        self.beta1 = _fraction(beta1, "beta1")
+        self.beta2 = _fraction(beta2, "beta2")
+        self.eps = check_positive(eps, "eps")
+
+    def _update(self, params, grads, lr):
+        m, v = self._buffer("m", params), self._buffer("v", params)
+        tmp = self._scratch(grads)
+        b1, b2 = self.beta1, self.beta2
+        m *= b1
+        np.multiply(grads, 1.0 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        np.multiply(grads, grads, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp
+        bias1, bias2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / np.sqrt(bias2)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / bias1
+        params -= tmp
+
+    def hyperparameters(self):
+        return {"beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+class Adagrad(Optimizer):
+    """G += g^2;  p -= lr * g / (sqrt(G) + eps)."""
+
+    name = "adagrad"
+
+    def __init__(self, eps: float = 1e-10):
+        super().__init__()
+        self.eps = check_positive(eps, "eps")
+
+    def _update(self, params, grads, lr):
+        acc, tmp = self._buffer("sum_squares", params), self._scratch(grads)
+        np.multiply(grads, grads, out=tmp)
+        acc += tmp
+        np.sqrt(acc, out=tmp)
+        tmp += self.eps
+        np.divide(grads, tmp, out=tmp)
+        tmp *= lr
+        params -= tmp
+
+    def hyperparameters(self):
+        return {"eps": self.eps}
+
+
+def _fraction(value, argument: str) -> float:
+    value = check_non_negative(value, argument)
+    if not value < 1.0:
+        raise ValueError(f"{argument} must satisfy 0 <= {argument} < 1, got {value!r}")
+    return value
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adagrad": Adagrad,
+}
+
+
+def optimizer_options(name: str) -> list[str]:
+    """The hyperparameter names that the optimizer ``name`` accepts."""
+    return list(inspect.signature(OPTIMIZERS[name].__init__).parameters)[1:]
+
+
+def get_optimizer(name: str, **options) -> Optimizer:
+    """Build the optimizer registered as ``name`` with its hyperparameters.
+
+    Raises:
+        ValueError: for an unknown name, or an option the optimizer does not take.
+    """
+    if name not in OPTIMIZERS:
+        raise ValueError(
+            f"The 'optimizer' parameter must be one of {sorted(OPTIMIZERS)}. Got {name!r} instead."
+        )
+    allowed = optimizer_options(name)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"optimizer {name!r} does not take {unknown}; it takes {allowed}")
+    return OPTIMIZERS[name](**options)
+
+
+# Gradient transforms: applied in order to the flat gradient before the step.
+
+class L2Penalty:
+    """Adds ``l2 * w`` to the weight gradients: the loss gains (l2 / 2) * ||W||^2.
+
+    Nielsen's lambda / n is ``l2`` here. Biases are not decayed unless
+    ``include_biases`` (all non-weight parameters then decay too).
+    """
+
+    def __init__(self, l2: float, include_biases: bool = False):
+        self.l2, self.include_biases = check_non_negative(l2, "l2"), include_biases
+
+    def __call__(self, params, grads, n_weights):
+        end = len(params) if self.include_biases else n_weights
+        grads[:end] += self.l2 * params[:end]
+
+
+class L1Penalty:
+    """Adds ``l1 * sign(w)`` to the weight gradients: the loss gains l1 * |W|_1."""
+
+    def __init__(self, l1: float, include_biases: bool = False):
+        self.l1, self.include_biases = check_non_negative(l1, "l1"), include_biases
+
+    def __call__(self, params, grads, n_weights):
+        end = len(params) if self.include_biases else n_weights
+        grads[:end] += self.l1 * np.sign(params[:end])
+
+
+class ClipGlobalNorm:
+    """Rescales the whole gradient so its L2 norm is at most ``max_norm``."""
+
+    def __init__(self, max_norm: float):
+        self.max_norm = check_positive(max_norm, "clip_norm")
+
+    def __call__(self, params, grads, n_weights):
+        norm = float(np.sqrt(np.dot(grads, grads)))
+        if norm > self.max_norm:
+            grads *= self.max_norm / norm

@@ -1,0 +1,280 @@
+"""``fit``: the minibatch training loop, its configuration and its History."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from netcore.callbacks import Callback, EarlyStopping
+from netcore.model import MLP
+from netcore.optim import (
+    ClipGlobalNorm,
+    L1Penalty,
+    L2Penalty,
+    Optimizer,
+    get_optimizer,
+)
+from netcore.validation import (
+    check_features,
+    check_non_negative,
+    check_positive,
+    check_positive_int,
+)
+
+log = logging.getLogger(__name__)
+
+_OPTIMIZER_OPTIONS = ("momentum", "beta1", "beta2", "rho", "eps")
+
+
+@dataclass
+class TrainConfig:
+    """Every option of ``fit``; see ``fit`` for their meaning."""
+
+    optimizer: str | Optimizer = "adam"
+    lr: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 10
+    seed: int | None = None
+    l2: float = 0.0
+    l1: float = 0.0
+    clip_norm: float | None = None
+    momentum: float | None = None
+    beta1: float | None = None
+    beta2: float | None = None
+    rho: float | None = None
+    eps: float | None = None
+    early_stopping: EarlyStopping | None = None
+    callbacks: Sequence[Callback] = ()
+    shuffle: bool = True
+
+    def __post_init__(self):
+        self.lr = check_positive(self.lr, "lr")
+        self.batch_size = check_positive_int(self.batch_size, "batch_size")
+        self.epochs = check_positive_int(self.epochs, "epochs")
+        self.l2 = check_non_negative(self.l2, "l2")
+        self.l1 = check_non_negative(self.l1, "l1")
+        if self.clip_norm is not None:
+            self.clip_norm = check_positive(self.clip_norm, "clip_norm")
+        if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
+            raise TypeError(f"early_stopping must be an EarlyStopping, got {self.early_stopping!r}")
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be Callback instances, got {cb!r}")
+
+    def build_optimizer(self) -> Optimizer:
+        options = {k: getattr(self, k) for k in _OPTIMIZER_OPTIONS if getattr(self, k) is not None}
+        if isinstance(self.optimizer, Optimizer):
+            if options:
+                raise ValueError(f"pass {sorted(options)} to the optimizer object, not to fit")
+            return self.optimizer
+        if not isinstance(self.optimizer, str):
+            raise TypeError(f"optimizer must be a name or an Optimizer, got {self.optimizer!r}")
+        return get_optimizer(self.optimizer, **options)
+
+    def gradient_transforms(self) -> list:
+        transforms = []
+        if self.l2:
+            transforms.append(L2Penalty(self.l2))
+        if self.l1:
+            transforms.append(L1Penalty(self.l1))
+        if self.clip_norm is not None:
+            transforms.append(ClipGlobalNorm(self.clip_norm))
+        return transforms
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one training and how it ended.
+
+    ``metrics`` maps "loss", "accuracy", "val_loss", "val_accuracy" and
+    "time" (seconds) to one value per epoch; ``stop_reason`` is one of
+    "completed", "early_stopping", "diverged" or a callback's reason.
+    """
+
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    best_epoch: int | None = None
+    restored_epoch: int | None = None
+    stop_reason: str = "completed"
+    diverged: bool = False
+    diverged_epoch: int | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.metrics.get("loss", []))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.metrics[key]
+
+    def record(self, logs: dict) -> None:
+        for key, value in logs.items():
+            if key != "epoch":
+                self.metrics.setdefault(key, []).append(value)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per epoch (1-based index), one column per metric."""
+        frame = pd.DataFrame(self.metrics)
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="epoch")
+        return frame
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class _Data:
+    X: np.ndarray
+    T: np.ndarray
+    X_val: np.ndarray | None
+    T_val: np.ndarray | None
+
+
+def _prepare_data(model: MLP, X, y, X_val, y_val) -> _Data:
+    X = check_features(X, model.sizes[0], model.dtype, "X")
+    T = model.loss.prepare_targets(y, model.n_outputs, model.dtype, "y")
+    if len(T) != len(X):
+        raise ValueError(f"X and y have different lengths: {len(X)} and {len(T)}")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together")
+    if X_val is None:
+        return _Data(X, T, None, None)
+    X_val = check_features(X_val, model.sizes[0], model.dtype, "X_val")
+    T_val = model.loss.prepare_targets(y_val, model.n_outputs, model.dtype, "y_val")
+    if len(T_val) != len(X_val):
+        raise ValueError(f"X_val and y_val have different lengths: {len(X_val)} and {len(T_val)}")
+    return _Data(X, T, X_val, T_val)
+
+
+class _Trainer:
+    """One training run: the epoch loop delegates batching, stepping and stopping."""
+
+    def __init__(self, model: MLP, config: TrainConfig, data: _Data):
+        self.model, self.config, self.data = model, config, data
+        self.optimizer = config.build_optimizer()
+        self.transforms = config.gradient_transforms()
+        self.rng = np.random.default_rng(config.seed)
+        self.callbacks = ([config.early_stopping] if config.early_stopping else []) \
+            + list(config.callbacks)
+        self.batch_callbacks = [cb for cb in self.callbacks
+                                if type(cb).on_batch_end is not Callback.on_batch_end]
+        self.history = History()
+        self.step_count = 0
+        n = min(config.batch_size, len(data.X))
+        self.x_buf = np.empty((n, data.X.shape[1]), dtype=data.X.dtype)
+        self.t_buf = np.empty((n, *data.T.shape[1:]), dtype=data.T.dtype)
+
+    def run(self) -> History:
+        for cb in self.callbacks:
+            cb.on_train_begin(self.model, self.history)
+        # Overflow is expected when a run diverges; it is detected and recorded instead.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for epoch in range(1, self.config.epochs + 1):
+                if self._run_epoch(epoch):
+                    break
+        for cb in self.callbacks:
+            cb.on_train_end(self.model, self.history)
+        if self.history.best_epoch is None:
+            self.history.best_epoch = self._best_epoch()
+        return self.history
+
+    def _run_epoch(self, epoch: int) -> bool:
+        """Train one epoch; True when training must stop."""
+        start = time.perf_counter()
+        loss, correct, finite = self._train_batches()
+        logs = {"epoch": epoch, "loss": loss / len(self.data.X)}
+        if self.model.loss.is_classifier:
+            logs["accuracy"] = correct / len(self.data.X)
+        if finite and self.data.X_val is not None:
+            val = self.model.evaluate_prepared(self.data.X_val, self.data.T_val)
+            logs.update({f"val_{k}": v for k, v in val.items()})
+            finite = bool(np.isfinite(val["loss"]))
+        logs["time"] = time.perf_counter() - start
+        self.history.record(logs)
+        log.debug("epoch %d: %s", epoch, logs)
+        if not finite:
+            self.history.diverged, self.history.diverged_epoch = True, epoch
+            self.history.stop_reason = "diverged"
+            return True
+        return self._ask_callbacks(epoch, logs)
+
+    def _ask_callbacks(self, epoch: int, logs: dict) -> bool:
+        for cb in self.callbacks:
+            if cb.on_epoch_end(epoch, logs, self.model):
+                self.history.stop_reason = cb.stop_reason
+                return True
+        return False
+
+    def _train_batches(self) -> tuple[float, int, bool]:
+        """One pass over shuffled minibatches: summed loss, number correct, finite?"""
+        X, T, bs = self.data.X, self.data.T, self.config.batch_size
+        n = len(X)
+        order = self.rng.permutation(n) if self.config.shuffle else np.arange(n)
+        total, correct = 0.0, 0
+        for start in range(0, n, bs):
+            idx = order[start:start + bs]
+            # mode="clip" lets take write straight into the buffer (indices are valid).
+            xb = np.take(X, idx, axis=0, out=self.x_buf[:len(idx)], mode="clip")
+            tb = np.take(T, idx, axis=0, out=self.t_buf[:len(idx)], mode="clip")
+            loss, hits = self._step(xb, tb)
+            if not np.isfinite(loss):
+                return loss, correct, False
+            total, correct = total + loss, correct + hits
+        return total, correct, True
+
+    def _step(self, xb: np.ndarray, tb: np.ndarray) -> tuple[float, int]:
+        model = self.model
+        z = model.forward(xb, training=True)
+        loss, hits = model.loss.loss_and_delta(z, tb, scale=1.0 / len(xb))
+        if not np.isfinite(loss):
+            return loss, hits
+        model.backward(z)
+        for transform in self.transforms:
+            transform(model.params, model.grads, model.n_weights)
+        self.optimizer.step(model.params, model.grads, self.config.lr)
+        self.step_count += 1
+        for cb in self.batch_callbacks:
+            cb.on_batch_end(model, self.step_count)
+        return loss, hits
+
+    def _best_epoch(self) -> int | None:
+        key = "val_loss" if "val_loss" in self.history.metrics else "loss"
+        values = np.asarray(self.history.metrics.get(key, []), dtype=float)
+        if not np.isfinite(values).any():
+            return None
+        return int(np.nanargmin(np.where(np.isfinite(values), values, np.nan))) + 1
+
+
+def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
+    """Train ``model`` in place on minibatches and return its ``History``.
+
+    Options (keyword-only; see ``TrainConfig``): ``optimizer`` (name or
+    Optimizer, default "adam"), ``lr``, ``batch_size``, ``epochs``, ``seed``
+    (shuffling), ``l2``/``l1`` penalties on weights, ``clip_norm`` (global
+    gradient norm), the optimizer's ``momentum``/``beta1``/``beta2``/``rho``/
+    ``eps``, ``early_stopping``, ``callbacks`` and ``shuffle``.
+
+    Training stops early when a callback asks, or when the loss becomes NaN or
+    infinite (``history.diverged``, ``history.diverged_epoch``).
+
+    Example:
+        >>> hist = fit(model, X, y, X_val, y_val, optimizer="sgd", lr=0.1, epochs=5)
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be a netcore.MLP, got {type(model).__name__}")
+    allowed = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(f"fit() got unknown options {unknown}; allowed: {sorted(allowed)}")
+    config = TrainConfig(**options)
+    data = _prepare_data(model, X, y, X_val, y_val)
+    needs_val = config.early_stopping is not None and config.early_stopping.monitor.startswith("val")
+    if needs_val and data.X_val is None:
+        raise ValueError(
+            f"early_stopping monitors {config.early_stopping.monitor!r}: pass X_val and y_val"
+        )
+    return _Trainer(model, config, data).run()
