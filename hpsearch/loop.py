@@ -1,0 +1,215 @@
+"""The run loop of a study: claim slots, keep workers busy, record, tell.
+
+Slots are claimed under a storage lock from a counter kept in the study, so
+several drivers sharing one storage never run the same slot twice and together
+stop at the budget. Adaptive strategies (the TPEs) work in rounds of
+``batch_size`` trials, asked together and told together in slot order: the
+same seed then gives the same trials at any worker count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from tqdm.auto import tqdm
+
+from hpsearch import records
+from hpsearch.runner import TrialTask, make_runner
+from hpsearch.storage import storage_lock
+from hpsearch.trial import FAIL, TrialResult, trial_seed
+
+
+def _positive_int(value, argument: str, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+    return value
+
+
+class RunLoop:
+    """One ``Study.run`` call."""
+
+    def __init__(self, study, *, n_trials, n_jobs, timeout, backend, blas_threads, catch,
+                 max_consecutive_failures, progress):
+        self.study, self.catch = study, catch
+        self.n_trials = _positive_int(n_trials, "n_trials")
+        self.max_failures = _positive_int(max_consecutive_failures, "max_consecutive_failures",
+                                          allow_none=True)
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.runner = make_runner(n_jobs, backend, blas_threads)
+        self.blas_threads, self.progress = blas_threads, progress
+        self.adaptive = study.config.strategy in ("tpe", "tpe-hyperopt")
+        self.in_flight: dict[int, TrialTask] = {}
+        self.round: list[TrialResult] = []
+        self.told: set[int] = set()
+        self.known_trials = -1
+        self.consecutive_failures, self.stopping, self.error = 0, False, None
+
+    @property
+    def storage(self):
+        return self.study.storage
+
+    def run(self) -> None:
+        self._recover_stale()
+        self.strategy = self.study.config.build_strategy()
+        finished = self._sync()
+        self.bar = tqdm(total=self.n_trials, initial=min(finished, self.n_trials),
+                        desc=self.study.name, disable=not self.progress, leave=False)
+        try:
+            self._loop()
+        except BaseException:
+            self.runner.shutdown(kill=True)
+            self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+            raise
+        finally:
+            self.bar.close()
+        if self.error is not None:
+            raise self.error
+
+    def _loop(self) -> None:
+        while True:
+            if not self.stopping:
+                self._submit()
+            if not self.in_flight:
+                return
+            self._record(self.runner.next_result())
+
+    def _submit(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.stopping = True
+            return
+        if self.adaptive:
+            wanted = self.study.config.batch_size if not self.in_flight else 0
+        else:
+            wanted = self.runner.free_slots()
+        if wanted == 0:
+            return
+        tasks = self._claim(wanted)
+        if not tasks:
+            self.stopping = True
+        for task in tasks:
+            self.in_flight[task.slot] = task
+            self.runner.submit(task)
+
+    def _claim(self, n: int) -> list[TrialTask]:
+        """Take re-queued slots first, then new ones, within the budget."""
+        study = self.study
+        with storage_lock(study.storage_url):
+            self._sync()
+            attrs = self.storage.get_study_system_attrs(study.study_id)
+            requeue = list(attrs.get(records.REQUEUE, []))
+            next_slot = attrs.get(records.NEXT_SLOT, 0)
+            tasks = [self._requeued(entry) for entry in requeue[:n]]
+            requeue = requeue[n:]
+            room = min(n - len(tasks), self.n_trials - next_slot)
+            if room > 0:
+                self.strategy.next_slot = next_slot
+                for params in self.strategy.ask(room):
+                    tasks.append(self._new_task(next_slot, params))
+                    next_slot += 1
+            self.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, next_slot)
+            self.storage.set_study_system_attr(study.study_id, records.REQUEUE, requeue)
+        return tasks
+
+    def _new_task(self, slot: int, params: dict) -> TrialTask:
+        seed = trial_seed(self.study.config.seed, slot)
+        trial_id = records.create_running(self.storage, self.study.study_id,
+                                          self.study.config.space, slot, seed, params)
+        self.known_trials += 1
+        return self.study.make_task(trial_id, slot, seed, params, self.blas_threads)
+
+    def _requeued(self, entry: dict) -> TrialTask:
+        old = self.storage.get_trial(entry["trial_id"])
+        params = self.study.config.space.decode(old.params)
+        slot = old.system_attrs[records.SLOT]
+        trial_id = records.create_running(self.storage, self.study.study_id,
+                                          self.study.config.space, slot,
+                                          old.system_attrs[records.SEED], params)
+        self.known_trials += 1
+        return self.study.make_task(trial_id, slot, old.system_attrs[records.SEED], params,
+                                    self.blas_threads)
+
+    def _sync(self) -> int:
+        """Tell the strategy finished trials it has not seen (earlier runs, other
+        drivers); returns the number of finished trials in the study."""
+        if self.storage.get_n_trials(self.study.study_id) == self.known_trials:
+            return -1
+        trials = self.study.trials()
+        self.known_trials = len(trials)
+        finished = [t for t in trials if records.is_finished(t)]
+        fresh = [t for t in finished if t._trial_id not in self.told]
+        self.told.update(t._trial_id for t in fresh)
+        self.strategy.tell([records.to_result(t, self.study.config.space) for t in fresh])
+        return len(finished)
+
+    def _record(self, result: TrialResult) -> None:
+        task = self.in_flight.pop(result.slot)
+        records.finish(self.storage, task.trial_id, result)
+        self.told.add(task.trial_id)
+        if self.adaptive:
+            self.round.append(result)
+            if not self.in_flight:
+                self.strategy.tell(self.round)
+                self.round = []
+        else:
+            self.strategy.tell([result])
+        self._count_failure(result)
+        self.bar.update(1)
+        if result.value is not None and result.state != FAIL:
+            self._show_best()
+
+    def _count_failure(self, result: TrialResult) -> None:
+        if result.state != FAIL:
+            self.consecutive_failures = 0
+            return
+        self.consecutive_failures += 1
+        if not self.catch and self.error is None:
+            self.stopping = True
+            self.error = RuntimeError(f"trial {result.slot} failed: {result.error}")
+        if self.max_failures and self.consecutive_failures >= self.max_failures \
+                and self.error is None:
+            from hpsearch.study import TooManyFailuresError
+
+            self.stopping = True
+            self.error = TooManyFailuresError(
+                f"study {self.study.name!r} stopped after {self.consecutive_failures} "
+                f"consecutive failed trials; the last error was: {result.error}")
+
+    def _show_best(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.bar.set_postfix(best=f"{self.study.best_value:.4g}", refresh=False)
+
+    def _recover_stale(self) -> None:
+        """Fail and re-queue RUNNING trials whose driver is gone (killed, crashed)."""
+        from optuna.trial import TrialState
+
+        study, me = self.study, records.owner_tag()
+        with storage_lock(study.storage_url):
+            running = self.storage.get_all_trials(study.study_id, deepcopy=False,
+                                                  states=(TrialState.RUNNING,))
+            stale = [t for t in running if t.system_attrs.get(records.OWNER) == me
+                     or records.owner_is_gone(t.system_attrs.get(records.OWNER))]
+            for trial in stale:
+                owner = trial.system_attrs.get(records.OWNER)
+                records.abandon(self.storage, trial._trial_id,
+                                f"stale: the driver running it ({owner}) is gone; re-queued")
+            self._push_requeue([t._trial_id for t in stale])
+
+    def _abandon_in_flight(self, reason: str) -> None:
+        ids = [task.trial_id for task in self.in_flight.values()]
+        for trial_id in ids:
+            records.abandon(self.storage, trial_id, reason)
+        with storage_lock(self.study.storage_url):
+            self._push_requeue(ids)
+        self.in_flight.clear()
+
+    def _push_requeue(self, trial_ids: list[int]) -> None:
+        if not trial_ids:
+            return
+        attrs = self.storage.get_study_system_attrs(self.study.study_id)
+        queue = list(attrs.get(records.REQUEUE, [])) + [{"trial_id": i} for i in trial_ids]
+        self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE, queue)

@@ -1,0 +1,107 @@
+"""Reading and writing trials in an Optuna storage: hpsearch's bookkeeping.
+
+Each trial carries system attributes ``hpsearch:slot`` (its place in the
+study's sequence), ``hpsearch:seed``, ``hpsearch:owner`` (host and pid of the
+driver running it) and, for a trial abandoned by a dead driver,
+``hpsearch:requeued``. Results are user attributes: ``metrics`` (scalars),
+``curves`` (per-epoch lists) and ``error``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from hpsearch.searchspace import SearchSpace
+from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
+
+SLOT, SEED, OWNER, REQUEUED = "hpsearch:slot", "hpsearch:seed", "hpsearch:owner", "hpsearch:requeued"
+NEXT_SLOT, REQUEUE, CONFIG = "hpsearch:next_slot", "hpsearch:requeue", "hpsearch:config"
+_STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
+
+
+def owner_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_is_gone(tag: str | None) -> bool:
+    """True when ``tag`` names a process on this host that no longer exists."""
+    if not tag or ":" not in tag:
+        return False
+    host, pid = tag.rsplit(":", 1)
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+def jsonable(value):
+    """Plain Python values for JSON attributes (numpy scalars, tuples, NaN)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def create_running(storage, study_id: int, space: SearchSpace, slot: int, seed: int,
+                   params: dict) -> int:
+    """Record a RUNNING trial with its parameters; returns its trial id."""
+    template = optuna.trial.create_trial(
+        state=TrialState.RUNNING, params=space.encode(params),
+        distributions=space.distributions(params),
+        system_attrs={SLOT: slot, SEED: seed, OWNER: owner_tag()})
+    return storage.create_new_trial(study_id, template_trial=template)
+
+
+def finish(storage, trial_id: int, result: TrialResult) -> None:
+    """Write a result's metrics, curves, error and final state."""
+    record = dict(result.record)
+    curves = record.pop("curves", None)
+    traceback_text = record.pop("traceback", None)
+    metrics = jsonable({**record, "duration": result.duration})
+    storage.set_trial_user_attr(trial_id, "metrics", metrics)
+    if curves:
+        storage.set_trial_user_attr(trial_id, "curves", jsonable(curves))
+    if result.error:
+        storage.set_trial_user_attr(trial_id, "error", result.error)
+        if traceback_text:
+            storage.set_trial_system_attr(trial_id, "hpsearch:traceback", traceback_text)
+    value = result.value
+    finite = value is not None and math.isfinite(value)
+    values = [float(value)] if finite and result.state != FAIL else None
+    storage.set_trial_state_values(trial_id, _STATES[result.state], values)
+
+
+def abandon(storage, trial_id: int, reason: str) -> None:
+    """Mark a trial FAIL and flag it for re-queueing with the same parameters."""
+    storage.set_trial_system_attr(trial_id, REQUEUED, True)
+    storage.set_trial_user_attr(trial_id, "error", reason)
+    storage.set_trial_state_values(trial_id, TrialState.FAIL, None)
+
+
+def to_result(trial: FrozenTrial, space: SearchSpace) -> TrialResult:
+    """A finished stored trial as the TrialResult a strategy is told."""
+    state = {TrialState.COMPLETE: COMPLETE, TrialState.PRUNED: PRUNED}.get(trial.state, FAIL)
+    return TrialResult(slot=trial.system_attrs.get(SLOT, trial.number),
+                       params=space.decode(trial.params), seed=trial.system_attrs.get(SEED, 0),
+                       state=state, value=trial.value, record=trial.user_attrs.get("metrics", {}),
+                       error=trial.user_attrs.get("error"))
+
+
+def is_finished(trial: FrozenTrial) -> bool:
+    return trial.state.is_finished() and not trial.system_attrs.get(REQUEUED, False)

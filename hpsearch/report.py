@@ -1,0 +1,39 @@
+"""Results as pandas DataFrames (plots arrive with the CLI)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from optuna.trial import FrozenTrial
+
+from hpsearch import records
+from hpsearch.searchspace import SearchSpace
+
+_METRIC_COLUMNS = ("val_loss", "val_accuracy", "test_loss", "test_accuracy", "epochs_run",
+                   "best_epoch", "stop_reason", "duration")
+
+
+def _hashable(value):
+    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+
+
+def trial_row(trial: FrozenTrial, space: SearchSpace) -> dict:
+    params = space.decode(trial.params)
+    metrics = trial.user_attrs.get("metrics", {})
+    row = {"trial": trial.system_attrs.get(records.SLOT, trial.number), "number": trial.number,
+           "state": trial.state.name, "value": trial.value,
+           **{name: _hashable(params.get(name)) for name in space}}
+    row.update({k: metrics.get(k) for k in _METRIC_COLUMNS})
+    row.update({k: v for k, v in metrics.items() if k not in row})
+    row["seed"] = trial.system_attrs.get(records.SEED)
+    row["error"] = trial.user_attrs.get("error")
+    row["requeued"] = bool(trial.system_attrs.get(records.REQUEUED, False))
+    return row
+
+
+def results_frame(trials: list[FrozenTrial], space: SearchSpace) -> pd.DataFrame:
+    """One row per trial, ordered by slot: parameters (list values as tuples) and metrics."""
+    rows = [trial_row(t, space) for t in trials]
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=["trial", "number", "state", "value", *space])
+    return frame.sort_values(["trial", "number"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,227 @@
+"""Parallel evaluation of trials: worker processes, BLAS limits, captured failures.
+
+``execute`` runs one trial inside a worker and always returns a
+``TrialResult``: an exception, a diverged loss or a pruning decision becomes
+a FAIL or PRUNED result with its error text. A worker that dies outright
+(segfault, ``os._exit``, OOM kill) is detected by the runner, which rebuilds
+the pool and fails only the trial that killed it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import functools
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import optuna
+
+from hpsearch import objective
+from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
+
+PRUNERS = {
+    "median": lambda epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    "successive_halving": lambda epochs: optuna.pruners.SuccessiveHalvingPruner(),
+    "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(min_resource=1,
+                                                                max_resource=epochs),
+}
+
+
+def check_pruner(name: str | None) -> str | None:
+    if name is not None and name not in PRUNERS:
+        raise ValueError(f"The 'pruner' parameter must be one of {sorted(PRUNERS)} or None. "
+                         f"Got {name!r} instead.")
+    return name
+
+
+@dataclass(frozen=True)
+class PruningSpec:
+    """Where a worker reports epochs so that an Optuna pruner can stop the trial."""
+
+    storage: str
+    study_name: str
+    pruner: str
+    epochs: int
+    monitor: str = "val_loss"
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """Everything a worker needs to run one trial (picklable)."""
+
+    trial_id: int
+    slot: int
+    params: dict
+    seed: int
+    objective: objective.ObjectiveConfig
+    blas_threads: int | None = 1
+    pruning: PruningSpec | None = None
+
+
+@functools.cache
+def _limit_blas(threads: int) -> None:
+    # Once per worker process: two workers on two cores must not run four BLAS threads.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+
+
+def _reporter(spec: PruningSpec, trial_id: int):
+    from hpsearch.storage import open_storage
+
+    study = optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage),
+                              pruner=PRUNERS[spec.pruner](spec.epochs))
+    trial = optuna.trial.Trial(study, trial_id)
+    last: dict = {}
+
+    def report(epoch: int, logs: dict) -> None:
+        value = logs.get(spec.monitor)
+        last["value"], last["epoch"] = value, epoch
+        trial.report(value, epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
+
+    report.last = last
+    return report
+
+
+def execute(task: TrialTask) -> TrialResult:
+    """Run one trial and describe its outcome; never raises for a trial's fault."""
+    if task.blas_threads:
+        _limit_blas(task.blas_threads)
+    start = time.perf_counter()
+    result = TrialResult(task.slot, task.params, task.seed, FAIL)
+    reporter = None
+    try:
+        reporter = _reporter(task.pruning, task.trial_id) if task.pruning else None
+        record = objective.evaluate(task.objective, task.params, task.seed, reporter)
+        result.state, result.value, result.record = COMPLETE, record.pop("value"), record
+    except optuna.TrialPruned as exc:
+        result.state, result.error = PRUNED, str(exc)
+        result.value = reporter.last.get("value") if reporter else None
+        result.record = {"epochs_run": reporter.last.get("epoch")} if reporter else {}
+    except Exception as exc:  # a failed trial is data, not a crash of the study
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.record = {"traceback": traceback.format_exc(limit=-8)}
+    result.duration = time.perf_counter() - start
+    return result
+
+
+def _crashed(task: TrialTask, exc: BaseException) -> TrialResult:
+    return TrialResult(task.slot, task.params, task.seed, FAIL,
+                       error=f"worker process died while running this trial: {exc}")
+
+
+class LokyRunner:
+    """Trials in a pool of loky worker processes, even for ``n_jobs=1``.
+
+    Running every trial out of the driver keeps a crashing trial from taking the
+    study down and keeps the driver's memory flat over long studies.
+    """
+
+    def __init__(self, n_jobs: int, blas_threads: int | None = 1):
+        self.n_jobs, self.blas_threads = n_jobs, blas_threads
+        self.futures: dict[cf.Future, TrialTask] = {}
+        self.suspects: list[TrialTask] = []
+        self._executor = None
+
+    def _pool(self, workers: int):
+        from joblib.externals.loky import get_reusable_executor
+
+        env = {}
+        if self.blas_threads:
+            env = {k: str(self.blas_threads) for k in
+                   ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        return get_reusable_executor(max_workers=workers, timeout=300, env=env)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.futures) + len(self.suspects)
+
+    def free_slots(self) -> int:
+        return max(0, self.n_jobs - self.in_flight)
+
+    def submit(self, task: TrialTask) -> None:
+        self.futures[self._pool(self.n_jobs).submit(execute, task)] = task
+
+    def next_result(self) -> TrialResult:
+        """Block until a trial finishes; isolate trials whose worker died."""
+        if self.suspects:
+            return self._run_alone(self.suspects.pop(0))
+        done, _ = cf.wait(self.futures, return_when=cf.FIRST_COMPLETED)
+        future = next(iter(done))
+        task = self.futures.pop(future)
+        try:
+            return future.result()
+        except cf.process.BrokenProcessPool as exc:
+            # The pool is gone: every unfinished trial failed with it. Re-run each
+            # alone so that only the trial that kills its worker is marked failed.
+            self.suspects.extend(self.futures.values())
+            self.futures.clear()
+            if not self.suspects:
+                return _crashed(task, exc)
+            self.suspects.insert(0, task)
+            return self._run_alone(self.suspects.pop(0))
+
+    def _run_alone(self, task: TrialTask) -> TrialResult:
+        future = self._pool(1).submit(execute, task)
+        try:
+            return future.result()
+        except cf.process.BrokenProcessPool as exc:
+            return _crashed(task, exc)
+
+    def shutdown(self, kill: bool = False) -> None:
+        if kill and self.futures:
+            with contextlib.suppress(Exception):
+                self._pool(self.n_jobs).shutdown(wait=False, kill_workers=True)
+        self.futures.clear()
+        self.suspects.clear()
+
+
+class JoblibRunner:
+    """Trials through ``joblib.Parallel`` with any registered backend (threading,
+    dask, ray, ...), evaluated in rounds of up to ``n_jobs`` trials."""
+
+    def __init__(self, n_jobs: int, backend: str, blas_threads: int | None = 1):
+        self.n_jobs, self.backend, self.blas_threads = n_jobs, backend, blas_threads
+        self.queue: list[TrialTask] = []
+        self.results: Iterator[TrialResult] | None = None
+        self.remaining = 0
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.queue) + self.remaining
+
+    def free_slots(self) -> int:
+        return self.n_jobs - len(self.queue) if self.remaining == 0 else 0
+
+    def submit(self, task: TrialTask) -> None:
+        self.queue.append(task)
+
+    def next_result(self) -> TrialResult:
+        import joblib
+
+        if self.remaining == 0:
+            tasks, self.queue = self.queue, []
+            parallel = joblib.Parallel(n_jobs=self.n_jobs, backend=self.backend,
+                                       return_as="generator_unordered")
+            self.results = iter(parallel(joblib.delayed(execute)(t) for t in tasks))
+            self.remaining = len(tasks)
+        self.remaining -= 1
+        return next(self.results)
+
+    def shutdown(self, kill: bool = False) -> None:
+        self.queue.clear()
+        self.results, self.remaining = None, 0
+
+
+def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1):
+    """The runner for ``backend``: "loky" (processes, the default) or any joblib backend."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    if backend == "loky":
+        return LokyRunner(n_jobs, blas_threads)
+    return JoblibRunner(n_jobs, backend, blas_threads)

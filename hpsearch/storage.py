@@ -1,0 +1,94 @@
+"""Where studies live: Optuna storages opened from a URL, and a cross-process lock.
+
+``sqlite:///file.db`` (the default, ``sqlite:///hpsearch.db``), any SQLAlchemy
+URL such as ``postgresql://user@host/db``, ``journal:///path/to/file.log`` for
+Optuna's journal file, or ``memory`` for an in-process study. Any Optuna tool
+(optuna-dashboard included) can read the same storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import os
+from pathlib import Path
+
+import optuna
+
+DEFAULT_STORAGE = "sqlite:///hpsearch.db"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        return None if path in ("", ":memory:") else Path(path)
+    return None
+
+
+def _journal_path(url: str) -> Path | None:
+    return Path(url[len("journal:///") - 1:]) if url.startswith("journal:///") else None
+
+
+def normalize_url(url: str | None) -> str:
+    """The canonical form of a storage URL (absolute file paths for file storages)."""
+    url = DEFAULT_STORAGE if url is None else str(url)
+    if url.endswith((".log", ".journal")) and "://" not in url:
+        url = f"journal:///{Path(url).resolve()}"
+    elif url.endswith(".db") and "://" not in url:
+        url = f"sqlite:///{Path(url).resolve()}"
+    if (path := _sqlite_path(url)) is not None:
+        return f"sqlite:///{path.resolve()}"
+    if (path := _journal_path(url)) is not None:
+        return f"journal:///{path.resolve()}"
+    return url
+
+
+@functools.lru_cache(maxsize=8)
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url`` (cached per process).
+
+    Raises:
+        ValueError: for a URL scheme that no storage understands.
+    """
+    url = normalize_url(url)
+    if url in ("memory", "memory://"):
+        return optuna.storages.InMemoryStorage()
+    if (path := _journal_path(url)) is not None:
+        from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    if "://" not in url:
+        raise ValueError(f"storage must be a URL such as {DEFAULT_STORAGE!r}, "
+                         f"'postgresql://user@host/db', 'journal:///runs.log' or 'memory'; got {url!r}")
+    kwargs = {}
+    if (path := _sqlite_path(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Wait for other writers instead of failing with "database is locked".
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
+    return optuna.storages.RDBStorage(url, **kwargs)
+
+
+@contextlib.contextmanager
+def storage_lock(url: str):
+    """Serialize slot bookkeeping between processes sharing a file storage.
+
+    For SQLite and journal files this is an exclusive ``flock`` on a lock file
+    beside the storage. Server databases are used by one driver at a time
+    unless they are given their own coordination.
+    """
+    url = normalize_url(url)
+    path = _sqlite_path(url) or _journal_path(url)
+    if path is None:
+        yield
+        return
+    # Not "<file>.lock": Optuna's journal backend uses that name for its own lock.
+    lock_path = path.with_name(path.name + ".hpsearch-lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

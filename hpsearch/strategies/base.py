@@ -1,0 +1,61 @@
+"""The strategy interface: propose parameter sets, learn from their results.
+
+The runner owns evaluation and parallelism; a strategy only proposes
+(``ask``) and learns (``tell``). Proposals are numbered by slot in the order
+they are asked, so the same seed gives the same proposals whatever the number
+of workers that evaluate them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hpsearch.searchspace import SearchSpace
+from hpsearch.trial import TrialResult
+
+DIRECTIONS = ("minimize", "maximize")
+
+
+class Strategy:
+    """Base class. Subclasses implement ``_propose(slot)`` and may ``_observe``."""
+
+    name = "strategy"
+
+    def __init__(self, space: SearchSpace, *, seed: int = 0, direction: str = "minimize"):
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {direction!r}")
+        self.space, self.seed, self.direction = SearchSpace(space), int(seed), direction
+        self.next_slot = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the strategy has nothing more to propose (a finished grid)."""
+        return False
+
+    @property
+    def size(self) -> int | None:
+        """How many proposals exist in all, if finite."""
+        return None
+
+    def ask(self, n: int) -> list[dict]:
+        """Up to ``n`` new parameter sets for the next slots (fewer when exhausted)."""
+        proposals = []
+        for _ in range(n):
+            if self.exhausted:
+                break
+            proposals.append(self._propose(self.next_slot))
+            self.next_slot += 1
+        return proposals
+
+    def tell(self, results: Sequence[TrialResult]) -> None:
+        """Learn from finished trials, including failed ones and ones from an
+        earlier run of the study (which also moves the slot counter past them)."""
+        for result in sorted(results, key=lambda r: r.slot):
+            self.next_slot = max(self.next_slot, result.slot + 1)
+            self._observe(result)
+
+    def _propose(self, slot: int) -> dict:
+        raise NotImplementedError
+
+    def _observe(self, result: TrialResult) -> None:
+        """Strategies without a model of the objective ignore results."""
