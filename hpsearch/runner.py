@@ -131,11 +131,13 @@ class LokyRunner:
     def _pool(self, workers: int):
         from joblib.externals.loky import get_reusable_executor
 
-        env = {}
-        if self.blas_threads:
-            env = {k: str(self.blas_threads) for k in
-                   ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-        return get_reusable_executor(max_workers=workers, timeout=300, env=env)
+        return get_reusable_executor(max_workers=workers, timeout=300, env=self._env())
+
+    def _env(self) -> dict[str, str]:
+        if not self.blas_threads:
+            return {}
+        return {k: str(self.blas_threads)
+                for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
     @property
     def in_flight(self) -> int:
@@ -167,11 +169,14 @@ class LokyRunner:
             return self._run_alone(self.suspects.pop(0))
 
     def _run_alone(self, task: TrialTask) -> TrialResult:
-        future = self._pool(1).submit(execute, task)
-        try:
-            return future.result()
-        except cf.process.BrokenProcessPool as exc:
-            return _crashed(task, exc)
+        from joblib.externals.loky import ProcessPoolExecutor
+
+        # A private one-worker pool: the shared pool keeps its size and its workers.
+        with ProcessPoolExecutor(max_workers=1, env=self._env()) as pool:
+            try:
+                return pool.submit(execute, task).result()
+            except cf.process.BrokenProcessPool as exc:
+                return _crashed(task, exc)
 
     def shutdown(self, kill: bool = False) -> None:
         if kill and self.futures:

@@ -32,7 +32,7 @@ def test_run_then_resume_to_the_full_budget(storage):
 
 def test_results_columns_and_best(storage):
     df = _study(storage).run(n_trials=4, progress=False)
-    for column in COMPARED + ["duration", "error", "requeued", "number"]:
+    for column in [*COMPARED, "duration", "error", "requeued", "number"]:
         assert column in df.columns
     study = hpsearch.Study.load("s", storage)
     best = study.best_trial

@@ -1,0 +1,169 @@
+"""Faults injected for real: raising and diverging trials, dead workers,
+SIGKILL of the driver, Ctrl-C, several drivers on one storage file.
+
+Numbers in the test names refer to the cases of the project's robustness table.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from conftest import DRIVER, FAULTS
+
+import hpsearch
+from hpsearch import space
+
+
+def _study(storage, dims, name="r", **kwargs):
+    options = {"dataset": "spirals", "strategy": "random", "epochs": 2, "seed": 2,
+               "plugins": [FAULTS], "max_train": 300, **kwargs}
+    return hpsearch.Study.create(name, storage=storage, space=dims, **options)
+
+
+def _states(storage, name="r") -> dict[str, int]:
+    study = optuna.load_study(study_name=name, storage=storage)
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    return counts
+
+
+def test_01_raising_trial_is_recorded_and_the_study_goes_on(storage):
+    study = _study(storage, {"activation": space.choice(["relu", "raise"]), "lr": 0.01})
+    df = study.run(n_trials=8, progress=False)
+    failed = df[df["state"] == "FAIL"]
+    assert len(failed) >= 1 and (failed["activation"] == "raise").all()
+    assert failed["error"].str.contains("RuntimeError: injected failure in forward").all()
+    assert (df[df["activation"] == "relu"]["state"] == "COMPLETE").all()
+
+
+def test_01_raising_trial_is_re_raised_when_asked(storage):
+    study = _study(storage, {"activation": space.fixed("raise")})
+    with pytest.raises(RuntimeError, match="trial 0 failed: RuntimeError: injected failure"):
+        study.run(n_trials=4, catch=False, progress=False)
+    assert "RUNNING" not in _states(storage)
+
+
+def test_02_diverging_trial_fails_with_its_epoch(storage):
+    study = _study(storage, {"lr": space.choice([0.01, 1e6]), "optimizer": "sgd",
+                             "activation": "linear", "init": "standard"}, epochs=5)
+    df = study.run(n_trials=8, progress=False)
+    diverged = df[df["lr"] == 1e6]
+    assert len(diverged) >= 1 and (diverged["state"] == "FAIL").all()
+    assert diverged["error"].str.contains(r"diverged: the loss became NaN or infinite at epoch \d",
+                                          regex=True).all()
+    assert math.isfinite(study.best_value)
+
+
+def test_03_all_trials_failing_is_a_clear_error(storage):
+    study = _study(storage, {"activation": space.fixed("raise")})
+    with pytest.raises(hpsearch.AllTrialsFailedError, match="all 3 trials of study 'r' failed"):
+        study.run(n_trials=3, progress=False)
+    assert _states(storage) == {"FAIL": 3}
+
+
+def test_04_consecutive_failures_stop_the_study(storage):
+    study = _study(storage, {"activation": space.fixed("raise")})
+    with pytest.raises(hpsearch.TooManyFailuresError,
+                       match="after 2 consecutive failed trials; the last error was: Runtime"):
+        study.run(n_trials=20, max_consecutive_failures=2, progress=False)
+    assert _states(storage)["FAIL"] < 20
+
+
+@pytest.mark.parametrize("crash", ["exit", "segfault"])
+def test_07_dead_worker_fails_only_its_trial(storage, crash):
+    study = _study(storage, {"activation": space.choice(["relu", crash]),
+                             "lr": space.log_float(1e-3, 1e-1)})
+    df = study.run(n_trials=8, n_jobs=2, progress=False)
+    crashed = df[df["activation"] == crash]
+    assert len(crashed) >= 1 and (crashed["state"] == "FAIL").all()
+    assert crashed["error"].str.contains("worker process died while running this trial").all()
+    assert (df[df["activation"] == "relu"]["state"] == "COMPLETE").all()
+    assert len(df) == 8
+
+
+def _driver(storage, n_trials=10, n_jobs=1, strategy="random", name="k"):
+    return subprocess.Popen([sys.executable, DRIVER, storage, name, str(n_trials), str(n_jobs),
+                             strategy, FAULTS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _wait_for_complete(storage, count, name="k", timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if _states(storage, name).get("COMPLETE", 0) >= count:
+                return
+        except KeyError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} trials completed in {timeout}s")
+
+
+def _completed_ids(storage, name="k"):
+    study = optuna.load_study(study_name=name, storage=storage)
+    return {(t.number, t.value) for t in study.get_trials(states=[optuna.trial.TrialState.COMPLETE])}
+
+
+def test_05_ctrl_c_leaves_no_running_trial_and_resumes(storage):
+    proc = _driver(storage, n_trials=10)
+    _wait_for_complete(storage, 3)
+    before = _completed_ids(storage)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    states = _states(storage, "k")
+    assert "RUNNING" not in states
+    assert before <= _completed_ids(storage)
+    resumed = _driver(storage, n_trials=10)
+    out, err = resumed.communicate(timeout=180)
+    assert "DONE" in out, err
+    df = hpsearch.Study.load("k", storage).results()
+    done = df[(df["state"] == "COMPLETE")]
+    assert sorted(done["trial"]) == list(range(10))
+
+
+@pytest.mark.parametrize("strategy", ["random", "tpe"])
+def test_06_sigkill_of_the_driver_resumes_without_losing_a_trial(storage, strategy):
+    proc = _driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
+    _wait_for_complete(storage, 4)
+    proc.kill()
+    proc.wait(timeout=30)
+    before = _completed_ids(storage)
+    assert _states(storage, "k").get("RUNNING", 0) >= 1
+    resumed = _driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
+    out, err = resumed.communicate(timeout=180)
+    assert "DONE" in out, err
+    assert before <= _completed_ids(storage)
+    df = hpsearch.Study.load("k", storage).results()
+    assert "RUNNING" not in set(df["state"])
+    stale = df[df["requeued"]]
+    assert len(stale) >= 1 and stale["error"].str.contains("stale").all()
+    done = df[df["state"] == "COMPLETE"]
+    assert sorted(done["trial"]) == list(range(10))
+    # A re-queued slot is re-run with the same parameters and seed.
+    for _, row in stale.iterrows():
+        rerun = done[done["trial"] == row["trial"]].iloc[0]
+        assert (rerun["lr"], rerun["hidden"], rerun["seed"]) == (row["lr"], row["hidden"],
+                                                                 row["seed"])
+
+
+def test_08_several_drivers_share_one_storage(storage):
+    hpsearch.Study.create("k", dataset="spirals", storage=storage, seed=0, epochs=4,
+                          space={"lr": space.log_float(1e-3, 1e-1),
+                                 "hidden": space.choice([[8], [16]]),
+                                 "activation": space.fixed("slow")},
+                          plugins=[FAULTS], max_train=400)
+    drivers = [_driver(storage, n_trials=12) for _ in range(3)]
+    for proc in drivers:
+        out, err = proc.communicate(timeout=240)
+        assert "DONE" in out, err
+    df = hpsearch.Study.load("k", storage).results()
+    assert len(df) == 12 and (df["state"] == "COMPLETE").all()
+    assert sorted(df["trial"]) == list(range(12))
