@@ -3,7 +3,7 @@
 Slots are claimed under a storage lock from a counter kept in the study, so
 several drivers sharing one storage never run the same slot twice and together
 stop at the budget. Adaptive strategies (the TPEs) work in rounds of
-``batch_size`` trials, asked together and told together in slot order: the
+``round_size`` trials, asked together and told together in slot order: the
 same seed then gives the same trials at any worker count.
 """
 
@@ -83,9 +83,11 @@ class RunLoop:
             self.stopping = True
             return
         if self.adaptive:
-            wanted = self.study.config.batch_size if not self.in_flight else 0
+            wanted = self.study.config.round_size if not self.in_flight else 0
         else:
-            wanted = self.runner.free_slots()
+            # Without a deadline one extra trial may wait in the queue; with one, a
+            # queued trial could start after it.
+            wanted = self.runner.free_slots(prefetch=0 if self.deadline else 1)
         if wanted == 0:
             return
         tasks = self._claim(wanted)

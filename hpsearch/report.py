@@ -37,3 +37,22 @@ def results_frame(trials: list[FrozenTrial], space: SearchSpace) -> pd.DataFrame
     if frame.empty:
         return pd.DataFrame(columns=["trial", "number", "state", "value", *space])
     return frame.sort_values(["trial", "number"], kind="stable").reset_index(drop=True)
+
+
+def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
+                top: int = 10) -> pd.DataFrame:
+    """The ``top`` complete trials, best first, with their parameters and key metrics."""
+    done = frame[frame["state"] == "COMPLETE"]
+    done = done.sort_values(["value", "trial"], ascending=[direction == "minimize", True])
+    columns = ["trial", "value", *space, *[c for c in ("val_loss", "val_accuracy",
+                                                       "test_accuracy", "epochs_run",
+                                                       "duration") if c in frame]]
+    return done[[c for c in dict.fromkeys(columns) if c in done]].head(top).reset_index(drop=True)
+
+
+def state_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Number of trials per state (re-queued stale trials counted apart)."""
+    if frame.empty:
+        return {}
+    labels = frame["state"].where(~frame["requeued"], "FAIL (re-queued)")
+    return {k: int(v) for k, v in labels.value_counts().sort_index().items()}

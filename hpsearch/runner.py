@@ -143,8 +143,10 @@ class LokyRunner:
     def in_flight(self) -> int:
         return len(self.futures) + len(self.suspects)
 
-    def free_slots(self) -> int:
-        return max(0, self.n_jobs - self.in_flight)
+    def free_slots(self, prefetch: int = 0) -> int:
+        """Tasks to submit now; ``prefetch`` extra ones wait in the pool's queue so that
+        a worker starts its next trial while the driver records the last one."""
+        return max(0, self.n_jobs + prefetch - self.in_flight)
 
     def submit(self, task: TrialTask) -> None:
         self.futures[self._pool(self.n_jobs).submit(execute, task)] = task
@@ -200,7 +202,7 @@ class JoblibRunner:
     def in_flight(self) -> int:
         return len(self.queue) + self.remaining
 
-    def free_slots(self) -> int:
+    def free_slots(self, prefetch: int = 0) -> int:
         return self.n_jobs - len(self.queue) if self.remaining == 0 else 0
 
     def submit(self, task: TrialTask) -> None:

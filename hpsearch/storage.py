@@ -62,12 +62,32 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if "://" not in url:
         raise ValueError(f"storage must be a URL such as {DEFAULT_STORAGE!r}, "
                          f"'postgresql://user@host/db', 'journal:///runs.log' or 'memory'; got {url!r}")
-    kwargs = {}
-    if (path := _sqlite_path(url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Wait for other writers instead of failing with "database is locked".
-        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
-    return optuna.storages.RDBStorage(url, **kwargs)
+    if (path := _sqlite_path(url)) is None:
+        return optuna.storages.RDBStorage(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Wait for other writers instead of failing with "database is locked".
+    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+    _fast_sqlite(storage.engine)
+    return storage
+
+
+def _fast_sqlite(engine) -> None:
+    """Write-ahead logging: a commit costs ~1 ms instead of ~10 ms of fsyncs.
+
+    WAL keeps readers and one writer from blocking each other; the file must
+    be on a local disk (for a shared network filesystem use the journal
+    storage or a server database).
+    """
+    import sqlalchemy
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _pragmas(connection, _record):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    engine.dispose()  # connections opened from now on get the pragmas
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ class StudyConfig:
     strategy_options: Mapping = field(default_factory=dict)
     seed: int = 0
     pruner: str | None = None
-    batch_size: int = 4
+    round_size: int = 4
 
     def __post_init__(self):
         object.__setattr__(self, "space", SearchSpace(self.space))
@@ -56,8 +56,8 @@ class StudyConfig:
         check_pruner(self.pruner)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        if not isinstance(self.round_size, int) or self.round_size < 1:
+            raise ValueError(f"round_size must be a positive integer, got {self.round_size!r}")
         self.build_strategy()  # fails now, before any trial, on a bad space or option
 
     def build_strategy(self):
@@ -67,7 +67,7 @@ class StudyConfig:
     def to_dict(self) -> dict:
         return {"space": self.space.to_dict(), "objective": self.objective.to_dict(),
                 "strategy": self.strategy, "strategy_options": dict(self.strategy_options),
-                "seed": self.seed, "pruner": self.pruner, "batch_size": self.batch_size}
+                "seed": self.seed, "pruner": self.pruner, "round_size": self.round_size}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> StudyConfig:
@@ -89,7 +89,7 @@ class Study:
                storage: str | None = None, seed: int = 0, metric: str = "val_loss",
                fixed: Mapping | None = None, epochs: int = 20, patience: int | None = 5,
                cv_folds: int = 5, max_train: int | None = None, pruner: str | None = None,
-               strategy_options: Mapping | None = None, batch_size: int = 4,
+               strategy_options: Mapping | None = None, round_size: int = 4,
                plugins: Sequence[str] = (), load_if_exists: bool = False) -> Study:
         """Create the study ``name`` in ``storage`` (default ``sqlite:///hpsearch.db``).
 
@@ -105,7 +105,7 @@ class Study:
                                     max_train=max_train, plugins=tuple(plugins))
         config = StudyConfig(space=space, objective=objective, strategy=strategy,
                              strategy_options=dict(strategy_options or {}), seed=seed,
-                             pruner=pruner, batch_size=batch_size)
+                             pruner=pruner, round_size=round_size)
         return cls.from_config(name, config, storage=storage, load_if_exists=load_if_exists)
 
     @classmethod

@@ -112,7 +112,7 @@ def test_every_strategy_runs_a_tiny_netcore_study(name, tmp_path):
                "optimizer": space.choice(["sgd", "momentum"]),
                "momentum": space.float(0.5, 0.95, when={"optimizer": ["momentum"]})},
         strategy_options=({"points": 2} if name == "grid" else {}), epochs=3, seed=0,
-        batch_size=2)
+        round_size=2)
     df = study.run(n_trials=6, progress=False)
     assert len(df) == 6 and (df["state"] == "COMPLETE").all()
     assert df["momentum"].isna().tolist() == (df["optimizer"] == "sgd").tolist()
