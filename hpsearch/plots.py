@@ -9,11 +9,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from hpsearch.dimensions import Choice, Fixed, Float, Int  # noqa: E402
+from hpsearch.dimensions import Choice, Fixed, Float, Int
 
 
 def _complete(study) -> pd.DataFrame:
@@ -56,8 +56,8 @@ def _axis_values(column: pd.Series, dim) -> tuple[np.ndarray, bool]:
     if isinstance(dim, Choice):
         labels = [repr(v) for v in dim.values]
         index = {label: i for i, label in enumerate(labels)}
-        to_key = (lambda v: repr(tuple(v) if isinstance(v, list) else v))
-        return np.array([index.get(to_key(v), np.nan) for v in column], float), False
+        keys = [repr(tuple(v) if isinstance(v, list) else v) for v in column]
+        return np.array([index.get(k, np.nan) for k in keys], float), False
     log = isinstance(dim, Float | Int) and dim.log
     return column.astype(float).to_numpy(), log
 
