@@ -49,6 +49,23 @@ class DivergedError(RuntimeError):
     """Training produced a NaN or infinite loss."""
 
 
+class TrialTimeoutError(RuntimeError):
+    """A trial ran longer than the study's ``trial_timeout``."""
+
+
+class _Deadline(netcore.Callback):
+    """Stops a training that runs past its time limit, checked after every batch."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def on_batch_end(self, model, step: int) -> None:
+        if time.monotonic() > self.deadline:
+            raise TrialTimeoutError(f"the trial exceeded its time limit of {self.seconds:g} s "
+                                    f"(after {step} optimizer steps)")
+
+
 @dataclass(frozen=True)
 class ObjectiveConfig:
     """What every trial of a study shares.
@@ -62,6 +79,8 @@ class ObjectiveConfig:
         patience: early-stopping patience on the metric; ``None`` disables it.
         cv_folds: number of folds for the ``cv_*`` metrics.
         max_train: train on the first ``max_train`` samples only (quick studies).
+        trial_timeout: seconds a trial may train before it is stopped and
+            recorded as failed; ``None`` (default) sets no limit.
         plugins: modules (``"package.module"``) or files (``"path/to/file.py"``)
             imported in every worker before its first trial, e.g. to register a
             custom activation or dataset in netcore's registries.
@@ -76,6 +95,7 @@ class ObjectiveConfig:
     max_train: int | None = None
     dataset_options: Mapping = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
+    trial_timeout: float | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "plugins", tuple(self.plugins))
@@ -91,6 +111,10 @@ class ObjectiveConfig:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.cv_folds < 2 and self.metric.startswith("cv_"):
             raise ValueError(f"cv_folds must be >= 2 for {self.metric}, got {self.cv_folds}")
+        if self.trial_timeout is not None and not (isinstance(self.trial_timeout, int | float)
+                                                   and self.trial_timeout > 0):
+            raise ValueError(f"trial_timeout must be a positive number of seconds or None, "
+                             f"got {self.trial_timeout!r}")
         if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 0):
             raise ValueError(f"patience must be an integer >= 0 or None, got {self.patience!r}")
         unknown = sorted(set(self.fixed) - set(parameter_names()))
@@ -164,6 +188,8 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, X, y, X_val, 
     patience = settings.get("patience", config.patience)
     stopper = netcore.EarlyStopping(monitor, patience=patience) if patience is not None else None
     callbacks = [netcore.EpochHook(reporter)] if reporter else []
+    if config.trial_timeout is not None:
+        callbacks.append(_Deadline(config.trial_timeout))
     hist = netcore.fit(model, X, y, X_val, y_val, seed=seed, early_stopping=stopper,
                        callbacks=callbacks, **fit_kw)
     if hist.diverged:

@@ -62,6 +62,7 @@ STUDY_KEYS: dict[str, tuple[tuple, str, Any]] = {
     "max_train": ((int,), "an integer", None),
     "plugins": ((list,), "a list of module names or .py paths", []),
     "max_consecutive_failures": ((int,), "an integer", None),
+    "trial_timeout": (_NUMBER, "a number of seconds", None),
 }
 TABLES = ("study", "fixed", "strategy_options", "space")
 SPACE_KEYS = {
@@ -157,7 +158,8 @@ def parse_spec(data: dict, path: Path) -> Spec:
         objective = ObjectiveConfig(
             dataset=study["dataset"], metric=study["metric"], fixed=data.get("fixed", {}),
             epochs=study["epochs"], patience=study["patience"], cv_folds=study["cv_folds"],
-            max_train=study["max_train"], plugins=_plugins(path, study["plugins"]))
+            max_train=study["max_train"], plugins=_plugins(path, study["plugins"]),
+            trial_timeout=study["trial_timeout"])
         config = StudyConfig(space=dims, objective=objective, strategy=study["strategy"],
                              strategy_options=data.get("strategy_options", {}),
                              seed=study["seed"], pruner=study["pruner"],

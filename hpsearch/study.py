@@ -90,7 +90,8 @@ class Study:
                fixed: Mapping | None = None, epochs: int = 20, patience: int | None = 5,
                cv_folds: int = 5, max_train: int | None = None, pruner: str | None = None,
                strategy_options: Mapping | None = None, round_size: int = 4,
-               plugins: Sequence[str] = (), load_if_exists: bool = False) -> Study:
+               plugins: Sequence[str] = (), trial_timeout: float | None = None,
+               load_if_exists: bool = False) -> Study:
         """Create the study ``name`` in ``storage`` (default ``sqlite:///hpsearch.db``).
 
         ``space`` maps parameter names to ``hpsearch.space`` dimensions;
@@ -102,7 +103,8 @@ class Study:
         """
         objective = ObjectiveConfig(dataset=dataset, metric=metric, fixed=dict(fixed or {}),
                                     epochs=epochs, patience=patience, cv_folds=cv_folds,
-                                    max_train=max_train, plugins=tuple(plugins))
+                                    max_train=max_train, plugins=tuple(plugins),
+                                    trial_timeout=trial_timeout)
         config = StudyConfig(space=space, objective=objective, strategy=strategy,
                              strategy_options=dict(strategy_options or {}), seed=seed,
                              pruner=pruner, round_size=round_size)
