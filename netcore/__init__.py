@@ -12,6 +12,7 @@ True
 from netcore.activations import ACTIVATIONS
 from netcore.callbacks import Callback, EarlyStopping, EpochHook
 from netcore.data import DATASETS, Dataset, load_dataset
+from netcore.diagnostics import GradientNormMonitor, exploding_gradient_net, gradient_norms
 from netcore.gradcheck import gradcheck
 from netcore.init import INITIALIZERS
 from netcore.io import load, save
@@ -19,6 +20,7 @@ from netcore.losses import LOSSES
 from netcore.model import MLP
 from netcore.optim import OPTIMIZERS, get_optimizer
 from netcore.preprocess import PCAWhitener, Standardizer
+from netcore.schedules import SCHEDULES, get_schedule
 from netcore.train import History, TrainConfig, fit
 
 __all__ = [
@@ -28,17 +30,22 @@ __all__ = [
     "LOSSES",
     "MLP",
     "OPTIMIZERS",
+    "SCHEDULES",
     "Callback",
     "Dataset",
     "EarlyStopping",
     "EpochHook",
+    "GradientNormMonitor",
     "History",
     "PCAWhitener",
     "Standardizer",
     "TrainConfig",
+    "exploding_gradient_net",
     "fit",
     "get_optimizer",
+    "get_schedule",
     "gradcheck",
+    "gradient_norms",
     "load",
     "load_dataset",
     "save",

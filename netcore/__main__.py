@@ -16,7 +16,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--activation", default="relu", choices=sorted(netcore.ACTIVATIONS))
     parser.add_argument("--init", default="he", choices=sorted(netcore.INITIALIZERS))
     parser.add_argument("--optimizer", default="adam", choices=sorted(netcore.OPTIMIZERS))
+    parser.add_argument("--dropout", type=float, default=0.0,
+                        help="dropout rate after each hidden activation (default: 0)")
+    parser.add_argument("--batch-norm", action="store_true",
+                        help="batch normalization before each hidden activation")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--schedule", choices=sorted(netcore.SCHEDULES),
+                        help="learning-rate schedule with its default options (default: none)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--patience", type=int, default=3,
@@ -31,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = netcore.load_dataset(args.dataset)
         model = netcore.MLP([data.n_features, *args.hidden, data.n_classes],
-                            activation=args.activation, init=args.init, seed=args.seed)
+                            activation=args.activation, init=args.init, seed=args.seed,
+                            dropout=args.dropout, batch_norm=args.batch_norm)
         hist = netcore.fit(
             model, data.X_train, data.y_train, data.X_val, data.y_val,
             optimizer=args.optimizer, lr=args.lr, batch_size=args.batch_size,
-            epochs=args.epochs, seed=args.seed,
+            epochs=args.epochs, seed=args.seed, schedule=args.schedule,
             early_stopping=netcore.EarlyStopping(patience=args.patience),
         )
     except (ValueError, TypeError, FileNotFoundError) as exc:

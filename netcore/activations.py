@@ -16,6 +16,8 @@ class Activation:
     """Base class: a named elementwise nonlinearity and its derivative."""
 
     name = "activation"
+    # True when the activation has trainable parameters (then a layer owns them).
+    learned = False
 
     def forward(self, z: np.ndarray, out: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -125,6 +127,33 @@ class ELU(Activation):
         return {"alpha": self.alpha}
 
 
+class PReLU(Activation):
+    """Parametric ReLU (He et al., 2015): z for z > 0, slope_j * z otherwise.
+
+    Each unit j learns its own slope, so this activation has parameters: the
+    model runs it through ``layers.PReLULayer``, which owns the slope vector and
+    its gradient. ``slope`` here is the initial value (0.25, as in the paper).
+    The slope is not a weight: L1/L2 penalties leave it alone.
+    """
+
+    name = "prelu"
+    learned = True
+
+    def __init__(self, slope: float = 0.25):
+        if isinstance(slope, bool) or not isinstance(slope, int | float) or not np.isfinite(slope):
+            raise ValueError(f"prelu slope must be a finite number, got {slope!r}")
+        self.slope = float(slope)
+
+    def forward(self, z, out):
+        raise TypeError("prelu has a learned slope per unit; use it through MLP(activation='prelu')")
+
+    def backward(self, a, delta):
+        raise TypeError("prelu has a learned slope per unit; use it through MLP(activation='prelu')")
+
+    def config(self):
+        return {"slope": self.slope}
+
+
 class Linear(Activation):
     name = "linear"
 
@@ -142,6 +171,7 @@ ACTIVATIONS: dict[str, type[Activation]] = {
     "tanh": Tanh,
     "relu": ReLU,
     "leaky_relu": LeakyReLU,
+    "prelu": PReLU,
     "softplus": Softplus,
     "elu": ELU,
     "linear": Linear,

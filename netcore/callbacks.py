@@ -1,7 +1,8 @@
 """Training callbacks: hooks called by ``fit`` at the edges of batches and epochs.
 
 ``on_epoch_end`` returning True stops training; that is the hook early
-stopping and search pruners use.
+stopping and search pruners use. Every callback is still called for the epoch
+in which one of them stops training (the first to ask gives the stop reason).
 """
 
 from __future__ import annotations

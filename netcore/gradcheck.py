@@ -31,11 +31,17 @@ def gradcheck(model: MLP, X, y, *, eps: float = 1e-5, max_per_array: int | None 
     """Relative error between backprop and central differences, worst array first.
 
     Works on a float64 copy of ``model``, so the model itself is untouched. For
-    each parameter array (each layer's W and b) it compares the analytic
-    gradient ``a`` of the mean loss with the central difference ``n`` as
-    ``||a - n|| / (||a|| + ||n||)`` and returns the largest value. Comparing
+    each parameter array (each layer's W and b, batch norm's gamma and beta,
+    PReLU's slopes) it compares the analytic gradient ``a`` of the mean loss
+    with the central difference ``n`` as ``||a - n|| / (||a|| + ||n||)`` and
+    returns the largest value. Comparing
     whole arrays rather than single entries keeps entries whose gradient is
     ~1e-10 (saturated units) from turning float64 rounding into a false alarm.
+
+    Every pass runs in training mode: batch norm uses the batch statistics of
+    ``X``, and dropout draws its masks once (from the copy's seeded Generator)
+    and then reuses them (``MLP.fixed_noise``), so the loss being differentiated
+    is one fixed function of the parameters.
 
     Args:
         eps: step of the central difference.
@@ -53,8 +59,15 @@ def gradcheck(model: MLP, X, y, *, eps: float = 1e-5, max_per_array: int | None 
     z = net.forward(X, training=True)
     net.loss.loss_and_delta(z, T, scale=1.0 / len(X))
     net.backward(z)
-    analytic = net.grads.copy()
-    rng = np.random.default_rng(seed)
+    # The dropout masks drawn above stay fixed, so every loss below is the same function.
+    with net.fixed_noise():
+        return _worst_error(net, X, T, net.grads.copy(), eps, max_per_array,
+                            np.random.default_rng(seed))
+
+
+def _worst_error(net: MLP, X, T, analytic: np.ndarray, eps: float, max_per_array: int | None,
+                 rng: np.random.Generator) -> float:
+    """Largest relative error over the parameter arrays (see ``gradcheck``)."""
     worst = 0.0
     for _, _, part in net.param_slices:
         indices = np.arange(part.start, part.stop)

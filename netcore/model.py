@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from netcore.activations import get_activation
 from netcore.init import BIAS_INITS, get_initializer, init_bias
-from netcore.layers import ActivationLayer, Dense, Layer
+from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import get_loss
 from netcore.validation import check_features
 
@@ -44,6 +46,24 @@ def _hidden_activations(activation, n_hidden: int) -> list[str]:
     return names
 
 
+def _check_rate(rate, argument: str) -> float:
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate < 1.0:
+        raise ValueError(f"{argument} must be a rate in [0, 1), got {rate!r}")
+    return float(rate)
+
+
+def _dropout_rates(dropout, n_hidden: int) -> list[float]:
+    if isinstance(dropout, numbers.Real) and not isinstance(dropout, bool):
+        return [_check_rate(dropout, "dropout")] * n_hidden
+    if isinstance(dropout, np.ndarray) and dropout.ndim == 1:
+        dropout = dropout.tolist()
+    if isinstance(dropout, str | bytes) or not isinstance(dropout, Sequence) or len(dropout) != n_hidden:
+        raise ValueError(
+            f"dropout must be one rate in [0, 1) or one per hidden layer ({n_hidden}), got {dropout!r}"
+        )
+    return [_check_rate(rate, "dropout") for rate in dropout]
+
+
 class MLP:
     """A dense feed-forward network whose parameters live in one flat buffer.
 
@@ -57,10 +77,21 @@ class MLP:
         bias_init: ``"zeros"`` or ``"normal"`` (N(0, 1), as in Nielsen's code).
         seed: seed of the initialization; ``None`` draws fresh entropy.
         dtype: ``"float32"`` (default) or ``"float64"``.
-        activation_options: extra arguments of the activation, e.g. ``{"slope": 0.1}``.
+        activation_options: extra arguments of the activation, e.g. ``{"slope": 0.1}``
+            (for ``"prelu"``, ``slope`` is the initial value of the learned slopes, 0.25).
+        dropout: inverted-dropout rate after each hidden activation: one rate,
+            or one per hidden layer (0 means none there).
+        input_dropout: dropout rate applied to the inputs.
+        batch_norm: put a ``BatchNorm`` between each hidden dense layer and its
+            activation. Those dense layers then have no bias (batch norm's
+            ``beta`` replaces it), so ``n_params`` counts ``gamma``/``beta``
+            instead of the hidden biases.
+        bn_momentum: batch norm's running-average factor:
+            ``running = bn_momentum * running + (1 - bn_momentum) * batch``.
 
     ``params`` and ``grads`` are flat arrays; all weight matrices come first
-    (``params[:n_weights]``), so weight decay is one slice operation.
+    (``params[:n_weights]``), so weight decay is one slice operation. Dropout
+    masks are drawn from ``self.rng`` (see ``set_rng``; ``fit`` seeds it).
     """
 
     def __init__(
@@ -74,10 +105,15 @@ class MLP:
         seed: int | None = None,
         dtype: str = "float32",
         activation_options: dict | None = None,
+        dropout: float | Sequence[float] = 0.0,
+        input_dropout: float = 0.0,
+        batch_norm: bool = False,
+        bn_momentum: float = 0.9,
     ):
         self.sizes = _check_sizes(sizes)
         self.activations = _hidden_activations(activation, len(self.sizes) - 2)
         self.activation_options = dict(activation_options or {})
+        self._set_noise_options(dropout, input_dropout, batch_norm, bn_momentum)
         self.loss = get_loss(loss)
         self.init, self.bias_init, self.seed = init, bias_init, seed
         self.dtype = _check_dtype(dtype)
@@ -88,16 +124,39 @@ class MLP:
             )
         self.layers = self._build_layers()
         self._allocate()
-        self._initialize(initializer, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        self._initialize(initializer, rng)
+        # Backprop stops at the first layer with parameters (input dropout needs no gradient).
+        self._first_param_layer = next(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
+        self.set_rng(rng.spawn(1)[0])
+
+    def _set_noise_options(self, dropout, input_dropout, batch_norm, bn_momentum) -> None:
+        self.dropout = _dropout_rates(dropout, len(self.activations))
+        self.input_dropout = _check_rate(input_dropout, "input_dropout")
+        if not isinstance(batch_norm, bool):
+            raise TypeError(f"batch_norm must be True or False, got {batch_norm!r}")
+        if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, numbers.Real) \
+                or not 0.0 <= bn_momentum < 1.0:
+            raise ValueError(f"bn_momentum must satisfy 0 <= bn_momentum < 1, got {bn_momentum!r}")
+        self.batch_norm, self.bn_momentum = batch_norm, float(bn_momentum)
 
     def _build_layers(self) -> list[Layer]:
-        layers: list[Layer] = []
-        for i, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:], strict=True)):
-            layers.append(Dense(n_in, n_out))
-            if i < len(self.activations):
-                act = get_activation(self.activations[i], **self.activation_options)
-                layers.append(ActivationLayer(act))
+        layers: list[Layer] = [Dropout(self.input_dropout)] if self.input_dropout else []
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(self.sizes)):
+            hidden = i < len(self.activations)
+            layers.append(Dense(n_in, n_out, bias=not (hidden and self.batch_norm)))
+            if hidden:
+                layers.extend(self._hidden_block(i, n_out))
         return layers
+
+    def _hidden_block(self, i: int, width: int) -> list[Layer]:
+        """[BatchNorm], activation, [Dropout] after the i-th hidden dense layer."""
+        block: list[Layer] = [BatchNorm(width, self.bn_momentum)] if self.batch_norm else []
+        act = get_activation(self.activations[i], **self.activation_options)
+        block.append(PReLULayer(width, act) if act.learned else ActivationLayer(act))
+        if self.dropout[i]:
+            block.append(Dropout(self.dropout[i]))
+        return block
 
     def _allocate(self) -> None:
         specs = [(layer, name, shape, kind) for layer in self.layers
@@ -122,9 +181,36 @@ class MLP:
             layer.bind(*views[id(layer)])
 
     def _initialize(self, initializer, rng: np.random.Generator) -> None:
-        for layer in self.dense_layers:
-            initializer(layer.W, rng)
-            init_bias(layer.b, self.bias_init, rng)
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                initializer(layer.W, rng)
+                if layer.b is not None:
+                    init_bias(layer.b, self.bias_init, rng)
+            else:
+                layer.reset_parameters()
+
+    def set_rng(self, rng: np.random.Generator) -> None:
+        """Use ``rng`` for the dropout masks (``fit`` passes one derived from its seed)."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {rng!r}")
+        self.rng = rng
+        for layer in self.layers:
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+
+    @contextlib.contextmanager
+    def fixed_noise(self) -> Iterator[MLP]:
+        """Within this block, training-mode passes reuse the last dropout masks and
+        leave batch norm's running statistics alone: the training loss becomes a
+        deterministic function of the parameters, as a gradient check needs."""
+        previous = [layer.fixed for layer in self.layers]
+        for layer in self.layers:
+            layer.fixed = True
+        try:
+            yield self
+        finally:
+            for layer, fixed in zip(self.layers, previous, strict=True):
+                layer.fixed = fixed
 
     @property
     def dense_layers(self) -> list[Dense]:
@@ -148,8 +234,9 @@ class MLP:
 
     def backward(self, delta: np.ndarray) -> None:
         """Backpropagate ``dL/dz`` of the outputs, filling ``self.grads``."""
-        for i in range(len(self.layers) - 1, -1, -1):
-            delta = self.layers[i].backward(delta, need_input_grad=i > 0)
+        first = self._first_param_layer
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            delta = self.layers[i].backward(delta, need_input_grad=i > first)
 
     def _chunks(self, X: np.ndarray):
         for start in range(0, len(X), _EVAL_CHUNK):
@@ -206,6 +293,8 @@ class MLP:
             "loss": self.loss.name, "init": self.init, "bias_init": self.bias_init,
             "seed": self.seed, "dtype": self.dtype.name,
             "activation_options": dict(self.activation_options),
+            "dropout": list(self.dropout), "input_dropout": self.input_dropout,
+            "batch_norm": self.batch_norm, "bn_momentum": self.bn_momentum,
         }
 
     def astype(self, dtype: str) -> MLP:
@@ -219,5 +308,8 @@ class MLP:
         return self.astype(self.dtype.name)
 
     def __repr__(self) -> str:
-        return (f"MLP(sizes={self.sizes}, activation={self.activations}, "
+        extras = "".join([f", dropout={self.dropout}" if any(self.dropout) else "",
+                          f", input_dropout={self.input_dropout}" if self.input_dropout else "",
+                          ", batch_norm=True" if self.batch_norm else ""])
+        return (f"MLP(sizes={self.sizes}, activation={self.activations}{extras}, "
                 f"loss={self.loss.name!r}, n_params={self.n_params}, dtype={self.dtype.name})")

@@ -3,13 +3,15 @@
 An optimizer sees the flat ``params`` and ``grads`` arrays, never layers, and
 updates ``params`` in place with a few vectorized operations. Weight decay and
 clipping are gradient transforms applied before the step, composed rather than
-built into each optimizer (the optax idea). Optimizer state is a dict of
+built into each optimizer (the optax idea); constraints such as max-norm
+project the weights after the step. Optimizer state is a dict of
 arrays so that it can be saved and restored exactly (the LR finder relies on it).
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -267,3 +269,37 @@ class ClipGlobalNorm:
         norm = float(np.sqrt(np.dot(grads, grads)))
         if norm > self.max_norm:
             grads *= self.max_norm / norm
+
+
+class ClipValue:
+    """Clips every gradient element to ``[-clip_value, clip_value]``.
+
+    Elementwise, so each layer's weight and bias gradients are clipped on their
+    own, whatever the other layers hold (unlike ``ClipGlobalNorm``, which
+    rescales the whole gradient as one vector).
+    """
+
+    def __init__(self, clip_value: float):
+        self.clip_value = check_positive(clip_value, "clip_value")
+
+    def __call__(self, params, grads, n_weights):
+        np.clip(grads, -self.clip_value, self.clip_value, out=grads)
+
+
+# Constraints: applied to the weight matrices after each optimizer step.
+
+class MaxNorm:
+    """Rescales each unit's incoming weight vector (a column of W) to norm <= ``max_norm``.
+
+    The max-norm constraint of Srivastava et al.'s dropout paper, applied to
+    every dense layer after each step; biases and other parameters are free.
+    """
+
+    def __init__(self, max_norm: float):
+        self.max_norm = check_positive(max_norm, "max_norm")
+
+    def __call__(self, weights: Sequence[np.ndarray]) -> None:
+        for W in weights:
+            norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+            np.maximum(norms, self.max_norm, out=norms)
+            W *= self.max_norm / norms

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,14 @@ from netcore.callbacks import Callback, EarlyStopping
 from netcore.model import MLP
 from netcore.optim import (
     ClipGlobalNorm,
+    ClipValue,
     L1Penalty,
     L2Penalty,
+    MaxNorm,
     Optimizer,
     get_optimizer,
 )
+from netcore.schedules import Schedule, get_schedule
 from netcore.validation import (
     check_features,
     check_non_negative,
@@ -30,6 +34,8 @@ from netcore.validation import (
 log = logging.getLogger(__name__)
 
 _OPTIMIZER_OPTIONS = ("momentum", "beta1", "beta2", "rho", "eps")
+_SCHEDULE_OPTIONS = ("step_size", "gamma", "decay_rate", "min_lr", "max_lr", "pct_start",
+                     "div_factor", "final_div_factor", "warmup_steps", "schedule_steps")
 
 
 @dataclass
@@ -44,6 +50,8 @@ class TrainConfig:
     l2: float = 0.0
     l1: float = 0.0
     clip_norm: float | None = None
+    clip_value: float | None = None
+    max_norm: float | None = None
     momentum: float | None = None
     beta1: float | None = None
     beta2: float | None = None
@@ -52,6 +60,17 @@ class TrainConfig:
     early_stopping: EarlyStopping | None = None
     callbacks: Sequence[Callback] = ()
     shuffle: bool = True
+    schedule: str | None = None
+    step_size: int | None = None
+    gamma: float | None = None
+    decay_rate: float | None = None
+    min_lr: float | None = None
+    max_lr: float | None = None
+    pct_start: float | None = None
+    div_factor: float | None = None
+    final_div_factor: float | None = None
+    warmup_steps: int | None = None
+    schedule_steps: int | None = None
 
     def __post_init__(self):
         self.lr = check_positive(self.lr, "lr")
@@ -59,8 +78,10 @@ class TrainConfig:
         self.epochs = check_positive_int(self.epochs, "epochs")
         self.l2 = check_non_negative(self.l2, "l2")
         self.l1 = check_non_negative(self.l1, "l1")
-        if self.clip_norm is not None:
-            self.clip_norm = check_positive(self.clip_norm, "clip_norm")
+        for name in ("clip_norm", "clip_value", "max_norm"):
+            if getattr(self, name) is not None:
+                setattr(self, name, check_positive(getattr(self, name), name))
+        self.build_schedule(steps_per_epoch=1)  # validates the schedule and its options now
         if self.early_stopping is not None and not isinstance(self.early_stopping, EarlyStopping):
             raise TypeError(f"early_stopping must be an EarlyStopping, got {self.early_stopping!r}")
         for cb in self.callbacks:
@@ -83,9 +104,26 @@ class TrainConfig:
             transforms.append(L2Penalty(self.l2))
         if self.l1:
             transforms.append(L1Penalty(self.l1))
+        if self.clip_value is not None:
+            transforms.append(ClipValue(self.clip_value))
         if self.clip_norm is not None:
             transforms.append(ClipGlobalNorm(self.clip_norm))
         return transforms
+
+    def constraints(self) -> list:
+        """Projections of the weight matrices applied after each step."""
+        return [MaxNorm(self.max_norm)] if self.max_norm is not None else []
+
+    def build_schedule(self, steps_per_epoch: int) -> Schedule | None:
+        """The learning-rate schedule, or None for a constant ``lr`` without one."""
+        options = {k: getattr(self, k) for k in _SCHEDULE_OPTIONS if getattr(self, k) is not None}
+        if self.schedule is None:
+            if options:
+                raise ValueError(f"{sorted(options)} configure a learning-rate schedule; "
+                                 "pass schedule=... as well")
+            return None
+        return get_schedule(self.schedule, self.lr, steps_per_epoch=steps_per_epoch,
+                            epochs=self.epochs, **options)
 
 
 @dataclass
@@ -93,7 +131,8 @@ class History:
     """Per-epoch metrics of one training and how it ended.
 
     ``metrics`` maps "loss", "accuracy", "val_loss", "val_accuracy" and
-    "time" (seconds) to one value per epoch; ``stop_reason`` is one of
+    "time" (seconds) to one value per epoch, and "lr" (the learning rate of the
+    epoch's first step) when a schedule is set; ``stop_reason`` is one of
     "completed", "early_stopping", "diverged" or a callback's reason.
     """
 
@@ -157,7 +196,14 @@ class _Trainer:
         self.model, self.config, self.data = model, config, data
         self.optimizer = config.build_optimizer()
         self.transforms = config.gradient_transforms()
-        self.rng = np.random.default_rng(config.seed)
+        self.constraints = config.constraints()
+        self.weights = [layer.W for layer in model.dense_layers]
+        self.schedule = config.build_schedule(math.ceil(len(data.X) / config.batch_size))
+        # One seed drives shuffling (the same stream as default_rng(seed)) and, through
+        # a spawned child, the dropout masks.
+        seeds = np.random.SeedSequence(config.seed)
+        self.rng = np.random.default_rng(seeds)
+        model.set_rng(np.random.default_rng(seeds.spawn(1)[0]))
         self.callbacks = ([config.early_stopping] if config.early_stopping else []) \
             + list(config.callbacks)
         self.batch_callbacks = [cb for cb in self.callbacks
@@ -185,6 +231,7 @@ class _Trainer:
     def _run_epoch(self, epoch: int) -> bool:
         """Train one epoch; True when training must stop."""
         start = time.perf_counter()
+        first_lr = self.schedule(self.step_count) if self.schedule is not None else None
         loss, correct, finite = self._train_batches()
         logs = {"epoch": epoch, "loss": loss / len(self.data.X)}
         if self.model.loss.is_classifier:
@@ -193,6 +240,8 @@ class _Trainer:
             val = self.model.evaluate_prepared(self.data.X_val, self.data.T_val)
             logs.update({f"val_{k}": v for k, v in val.items()})
             finite = bool(np.isfinite(val["loss"]))
+        if first_lr is not None:
+            logs["lr"] = first_lr
         logs["time"] = time.perf_counter() - start
         self.history.record(logs)
         log.debug("epoch %d: %s", epoch, logs)
@@ -203,11 +252,12 @@ class _Trainer:
         return self._ask_callbacks(epoch, logs)
 
     def _ask_callbacks(self, epoch: int, logs: dict) -> bool:
+        # Every callback sees every epoch, also the one where an earlier one stops training.
+        stop = False
         for cb in self.callbacks:
-            if cb.on_epoch_end(epoch, logs, self.model):
-                self.history.stop_reason = cb.stop_reason
-                return True
-        return False
+            if cb.on_epoch_end(epoch, logs, self.model) and not stop:
+                self.history.stop_reason, stop = cb.stop_reason, True
+        return stop
 
     def _train_batches(self) -> tuple[float, int, bool]:
         """One pass over shuffled minibatches: summed loss, number correct, finite?"""
@@ -235,7 +285,10 @@ class _Trainer:
         model.backward(z)
         for transform in self.transforms:
             transform(model.params, model.grads, model.n_weights)
-        self.optimizer.step(model.params, model.grads, self.config.lr)
+        lr = self.config.lr if self.schedule is None else self.schedule(self.step_count)
+        self.optimizer.step(model.params, model.grads, lr)
+        for constraint in self.constraints:
+            constraint(self.weights)
         self.step_count += 1
         for cb in self.batch_callbacks:
             cb.on_batch_end(model, self.step_count)
@@ -254,9 +307,17 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
 
     Options (keyword-only; see ``TrainConfig``): ``optimizer`` (name or
     Optimizer, default "adam"), ``lr``, ``batch_size``, ``epochs``, ``seed``
-    (shuffling), ``l2``/``l1`` penalties on weights, ``clip_norm`` (global
-    gradient norm), the optimizer's ``momentum``/``beta1``/``beta2``/``rho``/
-    ``eps``, ``early_stopping``, ``callbacks`` and ``shuffle``.
+    (shuffling and dropout masks), ``l2``/``l1`` penalties on weights,
+    ``clip_norm`` (global gradient norm), ``clip_value`` (each gradient element
+    to [-c, c]), ``max_norm`` (each unit's incoming weight vector, after each
+    step), the optimizer's ``momentum``/``beta1``/``beta2``/``rho``/``eps``,
+    ``early_stopping``, ``callbacks`` and ``shuffle``.
+
+    Learning-rate schedule: ``schedule`` (a name in ``netcore.SCHEDULES``) with
+    its options ``step_size``, ``gamma``, ``decay_rate``, ``min_lr``,
+    ``max_lr``, ``pct_start``, ``div_factor``, ``final_div_factor``,
+    ``warmup_steps``, ``schedule_steps`` (see ``netcore.schedules``); the
+    History then records each epoch's "lr".
 
     Training stops early when a callback asks, or when the loss becomes NaN or
     infinite (``history.diverged``, ``history.diverged_epoch``).
