@@ -32,7 +32,7 @@ class RunLoop:
     """One ``Study.run`` call."""
 
     def __init__(self, study, *, n_trials, n_jobs, timeout, backend, blas_threads, catch,
-                 max_consecutive_failures, progress):
+                 max_consecutive_failures, progress, backend_options=None):
         self.study, self.catch = study, catch
         self.n_trials = _positive_int(n_trials, "n_trials")
         self.max_failures = _positive_int(max_consecutive_failures, "max_consecutive_failures",
@@ -40,7 +40,7 @@ class RunLoop:
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.deadline = None if timeout is None else time.monotonic() + timeout
-        self.runner = make_runner(n_jobs, backend, blas_threads)
+        self.runner = make_runner(n_jobs, backend, blas_threads, backend_options)
         self.blas_threads, self.progress = blas_threads, progress
         self.adaptive = study.config.strategy in ("tpe", "tpe-hyperopt")
         self.in_flight: dict[int, TrialTask] = {}

@@ -192,8 +192,10 @@ class JoblibRunner:
     """Trials through ``joblib.Parallel`` with any registered backend (threading,
     dask, ray, ...), evaluated in rounds of up to ``n_jobs`` trials."""
 
-    def __init__(self, n_jobs: int, backend: str, blas_threads: int | None = 1):
+    def __init__(self, n_jobs: int, backend: str, blas_threads: int | None = 1,
+                 backend_options: dict | None = None):
         self.n_jobs, self.backend, self.blas_threads = n_jobs, backend, blas_threads
+        self.backend_options = dict(backend_options or {})
         self.queue: list[TrialTask] = []
         self.results: Iterator[TrialResult] | None = None
         self.remaining = 0
@@ -213,22 +215,61 @@ class JoblibRunner:
 
         if self.remaining == 0:
             tasks, self.queue = self.queue, []
-            parallel = joblib.Parallel(n_jobs=self.n_jobs, backend=self.backend,
-                                       return_as="generator_unordered")
-            self.results = iter(parallel(joblib.delayed(execute)(t) for t in tasks))
+            with joblib.parallel_config(backend=self.backend, **self.backend_options):
+                self.results = self._start(joblib, tasks)
             self.remaining = len(tasks)
         self.remaining -= 1
         return next(self.results)
+
+    def _start(self, joblib, tasks: list[TrialTask]) -> Iterator[TrialResult]:
+        calls = [joblib.delayed(execute)(t) for t in tasks]
+        try:
+            parallel = joblib.Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
+        except ValueError:  # a backend that cannot stream results (Ray): the whole round
+            parallel = joblib.Parallel(n_jobs=self.n_jobs, return_as="list")
+        return iter(parallel(calls))
 
     def shutdown(self, kill: bool = False) -> None:
         self.queue.clear()
         self.results, self.remaining = None, 0
 
 
-def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1):
-    """The runner for ``backend``: "loky" (processes, the default) or any joblib backend."""
+def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1,
+                backend_options: dict | None = None):
+    """The runner for ``backend``: "loky" (processes, the default) or any joblib backend.
+
+    ``backend_options`` go to ``joblib.parallel_config``; for ``"dask"``, e.g.
+    ``{"scheduler_host": "tcp://host:8786"}`` (without it the current
+    ``dask.distributed`` client is used).
+    """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
         raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    if not isinstance(backend, str) or not backend:
+        raise ValueError(f"backend must be a joblib backend name such as 'loky', got {backend!r}")
     if backend == "loky":
+        if backend_options:
+            raise ValueError("backend_options apply to joblib backends other than 'loky'")
         return LokyRunner(n_jobs, blas_threads)
-    return JoblibRunner(n_jobs, backend, blas_threads)
+    _check_backend(backend)
+    return JoblibRunner(n_jobs, backend, blas_threads, backend_options)
+
+
+def _check_backend(backend: str) -> None:
+    """Register the dask/ray joblib backends on demand; refuse unknown names."""
+    import joblib.parallel
+
+    if backend == "ray" and backend not in joblib.parallel.BACKENDS:
+        try:
+            from ray.util.joblib import register_ray
+        except ImportError:
+            raise ValueError("backend 'ray' needs Ray: pip install 'hpsearch[ray]'") from None
+        register_ray()
+    if backend == "dask":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ValueError("backend 'dask' needs dask.distributed: "
+                             "pip install 'hpsearch[dask]'") from None
+    known = {*joblib.parallel.BACKENDS, *joblib.parallel.EXTERNAL_BACKENDS}
+    if backend not in known:
+        raise ValueError(f"unknown joblib backend {backend!r}; known: {sorted(known)}")

@@ -197,13 +197,17 @@ class Study:
         return self.best_trial["value"]
 
     def run(self, n_trials: int, *, n_jobs: int = 1, timeout: float | None = None,
-            backend: str = "loky", blas_threads: int | None = 1, catch: bool = True,
+            backend: str = "loky", backend_options: Mapping | None = None,
+            blas_threads: int | None = 1, catch: bool = True,
             max_consecutive_failures: int | None = None, progress: bool = True) -> pd.DataFrame:
         """Run until the study holds ``n_trials`` finished trials, then return ``results()``.
 
         ``n_trials`` is the study's total budget: running again after an
         interruption finishes the remainder. ``timeout`` (seconds) stops new
-        trials from starting after the deadline. A trial that raises or
+        trials from starting after the deadline. ``backend`` is "loky" (worker
+        processes) or a joblib backend name ("dask", "ray", "threading") with
+        ``backend_options`` for ``joblib.parallel_config`` (e.g.
+        ``{"scheduler_host": "tcp://host:8786"}`` for Dask). A trial that raises or
         diverges is recorded as FAIL and the run goes on, unless ``catch`` is
         False (the error is then re-raised once running trials are recorded).
 
@@ -215,7 +219,8 @@ class Study:
         from hpsearch.loop import RunLoop
 
         RunLoop(self, n_trials=n_trials, n_jobs=n_jobs, timeout=timeout, backend=backend,
-                blas_threads=blas_threads, catch=catch,
+                backend_options=dict(backend_options or {}), blas_threads=blas_threads,
+                catch=catch,
                 max_consecutive_failures=max_consecutive_failures, progress=progress).run()
         self._raise_if_all_failed()
         return self.results()
