@@ -63,10 +63,19 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         raise ValueError(f"storage must be a URL such as {DEFAULT_STORAGE!r}, "
                          f"'postgresql://user@host/db', 'journal:///runs.log' or 'memory'; got {url!r}")
     if (path := _sqlite_path(url)) is None:
-        return optuna.storages.RDBStorage(url)
+        import sqlalchemy
+
+        # Several processes opening a new database at once would race to create its tables.
+        engine = sqlalchemy.create_engine(url)
+        try:
+            with _server_lock(engine, url):
+                return optuna.storages.RDBStorage(url)
+        finally:
+            engine.dispose()
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Wait for other writers instead of failing with "database is locked".
-    storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+    with _file_lock(path):
+        # Wait for other writers instead of failing with "database is locked".
+        storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
     _fast_sqlite(storage.engine)
     return storage
 
@@ -92,17 +101,27 @@ def _fast_sqlite(engine) -> None:
 
 @contextlib.contextmanager
 def storage_lock(url: str):
-    """Serialize slot bookkeeping between processes sharing a file storage.
+    """Serialize slot bookkeeping between processes (and machines) sharing a storage.
 
-    For SQLite and journal files this is an exclusive ``flock`` on a lock file
-    beside the storage. Server databases are used by one driver at a time
-    unless they are given their own coordination.
+    SQLite and journal files: an exclusive ``flock`` on a lock file beside the
+    storage. PostgreSQL: a session-level advisory lock. MySQL: ``GET_LOCK``.
+    In-memory storages live in one process and need none.
     """
     url = normalize_url(url)
+    if url.startswith(("postgresql", "mysql")):
+        with _server_lock(open_storage(url).engine, url):
+            yield
+        return
     path = _sqlite_path(url) or _journal_path(url)
     if path is None:
         yield
         return
+    with _file_lock(path):
+        yield
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
     # Not "<file>.lock": Optuna's journal backend uses that name for its own lock.
     lock_path = path.with_name(path.name + ".hpsearch-lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -112,3 +131,21 @@ def storage_lock(url: str):
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+_LOCK_KEY = 0x6870736561726368  # "hpsearch"; one key for every study of a database
+
+
+@contextlib.contextmanager
+def _server_lock(engine, url: str):
+    import sqlalchemy
+
+    postgres = url.startswith("postgresql")
+    take = "SELECT pg_advisory_lock(:key)" if postgres else "SELECT GET_LOCK('hpsearch', 600)"
+    release = "SELECT pg_advisory_unlock(:key)" if postgres else "SELECT RELEASE_LOCK('hpsearch')"
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(take), {"key": _LOCK_KEY})
+        try:
+            yield
+        finally:
+            connection.execute(sqlalchemy.text(release), {"key": _LOCK_KEY})

@@ -1,0 +1,62 @@
+"""A throwaway PostgreSQL server for tests, from the distribution's binaries.
+
+Started in a temporary folder on a free loopback port, owned by the
+``postgres`` system user when the tests run as root (the server refuses root),
+and stopped with the fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def _binaries() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh, empty PostgreSQL database."""
+    bindir = _binaries()
+    if bindir is None:
+        raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) not found")
+    root = Path(tempfile.mkdtemp(prefix="hpsearch-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+    port = _free_port()
+    run = dict(check=True, capture_output=True, timeout=120)
+    subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(data), "-A", "trust",
+                                    "-U", "postgres", "--no-sync"]), **run)
+    options = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
+                                    "-l", str(root / "log"), "-w", "start"]), **run)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m",
+                                        "immediate", "stop"]), capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)
