@@ -10,6 +10,7 @@ same seed then gives the same trials at any worker count.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 
 from tqdm.auto import tqdm
@@ -59,6 +60,7 @@ class RunLoop:
         finished = self._sync()
         self.bar = tqdm(total=self.n_trials, initial=min(finished, self.n_trials),
                         desc=self.study.name, disable=not self.progress, leave=False)
+        heartbeat = _Heartbeat(self)
         try:
             self._loop()
         except BaseException:
@@ -66,6 +68,7 @@ class RunLoop:
             self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
             raise
         finally:
+            heartbeat.stop()
             self.bar.close()
         if self.error is not None:
             raise self.error
@@ -193,8 +196,8 @@ class RunLoop:
         with storage_lock(study.storage_url):
             running = self.storage.get_all_trials(study.study_id, deepcopy=False,
                                                   states=(TrialState.RUNNING,))
-            stale = [t for t in running if t.system_attrs.get(records.OWNER) == me
-                     or records.owner_is_gone(t.system_attrs.get(records.OWNER))]
+            now = time.time()
+            stale = [t for t in running if records.is_stale(t, me, now)]
             for trial in stale:
                 owner = trial.system_attrs.get(records.OWNER)
                 records.abandon(self.storage, trial._trial_id,
@@ -215,3 +218,26 @@ class RunLoop:
         attrs = self.storage.get_study_system_attrs(self.study.study_id)
         queue = list(attrs.get(records.REQUEUE, [])) + [{"trial_id": i} for i in trial_ids]
         self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE, queue)
+
+
+class _Heartbeat:
+    """Marks the run's in-flight trials as alive every HEARTBEAT_INTERVAL seconds,
+    so that a driver on another machine can tell them from a dead driver's."""
+
+    def __init__(self, loop: RunLoop, interval: float = records.HEARTBEAT_INTERVAL):
+        self.loop, self.interval = loop, interval
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="hpsearch-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _beat(self) -> None:
+        while not self.done.wait(self.interval):
+            for task in list(self.loop.in_flight.values()):
+                # A trial may finish meanwhile; its record is then final, not an error.
+                with contextlib.suppress(Exception):
+                    self.loop.storage.set_trial_system_attr(task.trial_id, records.HEARTBEAT,
+                                                            time.time())
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(timeout=5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import time
 
 import numpy as np
 import optuna
@@ -21,6 +22,9 @@ from hpsearch.searchspace import SearchSpace
 from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
 
 SLOT, SEED, OWNER, REQUEUED = "hpsearch:slot", "hpsearch:seed", "hpsearch:owner", "hpsearch:requeued"
+HEARTBEAT = "hpsearch:heartbeat"
+# A RUNNING trial whose driver has not written a heartbeat for this long is stale.
+HEARTBEAT_INTERVAL, STALE_AFTER = 30.0, 300.0
 NEXT_SLOT, REQUEUE, CONFIG = "hpsearch:next_slot", "hpsearch:requeue", "hpsearch:config"
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
 
@@ -45,6 +49,15 @@ def owner_is_gone(tag: str | None) -> bool:
     return False
 
 
+def is_stale(trial: FrozenTrial, me: str, now: float) -> bool:
+    """A RUNNING trial left by this process, by a dead process on this host, or by
+    a driver anywhere whose heartbeat stopped more than STALE_AFTER seconds ago."""
+    owner = trial.system_attrs.get(OWNER)
+    beat = trial.system_attrs.get(HEARTBEAT)
+    silent = beat is not None and now - beat > STALE_AFTER
+    return owner == me or owner_is_gone(owner) or silent
+
+
 def jsonable(value):
     """Plain Python values for JSON attributes (numpy scalars, tuples, NaN)."""
     if isinstance(value, dict):
@@ -64,7 +77,7 @@ def create_running(storage, study_id: int, space: SearchSpace, slot: int, seed: 
     template = optuna.trial.create_trial(
         state=TrialState.RUNNING, params=space.encode(params),
         distributions=space.distributions(params),
-        system_attrs={SLOT: slot, SEED: seed, OWNER: owner_tag()})
+        system_attrs={SLOT: slot, SEED: seed, OWNER: owner_tag(), HEARTBEAT: time.time()})
     return storage.create_new_trial(study_id, template_trial=template)
 
 
