@@ -9,6 +9,7 @@
 """
 
 from hpsearch import space
+from hpsearch.lr_finder import LRRangeResult, lr_range_test
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.searchspace import SearchSpace
 from hpsearch.strategies import STRATEGIES, Strategy, get_strategy
@@ -18,6 +19,7 @@ from hpsearch.trial import TrialResult
 __all__ = [
     "STRATEGIES",
     "AllTrialsFailedError",
+    "LRRangeResult",
     "ObjectiveConfig",
     "SearchSpace",
     "Strategy",
@@ -26,5 +28,6 @@ __all__ = [
     "TooManyFailuresError",
     "TrialResult",
     "get_strategy",
+    "lr_range_test",
     "space",
 ]

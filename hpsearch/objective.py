@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import netcore
+from hpsearch import lr_finder
 from netcore.train import TrainConfig
 
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize",
@@ -84,6 +85,9 @@ class ObjectiveConfig:
         plugins: modules (``"package.module"``) or files (``"path/to/file.py"``)
             imported in every worker before its first trial, e.g. to register a
             custom activation or dataset in netcore's registries.
+        range_test: options of ``hpsearch.lr_range_test`` (``num_iter``,
+            ``lr_min``, ...) for trials whose ``lr`` is ``"range_test"``: they
+            train with the test's suggested rate (the lr-range strategy sets both).
     """
 
     dataset: str = "digits"
@@ -96,9 +100,11 @@ class ObjectiveConfig:
     dataset_options: Mapping = field(default_factory=dict)
     plugins: tuple[str, ...] = ()
     trial_timeout: float | None = None
+    range_test: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
         object.__setattr__(self, "plugins", tuple(self.plugins))
+        lr_finder.RangeTestConfig.from_options(self.range_test)
         load_plugins(self.plugins)
         if self.dataset not in netcore.DATASETS:
             raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
@@ -127,7 +133,8 @@ class ObjectiveConfig:
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "fixed": dict(self.fixed),
-                "dataset_options": dict(self.dataset_options), "plugins": list(self.plugins)}
+                "dataset_options": dict(self.dataset_options), "plugins": list(self.plugins),
+                "range_test": dict(self.range_test)}
 
 
 @functools.cache
@@ -215,15 +222,31 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     """
     start = time.perf_counter()
     load_plugins(config.plugins)
-    settings = {**config.fixed, **params}
+    settings, range_test = _range_test_lr(config, {**config.fixed, **params}, seed)
     if config.metric.startswith("cv_"):
         record = _cross_validate(config, settings, seed)
     else:
         record = _holdout(config, settings, seed, reporter)
+    if range_test is not None:
+        lr_finder.add_to_record(record, range_test)
     record["duration"] = time.perf_counter() - start
     if not math.isfinite(record["value"]):
         raise DivergedError(f"the metric {config.metric} is not finite: {record['value']}")
     return record
+
+
+def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int):
+    """For ``lr="range_test"`` (the lr-range strategy): the settings with the rate a range
+    test of this trial's model suggests, and the test; otherwise (settings, None)."""
+    if settings.get("lr") != lr_finder.RANGE_TEST:
+        return settings, None
+    data = load_data(config)
+    model_kw, fit_kw = _split(settings)
+    model_config = {"sizes": [data.n_features, *_hidden(settings), data.n_classes], "seed": seed,
+                    **model_kw}
+    result = lr_finder.trial_range_test(model_config, data, fit_kw, seed=seed,
+                                        options=config.range_test)
+    return {**settings, "lr": result.suggestion}, result
 
 
 def _holdout(config, settings, seed, reporter) -> dict:

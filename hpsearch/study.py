@@ -58,7 +58,11 @@ class StudyConfig:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         if not isinstance(self.round_size, int) or self.round_size < 1:
             raise ValueError(f"round_size must be a positive integer, got {self.round_size!r}")
-        self.build_strategy()  # fails now, before any trial, on a bad space or option
+        # Fails now, before any trial, on a bad space or option. A strategy may reshape
+        # the space and objective (lr-range moves "lr" into a range test per trial).
+        space, objective = self.build_strategy().configure(self.objective)
+        object.__setattr__(self, "space", space)
+        object.__setattr__(self, "objective", objective)
 
     def build_strategy(self):
         return get_strategy(self.strategy, self.space, seed=self.seed,

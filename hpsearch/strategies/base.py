@@ -37,6 +37,13 @@ class Strategy:
         """How many proposals exist in all, if finite."""
         return None
 
+    def configure(self, objective):
+        """The space a study with this strategy stores and the objective its trials
+        run, given the study's objective: both unchanged, unless a strategy such as
+        lr-range handles a parameter itself. Must give the same result when applied
+        again to its own output (a stored study is rebuilt through it)."""
+        return self.space, objective
+
     def ask(self, n: int) -> list[dict]:
         """Up to ``n`` new parameter sets for the next slots (fewer when exhausted)."""
         proposals = []

@@ -7,6 +7,7 @@ Numbers in the test names refer to the cases of the project's robustness table.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -167,3 +168,87 @@ def test_08_several_drivers_share_one_storage(storage):
     df = hpsearch.Study.load("k", storage).results()
     assert len(df) == 12 and (df["state"] == "COMPLETE").all()
     assert sorted(df["trial"]) == list(range(12))
+
+
+def test_09_trial_timeout_stops_and_records_the_trial(storage):
+    study = _study(storage, {"activation": space.fixed("slow"), "lr": 0.01}, epochs=50,
+                   trial_timeout=0.3)
+    with pytest.raises(hpsearch.AllTrialsFailedError):
+        study.run(n_trials=2, progress=False)
+    df = study.results()
+    assert (df["state"] == "FAIL").all()
+    assert df["error"].str.contains("TrialTimeoutError: the trial exceeded its time limit").all()
+    assert (df["duration"] < 5).all()
+
+
+def test_09_study_timeout_starts_no_trial_after_the_deadline(storage):
+    study = _study(storage, {"activation": space.fixed("slow"), "lr": 0.01}, epochs=3)
+    start = time.time()
+    df = study.run(n_trials=40, timeout=2.0, n_jobs=2, progress=False)
+    starts = [t.datetime_start.timestamp() for t in study.trials()]
+    assert len(df) < 40 and max(starts) <= start + 2.0 + 0.5
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_10_driver_memory_stays_flat_over_300_trials(storage):
+    study = _study(storage, {"lr": space.log_float(1e-3, 1e-1), "hidden": space.fixed([4])},
+                   epochs=1, max_train=60)
+    study.run(n_trials=50, progress=False)
+    after_50 = _rss_mb()
+    study.run(n_trials=300, progress=False)
+    grown = _rss_mb() - after_50
+    assert len(study.results()) == 300
+    assert grown < 25, f"driver memory grew by {grown:.1f} MB over 250 trials"
+
+
+class _Payload:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+@pytest.mark.parametrize("name", ["study.db", "study.log"])
+def test_15_a_pickle_posing_as_a_study_file_never_runs(tmp_path, name):
+    import pickle
+
+    evil = tmp_path / name
+    evil.write_bytes(pickle.dumps(_Payload()))
+    url = f"sqlite:///{evil}" if name.endswith(".db") else f"journal:///{evil}"
+    with pytest.raises(Exception):  # noqa: B017 - any refusal will do, as long as nothing runs
+        hpsearch.Study.load("s", url)
+    result = subprocess.run([sys.executable, "-m", "hpsearch", "show", url], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "hpsearch: error:" in result.stderr
+    assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
+
+
+def test_06_a_silent_driver_elsewhere_is_detected_by_its_heartbeat(storage, monkeypatch):
+    from hpsearch import records
+
+    study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="hb")
+    study.run(n_trials=2, progress=False)
+    # A trial left RUNNING by a driver on another host, silent for ten minutes.
+    trial_id = records.create_running(study.storage, study.study_id, study.config.space, 2,
+                                      123, {"lr": 0.01})
+    study.storage.set_trial_system_attr(trial_id, records.OWNER, "elsewhere:4242")
+    study.storage.set_trial_system_attr(trial_id, records.HEARTBEAT, time.time() - 600)
+    study.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, 3)
+    df = study.run(n_trials=3, progress=False)
+    assert "RUNNING" not in set(df["state"])
+    rerun = df[(df["trial"] == 2) & (df["state"] == "COMPLETE")]
+    assert len(rerun) == 1 and rerun["seed"].item() == 123
+
+
+def test_06_a_live_driver_elsewhere_is_left_alone(storage):
+    from hpsearch import records
+
+    study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="live")
+    trial_id = records.create_running(study.storage, study.study_id, study.config.space, 0,
+                                      1, {"lr": 0.01})
+    study.storage.set_trial_system_attr(trial_id, records.OWNER, "elsewhere:4242")
+    study.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, 1)
+    df = study.run(n_trials=3, progress=False)
+    assert list(df[df["state"] == "RUNNING"]["trial"]) == [0]

@@ -58,7 +58,7 @@ def test_same_seed_same_proposals(name):
     assert _drive(name, seed=3) == _drive(name, seed=3)
 
 
-@pytest.mark.parametrize("name", ["random", "tpe", "tpe-hyperopt"])
+@pytest.mark.parametrize("name", ["lr-range", "random", "tpe", "tpe-hyperopt"])
 def test_different_seeds_differ(name):
     assert _drive(name, seed=1) != _drive(name, seed=2)
 
@@ -95,7 +95,7 @@ def test_grid_is_exhausted_exactly_once():
 
 
 def test_unknown_strategy_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"must be one of \['grid', 'random', 'tpe', 'tpe-hyp"):
+    with pytest.raises(ValueError, match=r"must be one of \['grid', 'lr-range', 'random', 'tpe', 'tpe-hyp"):
         get_strategy("bayes", QUADRATIC)
 
 

@@ -1,0 +1,205 @@
+"""The ``hpsearch`` command: run, show, plot and validate studies; find learning rates.
+
+Exit codes: 0 success, 2 bad input (spec, arguments, unknown study), 1 the
+study itself failed (every trial failed, too many consecutive failures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hpsearch", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run (or resume) the study a TOML spec describes")
+    run.add_argument("spec", help="study spec (.toml)")
+    run.add_argument("--strategy", help="override the spec's strategy")
+    run.add_argument("--trials", type=int, help="the study's total number of trials")
+    run.add_argument("--jobs", type=int, help="parallel worker processes")
+    run.add_argument("--storage", help="storage URL, e.g. sqlite:///runs.db")
+    run.add_argument("--timeout", type=float, help="start no trial after this many seconds")
+    run.add_argument("--seed", type=int, help="override the spec's seed")
+    run.add_argument("--backend", help="loky (worker processes, the default), dask, ray or "
+                                       "another joblib backend")
+    run.add_argument("--scheduler", help="Dask scheduler address for --backend dask, "
+                                         "e.g. tcp://10.0.0.5:8786")
+    run.add_argument("--out", help="folder for results.csv and plots "
+                                   "(default hpsearch-results/<study name>)")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    for name, text in (("show", "leaderboard, best parameters and trial counts"),
+                       ("plot", "write the study's plots as PNG files")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+        cmd.add_argument("--study", help="study name (needed when the storage holds several)")
+        if name == "show":
+            cmd.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
+        else:
+            cmd.add_argument("--out", help="output folder (default hpsearch-results/<study>)")
+    validate = sub.add_parser("validate", help="check a spec; print its space and grid size")
+    validate.add_argument("spec")
+    lr_find = sub.add_parser("lr-find", help="learning-rate range test of one configuration")
+    from hpsearch import lr_find_cli
+
+    lr_find_cli.add_arguments(lr_find)
+    return parser
+
+
+def _override(spec, args):
+    """Apply command-line values over the spec's."""
+    import dataclasses
+
+    config = spec.config
+    if args.strategy is not None or args.seed is not None:
+        changes = {}
+        if args.strategy is not None:
+            changes["strategy"] = args.strategy
+            if args.strategy != config.strategy:
+                changes["strategy_options"] = {}
+        if args.seed is not None:
+            changes["seed"] = args.seed
+        config = dataclasses.replace(config, **changes)
+    run = dict(spec.run)
+    for key in ("trials", "jobs", "storage", "timeout", "backend"):
+        if getattr(args, key) is not None:
+            run[key] = getattr(args, key)
+    return dataclasses.replace(spec, config=config, run=run)
+
+
+def _print_summary(study, top: int = 10) -> None:
+    from hpsearch.report import leaderboard, state_counts
+
+    frame = study.results()
+    counts = state_counts(frame)
+    print(f"study {study.name!r} in {study.storage_url}: {len(frame)} trials "
+          f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none yet'})")
+    board = leaderboard(frame, study.config.space, study.config.objective.direction, top)
+    if board.empty:
+        print("no completed trial yet")
+        return
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        print(board.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    best = study.best_trial
+    print(f"best trial {best['trial']}: {study.config.objective.metric} = {best['value']:.5g}")
+    print(f"best parameters: {best['params']}")
+
+
+def cmd_run(args) -> int:
+    from hpsearch.plots import write_plots
+    from hpsearch.spec import load_spec
+    from hpsearch.study import Study
+
+    spec = _override(load_spec(args.spec), args)
+    study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True)
+    backend_options = {"scheduler_host": args.scheduler} if args.scheduler else None
+    if args.scheduler and spec.run["backend"] != "dask":
+        raise ValueError("--scheduler needs --backend dask")
+    study.run(n_trials=spec.run["trials"], n_jobs=spec.run["jobs"],
+              timeout=spec.run["timeout"], backend=spec.run["backend"],
+              backend_options=backend_options,
+              max_consecutive_failures=spec.run["max_consecutive_failures"],
+              progress=not args.no_progress)
+    _print_summary(study)
+    out = Path(args.out or Path("hpsearch-results") / spec.name)
+    out.mkdir(parents=True, exist_ok=True)
+    study.results().to_csv(out / "results.csv", index=False)
+    plots = write_plots(study, out)
+    print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
+    print(f"plots: {', '.join(str(p) for p in plots)}")
+    return EXIT_OK
+
+
+def _open_study(storage: str, name: str | None):
+    import optuna
+
+    from hpsearch.storage import normalize_url, open_storage
+    from hpsearch.study import Study
+
+    url = normalize_url(storage)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise FileNotFoundError(f"no storage file at {url[len('sqlite:///'):]}")
+    if name is None:
+        names = sorted(s.study_name for s in optuna.get_all_study_summaries(open_storage(url)))
+        if len(names) != 1:
+            raise ValueError(f"{url} holds {len(names)} studies {names}; choose one with --study")
+        name = names[0]
+    return Study.load(name, url)
+
+
+def cmd_show(args) -> int:
+    _print_summary(_open_study(args.storage, args.study), top=args.top)
+    return EXIT_OK
+
+
+def cmd_plot(args) -> int:
+    from hpsearch.plots import write_plots
+
+    study = _open_study(args.storage, args.study)
+    paths = write_plots(study, args.out or Path("hpsearch-results") / study.name)
+    for path in paths:
+        print(path)
+    return EXIT_OK
+
+
+def cmd_validate(args) -> int:
+    from hpsearch.spec import load_spec
+
+    spec = load_spec(args.spec)
+    config = spec.config
+    print(f"{args.spec}: study {spec.name!r}, {config.strategy} search on "
+          f"{config.objective.dataset}, {config.objective.metric} "
+          f"({config.objective.direction}), {spec.run['trials']} trials, "
+          f"{spec.run['jobs']} job(s)")
+    for line in config.space.summary().split("; "):
+        print(f"  {line}")
+    if config.strategy == "grid":
+        options = dict(config.strategy_options)
+        print(f"grid size: {config.space.grid_size(options.get('points', 5))} points")
+    print("ok")
+    return EXIT_OK
+
+
+def cmd_lr_find(args) -> int:
+    from hpsearch import lr_find_cli
+
+    return lr_find_cli.run(args)
+
+
+COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_validate,
+            "lr-find": cmd_lr_find}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from hpsearch.study import AllTrialsFailedError, TooManyFailuresError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (AllTrialsFailedError, TooManyFailuresError) as exc:
+        print(f"hpsearch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+        print(f"hpsearch: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        if not type(exc).__module__.startswith("sqlalchemy"):
+            raise
+        # Not a database (or not one of ours): say so instead of a driver traceback.
+        reason = getattr(exc, "orig", None) or exc
+        print(f"hpsearch: error: cannot read the storage: {reason}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

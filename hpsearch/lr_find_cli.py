@@ -1,0 +1,102 @@
+"""``hpsearch lr-find``: the learning-rate range test of one configuration, from the shell.
+
+Prints the three suggestions, the chosen one and the confidence, and writes the
+plot::
+
+    hpsearch lr-find --dataset mnist --hidden 100 --optimizer sgd --out lr_find.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+import netcore
+from hpsearch.lr_finder import MODES, PREFERENCE, LRRangeResult, lr_range_test
+
+EXIT_OK, EXIT_BAD_INPUT = 0, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of ``lr-find`` on ``parser`` (a sub-command parser)."""
+    model = parser.add_argument_group("model")
+    model.add_argument("--dataset", default="digits", choices=sorted(netcore.DATASETS),
+                       help="dataset (default: digits)")
+    model.add_argument("--hidden", type=int, nargs="*", default=[100], metavar="WIDTH",
+                       help="hidden layer widths, e.g. --hidden 128 64 (default: 100)")
+    model.add_argument("--activation", default="relu", choices=sorted(netcore.ACTIVATIONS))
+    model.add_argument("--init", default="he", choices=sorted(netcore.INITIALIZERS))
+    train = parser.add_argument_group("training")
+    train.add_argument("--optimizer", default="sgd", choices=sorted(netcore.OPTIMIZERS))
+    train.add_argument("--momentum", type=float, help="momentum of momentum/nesterov")
+    train.add_argument("--batch-size", type=int, default=128)
+    test = parser.add_argument_group("range test")
+    test.add_argument("--lr-min", type=float, default=1e-7)
+    test.add_argument("--lr-max", type=float, default=10.0)
+    test.add_argument("--num-iter", type=int, default=100, help="steps (minibatches) of the test")
+    test.add_argument("--mode", default="exp", choices=MODES, help="growth of the rate")
+    test.add_argument("--smooth", type=float, default=0.05,
+                      help="weight of the newest loss in the moving average (1: none)")
+    test.add_argument("--diverge", type=float, default=4.0,
+                      help="stop once the loss exceeds this many times its best")
+    test.add_argument("--use-val", action="store_true",
+                      help="read the suggestions from the loss on a fixed validation subset")
+    test.add_argument("--seed", type=int, default=0, help="initialization and batch order")
+    parser.add_argument("--out", default="lr_find.png", help="plot file (default: lr_find.png)")
+
+
+def _options(args: argparse.Namespace) -> dict:
+    options = {"optimizer": args.optimizer, "lr_min": args.lr_min, "lr_max": args.lr_max,
+               "num_iter": args.num_iter, "mode": args.mode, "smooth": args.smooth,
+               "diverge": args.diverge, "use_val": args.use_val, "batch_size": args.batch_size,
+               "seed": args.seed}
+    if args.momentum is not None:
+        options["momentum"] = args.momentum
+    return options
+
+
+def format_result(result: LRRangeResult) -> str:
+    """The suggestions table, the choice and the confidence as text."""
+    lines = [f"{'method':<12} {'lr':>10}"]
+    for name in PREFERENCE:
+        value = result.suggestions[name]
+        mark = "  <- suggestion" if name == result.method else ""
+        lines.append(f"{name:<12} {'-' if value is None else f'{value:.3g}':>10}{mark}")
+    spread = "" if math.isnan(result.spread) else f" (suggestions {result.spread:.2f} decades apart)"
+    lines.append(f"confidence: {result.confidence}{spread}")
+    stop = f" at lr={result.stop_lr:.3g}" if result.stop_lr is not None else ""
+    lines.append(f"range test: {len(result.lrs)} steps, stopped: {result.stop_reason}{stop}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the test that ``args`` describe; 0 on success, 2 on bad input (message on stderr)."""
+    try:
+        data = netcore.load_dataset(args.dataset)
+        config = {"sizes": [data.n_features, *args.hidden, data.n_classes],
+                  "activation": args.activation, "init": args.init, "seed": args.seed}
+        result = lr_range_test(config, data, **_options(args))
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"hpsearch lr-find: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(format_result(result))
+    try:
+        result.plot(args.out)
+    except OSError as exc:
+        print(f"hpsearch lr-find: error: cannot write the plot to {args.out}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"plot: {args.out}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m hpsearch.lr_find_cli``: the command without the ``hpsearch`` front end."""
+    parser = argparse.ArgumentParser(prog="hpsearch lr-find", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
