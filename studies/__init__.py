@@ -1,0 +1,1 @@
+"""Scripts that reproduce the project's experiments and benchmarks (not installed)."""
