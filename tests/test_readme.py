@@ -1,19 +1,43 @@
-"""The README's Python example runs as written."""
+"""The README's Python examples run as written."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_python_api_example_runs(tmp_path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
-    assert blocks, "the README has no Python example"
+def _run(block: str, tmp_path, monkeypatch) -> dict:
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(blocks[0], str(README), "exec"), namespace)
-    assert namespace["model"].evaluate(namespace["data"].X_test,
-                                       namespace["data"].y_test)["accuracy"] > 0.9
+    exec(compile(block, str(README), "exec"), namespace)
+    return namespace
+
+
+def test_the_readme_has_examples():
+    assert len(BLOCKS) >= 3
+
+
+def test_search_example(tmp_path, monkeypatch):
+    block = next(b for b in BLOCKS if "Study.create" in b)
+    ns = _run(block, tmp_path, monkeypatch)
+    assert len(ns["df"]) == 30 and math.isfinite(ns["study"].best_value)
+
+
+def test_netcore_example(tmp_path, monkeypatch):
+    block = next(b for b in BLOCKS if "netcore.MLP([64" in b)
+    ns = _run(block, tmp_path, monkeypatch)
+    assert ns["model"].evaluate(ns["data"].X_test, ns["data"].y_test)["accuracy"] > 0.9
     assert (tmp_path / "digits_mlp.npz").exists()
+
+
+@pytest.mark.parametrize("marker", ["lr_range_test", "GradientNormMonitor"])
+def test_mnist_examples(tmp_path, monkeypatch, mnist_available, marker):
+    block = next(b for b in BLOCKS if marker in b)
+    ns = _run(block, tmp_path, monkeypatch)
+    assert ns  # ran to the end
