@@ -9,6 +9,7 @@ the pool and fails only the trial that killed it.
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import contextlib
 import functools
@@ -125,13 +126,11 @@ class LokyRunner:
     def __init__(self, n_jobs: int, blas_threads: int | None = 1):
         self.n_jobs, self.blas_threads = n_jobs, blas_threads
         self.futures: dict[cf.Future, TrialTask] = {}
+        self.pools: dict[cf.Future, object] = {}
         self.suspects: list[TrialTask] = []
-        self._executor = None
 
-    def _pool(self, workers: int):
-        from joblib.externals.loky import get_reusable_executor
-
-        return get_reusable_executor(max_workers=workers, timeout=300, env=self._env())
+    def _pool(self):
+        return _worker_pool(self.n_jobs, self._env())
 
     def _env(self) -> dict[str, str]:
         if not self.blas_threads:
@@ -149,7 +148,15 @@ class LokyRunner:
         return max(0, self.n_jobs + prefetch - self.in_flight)
 
     def submit(self, task: TrialTask) -> None:
-        self.futures[self._pool(self.n_jobs).submit(execute, task)] = task
+        pool = self._pool()
+        try:
+            future = pool.submit(execute, task)
+        except cf.process.BrokenProcessPool:  # a worker died since the last result
+            _discard_pool(pool, kill=True)
+            pool = self._pool()
+            future = pool.submit(execute, task)
+        self.futures[future] = task
+        self.pools[future] = pool
 
     def next_result(self) -> TrialResult:
         """Block until a trial finishes; isolate trials whose worker died."""
@@ -157,14 +164,17 @@ class LokyRunner:
             return self._run_alone(self.suspects.pop(0))
         done, _ = cf.wait(self.futures, return_when=cf.FIRST_COMPLETED)
         future = next(iter(done))
-        task = self.futures.pop(future)
+        task, pool = self.futures.pop(future), self.pools.pop(future)
         try:
             return future.result()
         except cf.process.BrokenProcessPool as exc:
-            # The pool is gone: every unfinished trial failed with it. Re-run each
-            # alone so that only the trial that kills its worker is marked failed.
-            self.suspects.extend(self.futures.values())
-            self.futures.clear()
+            # The pool is gone: every unfinished trial in it failed with it. Re-run
+            # each alone so that only the trial that kills its worker is marked failed.
+            _discard_pool(pool, kill=True)
+            lost = [f for f, p in self.pools.items() if p is pool]
+            self.suspects.extend(self.futures.pop(f) for f in lost)
+            for f in lost:
+                del self.pools[f]
             if not self.suspects:
                 return _crashed(task, exc)
             self.suspects.insert(0, task)
@@ -182,10 +192,40 @@ class LokyRunner:
 
     def shutdown(self, kill: bool = False) -> None:
         if kill and self.futures:
-            with contextlib.suppress(Exception):
-                self._pool(self.n_jobs).shutdown(wait=False, kill_workers=True)
+            _discard_pool(kill=True)
         self.futures.clear()
+        self.pools.clear()
         self.suspects.clear()
+
+
+# hpsearch's own pool of worker processes, kept between runs so that workers (and
+# the datasets they have loaded) are reused. It is not loky's process-wide
+# reusable executor, which joblib.Parallel (and scikit-learn) expect to own.
+_POOL: dict = {}
+
+
+def _worker_pool(workers: int, env: dict[str, str]):
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    key = (workers, tuple(sorted(env.items())))
+    if _POOL.get("key") != key:
+        _discard_pool()
+        _POOL["pool"], _POOL["key"] = ProcessPoolExecutor(max_workers=workers, env=env), key
+    return _POOL["pool"]
+
+
+def _discard_pool(pool=None, kill: bool = False) -> None:
+    """Shut down ``pool`` (default: the current one) and forget it if it is current."""
+    current = _POOL.get("pool")
+    pool = current if pool is None else pool
+    if pool is current:
+        _POOL.clear()
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            pool.shutdown(wait=not kill, kill_workers=kill)
+
+
+atexit.register(_discard_pool)
 
 
 class JoblibRunner:
