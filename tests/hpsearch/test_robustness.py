@@ -77,7 +77,7 @@ def test_04_consecutive_failures_stop_the_study(storage):
     assert _states(storage)["FAIL"] < 20
 
 
-@pytest.mark.parametrize("crash", ["exit", "segfault"])
+@pytest.mark.parametrize("crash", ["exit", "segfault", "killed"])
 def test_07_dead_worker_fails_only_its_trial(storage, crash):
     study = _study(storage, {"activation": space.choice(["relu", crash]),
                              "lr": space.log_float(1e-3, 1e-1)})

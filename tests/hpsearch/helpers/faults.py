@@ -2,6 +2,7 @@
 
 Loaded in each worker process through ``plugins=[...]``: "raise" raises,
 "exit" kills its worker with os._exit, "segfault" sends itself SIGSEGV,
+"killed" receives SIGKILL (what an OOM kill looks like),
 "slow" sleeps a little per batch so that a study can be interrupted mid-run.
 """
 
@@ -37,6 +38,16 @@ class Segfault(ReLU):
         time.sleep(5)
 
 
+class Killed(ReLU):
+    """The worker is killed from outside its control, as the OOM killer does."""
+
+    name = "killed"
+
+    def forward(self, z, out):
+        os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(5)
+
+
 class Slow(ReLU):
     name = "slow"
 
@@ -45,5 +56,5 @@ class Slow(ReLU):
         return super().forward(z, out)
 
 
-for cls in (Raise, Exit, Segfault, Slow):
+for cls in (Raise, Exit, Segfault, Killed, Slow):
     netcore.ACTIVATIONS[cls.name] = cls
