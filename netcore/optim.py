@@ -11,6 +11,7 @@ arrays so that it can be saved and restored exactly (the LR finder relies on it)
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -157,12 +158,13 @@ class Adam(Optimizer):
         np.multiply(grads, grads, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
-        bias1, bias2 = 1.0 - b1 ** self.t, 1.0 - b2 ** self.t
+        # sqrt(v / bias2) + eps == (sqrt(v) + eps * sqrt(bias2)) / sqrt(bias2): fold the
+        # correction into two scalars (Python floats, so float32 stays float32).
+        root2 = math.sqrt(1.0 - b2 ** self.t)
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / np.sqrt(bias2)
-        tmp += self.eps
+        tmp += self.eps * root2
         np.divide(m, tmp, out=tmp)
-        tmp *= lr / bias1
+        tmp *= lr * root2 / (1.0 - b1 ** self.t)
         params -= tmp
 
     def hyperparameters(self):
