@@ -1,0 +1,246 @@
+"""Epoch-time benchmark: one MNIST training epoch in netcore and its peers.
+
+Each measurement runs in its own process (this module re-invoked with
+``--worker``), so frameworks never share a process, a thread pool or a heap.
+The parent rotates the framework order across repetitions and reports the
+median and min–max seconds per epoch and netcore's ratio to each peer.
+
+    python -m studies.benchmarks                        # the full run (15 minutes on a quiet machine)
+    python -m studies.benchmarks --arch 784-100-10 --threads 1 --repeats 3
+    python -m studies.benchmarks --quick --out DIR      # a smoke test in seconds
+    python -m studies.benchmarks --render DIR/epoch.json  # the report again from saved runs
+
+On a shared machine each worker first waits (up to ``--max-wait`` seconds) for
+other processes to go quiet, and a measurement during which they used
+``--quiet-threshold`` cores or more is taken again (up to ``--retries`` times);
+the report shows the load that remained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from studies.benchmarks import machine, report
+from studies.benchmarks.frameworks import FRAMEWORKS
+from studies.benchmarks.worker import N_CLASSES, N_FEATURES, WorkerConfig, measure
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Settings of a full run, and of --quick (a smoke test: small data, one measurement each,
+# no waiting for a quiet machine).
+FULL = {"arch": ["784-100-10", "784-256-128-10", "784-1024-1024-10"], "threads": [1, 2],
+        "repeats": 5, "frameworks": list(FRAMEWORKS), "n_train": 50_000, "warmup_batches": 200,
+        "retries": 3, "max_wait": 300.0}
+QUICK = {"arch": ["784-100-10"], "threads": [1], "repeats": 1, "frameworks": ["netcore", "sklearn"],
+         "n_train": 5_000, "warmup_batches": 5, "retries": 0, "max_wait": 0.0}
+
+
+def parse_arch(text: str) -> tuple[int, ...]:
+    """``"784-256-128-10"`` -> ``(784, 256, 128, 10)``, an MNIST net (784 in, 10 out)."""
+    try:
+        sizes = tuple(int(part) for part in text.split("-"))
+    except ValueError:
+        sizes = ()
+    if len(sizes) < 2 or min(sizes) < 1 or sizes[0] != N_FEATURES or sizes[-1] != N_CLASSES:
+        raise argparse.ArgumentTypeError(
+            f"an architecture is widths joined by '-', {N_FEATURES} first and {N_CLASSES} last "
+            f"(e.g. 784-100-10), got {text!r}")
+    return sizes
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m studies.benchmarks",
+        description="Time one MNIST training epoch (batch 128, Adam lr 1e-3, float32) in netcore, "
+                    "PyTorch (default and fused Adam) and scikit-learn, each run in its own process.")
+    parser.add_argument("--arch", nargs="+", type=parse_arch, help=f"default: {' '.join(FULL['arch'])}")
+    parser.add_argument("--threads", nargs="+", type=positive_int, help="BLAS/intra-op threads; default: 1 2")
+    parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS), help="default: all")
+    parser.add_argument("--repeats", type=positive_int, help="measurements of each; default: 5")
+    parser.add_argument("--n-train", type=positive_int, help="training images; default: 50000")
+    parser.add_argument("--warmup-batches", type=positive_int,
+                        help="untimed batches before the timed epoch; default: 200")
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--seed", type=int, default=0, help="repetition r uses seed + r")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per worker")
+    parser.add_argument("--quiet-threshold", type=float, default=0.25,
+                        help="CPU cores other processes may use during a measurement; default: 0.25")
+    parser.add_argument("--retries", type=int,
+                        help="times a measurement is repeated when the machine was busier; default: 3")
+    parser.add_argument("--max-wait", type=float,
+                        help="seconds to wait for a quiet machine before each worker; default: 300")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where epoch.md and epoch.json go")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke test: 784-100-10, 1 thread, 1 repeat, netcore and sklearn, 5,000 images")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="measure nothing: rebuild the report from a saved epoch.json into --out")
+    parser.add_argument("--worker", choices=list(FRAMEWORKS), help=argparse.SUPPRESS)
+    return parser
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill every option left unset from the full-run or --quick settings."""
+    preset = QUICK if args.quick else FULL
+    for key, value in preset.items():
+        if getattr(args, key) is None:
+            setattr(args, key, [parse_arch(v) for v in value] if key == "arch" else value)
+    return args
+
+
+def available(frameworks: list[str]) -> tuple[list[str], dict[str, str]]:
+    """The frameworks whose module imports here, and why the others are skipped."""
+    kept, skipped = [], {}
+    for name in frameworks:
+        module = FRAMEWORKS[name].module
+        if importlib.util.find_spec(module) is None:
+            skipped[name] = f"{module} is not installed (pip install -e '.[bench]')"
+        else:
+            kept.append(name)
+    return kept, skipped
+
+
+def child_env(threads: int) -> dict[str, str]:
+    """This environment plus the thread limits, for one worker only (nothing set globally)."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_VARIABLES})
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def worker_command(framework: str, sizes: tuple[int, ...], threads: int, seed: int,
+                   args: argparse.Namespace) -> list[str]:
+    return [sys.executable, "-m", "studies.benchmarks", "--worker", framework,
+            "--arch", "-".join(map(str, sizes)), "--threads", str(threads),
+            "--n-train", str(args.n_train), "--warmup-batches", str(args.warmup_batches),
+            "--batch-size", str(args.batch_size), "--seed", str(seed)]
+
+
+def run_worker(command: list[str], threads: int, timeout: float) -> dict:
+    """Run one worker; its record, or ``{"error": ...}`` when it failed."""
+    try:
+        done = subprocess.run(command, env=child_env(threads), cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:g} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit code {done.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def measure_once(command: list[str], threads: int, args: argparse.Namespace) -> dict:
+    """One worker, started when the machine is quiet, with the load of others during it."""
+    if args.max_wait > 0:
+        machine.wait_until_quiet(args.quiet_threshold, args.max_wait)
+    with machine.OtherLoad() as load:
+        record = run_worker(command, threads, args.timeout)
+    record["other_load_cores"] = load.cores
+    return record
+
+
+def _too_busy(record: dict, threshold: float) -> bool:
+    load = record.get("other_load_cores")
+    return "error" not in record and load is not None and load >= threshold
+
+
+def measure_quietly(command: list[str], threads: int, args: argparse.Namespace) -> dict:
+    """Measure, and again (up to ``--retries`` times) while other processes took too much CPU."""
+    record, attempts = measure_once(command, threads, args), 1
+    while _too_busy(record, args.quiet_threshold) and attempts <= args.retries:
+        print(f"  busy machine: other processes used {record['other_load_cores']:.2f} cores; "
+              "measuring again", file=sys.stderr, flush=True)
+        record, attempts = measure_once(command, threads, args), attempts + 1
+    record["attempts"] = attempts
+    return record
+
+
+def schedule(args: argparse.Namespace, frameworks: list[str]) -> list[tuple]:
+    """(sizes, threads, repeat, framework) in run order; the order rotates each repeat."""
+    plan = []
+    for sizes in args.arch:
+        for threads in args.threads:
+            for rep in range(args.repeats):
+                shift = rep % len(frameworks)
+                plan += [(sizes, threads, rep, fw) for fw in frameworks[shift:] + frameworks[:shift]]
+    return plan
+
+
+class Interrupted(Exception):
+    """SIGTERM or Ctrl-C during the measurements: report what was measured."""
+
+
+def _progress(i: int, total: int, record: dict) -> None:
+    outcome = f"FAILED: {record['error']}" if "error" in record else f"{record['seconds']:.3f} s"
+    print(f"[{i}/{total}] {record['arch']} threads={record['threads']} repeat={record['repeat'] + 1} "
+          f"{record['framework']}: {outcome}", file=sys.stderr, flush=True)
+
+
+def run_all(args: argparse.Namespace, frameworks: list[str], skipped: dict[str, str]) -> dict:
+    """Every measurement of the plan; the report is rewritten after each, so a stopped run keeps its data."""
+    plan, runs = schedule(args, frameworks), []
+    try:
+        for i, (sizes, threads, rep, fw) in enumerate(plan, 1):
+            record = measure_quietly(worker_command(fw, sizes, threads, args.seed + rep, args),
+                                     threads, args)
+            record.update(framework=fw, arch="-".join(map(str, sizes)), threads=threads, repeat=rep)
+            runs.append(record)
+            _progress(i, len(plan), record)
+            report.write(report.build(args, frameworks, skipped, runs, len(plan)), args.out)
+    except (Interrupted, KeyboardInterrupt):
+        print(f"interrupted: reporting the {len(runs)} of {len(plan)} measurements taken",
+              file=sys.stderr, flush=True)
+    return report.build(args, frameworks, skipped, runs, len(plan))
+
+
+def run_as_worker(args: argparse.Namespace) -> int:
+    """``--worker``: one measurement, printed as one JSON line."""
+    if len(args.arch) != 1 or len(args.threads) != 1:
+        raise SystemExit("--worker takes exactly one --arch and one --threads")
+    config = WorkerConfig(args.worker, args.arch[0], args.threads[0], args.n_train,
+                          args.warmup_batches, args.batch_size, args.seed)
+    print(json.dumps(measure(config)), flush=True)
+    return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise Interrupted  # unwinds subprocess.run, which then ends the running worker
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = resolve(build_parser().parse_args(argv))
+    signal.signal(signal.SIGTERM, _interrupt)
+    if args.worker:
+        return run_as_worker(args)
+    if args.render:
+        return publish(report.rerender(args.render), args.out)
+    if "netcore" not in args.frameworks:
+        raise SystemExit("--frameworks must include netcore: every ratio is netcore / peer")
+    frameworks, skipped = available(args.frameworks)
+    for name, reason in skipped.items():
+        print(f"skipping {name}: {reason}", flush=True)
+    return publish(run_all(args, frameworks, skipped), args.out)
+
+
+def publish(results: dict, out: Path) -> int:
+    """Print the report, write it to ``out``; exit status 1 when a measurement failed or is missing."""
+    print(report.to_markdown(results))
+    for path in report.write(results, out):
+        print(f"wrote {path}", file=sys.stderr)
+    incomplete = len(results["runs"]) < results["config"]["planned"]
+    return 1 if incomplete or any("error" in run for run in results["runs"]) else 0
