@@ -95,11 +95,14 @@ def _driver(storage, n_trials=10, n_jobs=1, strategy="random", name="k"):
                             text=True)
 
 
-def _wait_for_complete(storage, count, name="k", timeout=120):
+def _wait_for_complete(storage, count, name="k", timeout=120, running=False):
+    """Until ``count`` trials completed (and, with ``running``, one is in flight:
+    between two TPE rounds none is)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if _states(storage, name).get("COMPLETE", 0) >= count:
+            states = _states(storage, name)
+            if states.get("COMPLETE", 0) >= count and (not running or states.get("RUNNING")):
                 return
         except KeyError:
             pass
@@ -133,7 +136,7 @@ def test_05_ctrl_c_leaves_no_running_trial_and_resumes(storage):
 @pytest.mark.parametrize("strategy", ["random", "tpe"])
 def test_06_sigkill_of_the_driver_resumes_without_losing_a_trial(storage, strategy):
     proc = _driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
-    _wait_for_complete(storage, 4)
+    _wait_for_complete(storage, 4, running=True)
     proc.kill()
     proc.wait(timeout=30)
     before = _completed_ids(storage)
