@@ -39,7 +39,6 @@ import pandas as pd
 import netcore
 from netcore.optim import Optimizer
 from netcore.train import TrainConfig
-from netcore.validation import check_features
 
 RANGE_TEST = "range_test"
 """The value of ``lr`` that asks the objective to pick the learning rate by a range test."""
@@ -462,18 +461,12 @@ class _Arrays:
 
 def _prepare(model: netcore.MLP, data, config: RangeTestConfig, rng: np.random.Generator) -> _Arrays:
     X, y, X_val, y_val = _as_arrays(data)
-    out = _Arrays(check_features(X, model.sizes[0], model.dtype, "X"),
-                  model.loss.prepare_targets(y, model.n_outputs, model.dtype, "y"))
-    if len(out.T) != len(out.X):
-        raise ValueError(f"X and y have different lengths: {len(out.X)} and {len(out.T)}")
+    out = _Arrays(*model.prepare_data(X, y))
     if not config.use_val:
         return out
     if X_val is None or y_val is None:
         raise ValueError("use_val=True needs validation data: pass a Dataset or (X, y, X_val, y_val)")
-    X_val = check_features(X_val, model.sizes[0], model.dtype, "X_val")
-    T_val = model.loss.prepare_targets(y_val, model.n_outputs, model.dtype, "y_val")
-    if len(T_val) != len(X_val):
-        raise ValueError(f"X_val and y_val have different lengths: {len(X_val)} and {len(T_val)}")
+    X_val, T_val = model.prepare_data(X_val, y_val, ("X_val", "y_val"))
     keep = np.sort(rng.choice(len(X_val), size=min(config.val_size, len(X_val)), replace=False))
     out.X_val, out.T_val = X_val[keep], T_val[keep]
     return out

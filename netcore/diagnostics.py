@@ -38,7 +38,7 @@ import pandas as pd
 from netcore.callbacks import Callback
 from netcore.layers import BatchNorm, Dense, Layer
 from netcore.model import MLP
-from netcore.validation import check_features, check_positive, check_positive_int
+from netcore.validation import check_positive, check_positive_int
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -97,13 +97,7 @@ def _probe_pass(model: MLP, X, y, seed: int) -> np.ndarray:
     """Forward and backward over (X, y) on a copy of ``model``: the model is untouched."""
     net = model.copy()
     net.set_rng(np.random.default_rng(seed))
-    X = check_features(X, net.sizes[0], net.dtype)
-    T = net.loss.prepare_targets(y, net.n_outputs, net.dtype)
-    if len(T) != len(X):
-        raise ValueError(f"X and y have different lengths: {len(X)} and {len(T)}")
-    z = net.forward(X, training=True)
-    net.loss.loss_and_delta(z, T, scale=1.0 / len(X))
-    net.backward(z)
+    net.backprop(*net.prepare_data(X, y))
     return _measure(_blocks(net))
 
 

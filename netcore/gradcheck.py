@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from netcore.model import MLP
-from netcore.validation import check_features
 
 
 def _mean_loss(model: MLP, X: np.ndarray, T: np.ndarray) -> float:
@@ -52,13 +51,8 @@ def gradcheck(model: MLP, X, y, *, eps: float = 1e-5, max_per_array: int | None 
         The maximum relative error; below about 1e-6 means the gradients agree.
     """
     net = model.astype("float64")
-    X = check_features(X, net.sizes[0], np.float64)
-    T = net.loss.prepare_targets(y, net.n_outputs, np.float64)
-    if len(T) != len(X):
-        raise ValueError(f"X and y have different lengths: {len(X)} and {len(T)}")
-    z = net.forward(X, training=True)
-    net.loss.loss_and_delta(z, T, scale=1.0 / len(X))
-    net.backward(z)
+    X, T = net.prepare_data(X, y)
+    net.backprop(X, T)
     # The dropout masks drawn above stay fixed, so every loss below is the same function.
     with net.fixed_noise():
         return _worst_error(net, X, T, net.grads.copy(), eps, max_per_array,

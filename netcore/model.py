@@ -256,13 +256,31 @@ class MLP:
             return (out[:, 0] > 0.5).astype(np.int64)
         return out.argmax(axis=1)
 
+    def prepare_data(self, X, y, names: tuple[str, str] = ("X", "y")
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Checked inputs in the model's dtype and the targets its loss works with.
+
+        Raises:
+            ValueError, TypeError: naming the argument (``names``) at fault.
+        """
+        X = check_features(X, self.sizes[0], self.dtype, names[0])
+        targets = self.loss.prepare_targets(y, self.n_outputs, self.dtype, names[1])
+        if len(targets) != len(X):
+            raise ValueError(f"{names[0]} and {names[1]} have different lengths: "
+                             f"{len(X)} and {len(targets)}")
+        return X, targets
+
+    def backprop(self, X: np.ndarray, targets: np.ndarray) -> float:
+        """One training-mode pass over prepared data: fills ``grads`` with the
+        gradient of the mean loss and returns that loss."""
+        z = self.forward(X, training=True)
+        loss, _ = self.loss.loss_and_delta(z, targets, scale=1.0 / len(X))
+        self.backward(z)
+        return loss / len(X)
+
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """Mean loss and, for classifiers, accuracy: ``{"loss": .., "accuracy": ..}``."""
-        X = check_features(X, self.sizes[0], self.dtype)
-        targets = self.loss.prepare_targets(y, self.n_outputs, self.dtype)
-        if len(targets) != len(X):
-            raise ValueError(f"X and y have different lengths: {len(X)} and {len(targets)}")
-        return self.evaluate_prepared(X, targets)
+        return self.evaluate_prepared(*self.prepare_data(X, y))
 
     def evaluate_prepared(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         """``evaluate`` for inputs already checked and targets already prepared."""

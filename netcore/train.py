@@ -25,7 +25,6 @@ from netcore.optim import (
 )
 from netcore.schedules import Schedule, get_schedule
 from netcore.validation import (
-    check_features,
     check_non_negative,
     check_positive,
     check_positive_int,
@@ -174,19 +173,12 @@ class _Data:
 
 
 def _prepare_data(model: MLP, X, y, X_val, y_val) -> _Data:
-    X = check_features(X, model.sizes[0], model.dtype, "X")
-    T = model.loss.prepare_targets(y, model.n_outputs, model.dtype, "y")
-    if len(T) != len(X):
-        raise ValueError(f"X and y have different lengths: {len(X)} and {len(T)}")
+    X, T = model.prepare_data(X, y)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
     if X_val is None:
         return _Data(X, T, None, None)
-    X_val = check_features(X_val, model.sizes[0], model.dtype, "X_val")
-    T_val = model.loss.prepare_targets(y_val, model.n_outputs, model.dtype, "y_val")
-    if len(T_val) != len(X_val):
-        raise ValueError(f"X_val and y_val have different lengths: {len(X_val)} and {len(T_val)}")
-    return _Data(X, T, X_val, T_val)
+    return _Data(X, T, *model.prepare_data(X_val, y_val, ("X_val", "y_val")))
 
 
 class _Trainer:
