@@ -203,6 +203,17 @@ class RunLoop:
                 records.abandon(self.storage, trial._trial_id,
                                 f"stale: the driver running it ({owner}) is gone; re-queued")
             self._push_requeue([t._trial_id for t in stale])
+            self._repair_counter()
+
+    def _repair_counter(self) -> None:
+        """A driver killed between creating a trial and advancing the slot counter
+        leaves the counter behind its trials; move it past every recorded slot so
+        that no slot is handed out twice."""
+        slots = [t.system_attrs.get(records.SLOT, -1) for t in self.study.trials()]
+        attrs = self.storage.get_study_system_attrs(self.study.study_id)
+        needed = max(slots, default=-1) + 1
+        if needed > attrs.get(records.NEXT_SLOT, 0):
+            self.storage.set_study_system_attr(self.study.study_id, records.NEXT_SLOT, needed)
 
     def _abandon_in_flight(self, reason: str) -> None:
         ids = [task.trial_id for task in self.in_flight.values()]
