@@ -163,7 +163,7 @@ class LokyRunner:
         if self.suspects:
             return self._run_alone(self.suspects.pop(0))
         done, _ = cf.wait(self.futures, return_when=cf.FIRST_COMPLETED)
-        future = next(iter(done))
+        future = min(done, key=lambda f: self.futures[f].slot)  # deterministic order
         task, pool = self.futures.pop(future), self.pools.pop(future)
         try:
             return future.result()
