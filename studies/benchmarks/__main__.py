@@ -1,4 +1,4 @@
-"""``python -m studies.benchmarks``: the epoch-time benchmark (``--help`` for options)."""
+"""``python -m studies.benchmarks``: epoch times, GEMM peak, search throughput (``--help`` for options)."""
 
 from __future__ import annotations
 

@@ -1,13 +1,18 @@
-"""Epoch-time benchmark: one MNIST training epoch in netcore and its peers.
+"""The benchmark command: epoch times, the BLAS's GEMM peak and search throughput.
 
-Each measurement runs in its own process (this module re-invoked with
-``--worker``), so frameworks never share a process, a thread pool or a heap.
-The parent rotates the framework order across repetitions and reports the
-median and min–max seconds per epoch and netcore's ratio to each peer.
+Each measurement runs in its own process (a worker started by the parent), so
+frameworks never share a process, a thread pool or a heap. Three parts (see
+``plan``): ``gemm`` times the GEMMs of one training step at the BLAS's best
+(``peak``); ``epoch`` times one MNIST training epoch in netcore and its peers
+(this module re-invoked with ``--worker``), the framework order rotated across
+repetitions; ``search`` times hpsearch studies at ``n_jobs`` 1 and 2
+(``throughput``). The report gives medians and min–max seconds per epoch,
+netcore's ratio to each peer, the GFLOP/s achieved on the needed GEMMs and
+their fraction of the peak, and trials per second with their ratio.
 
-    python -m studies.benchmarks                        # the full run (15 minutes on a quiet machine)
-    python -m studies.benchmarks --arch 784-100-10 --threads 1 --repeats 3
-    python -m studies.benchmarks --quick --out DIR      # a smoke test in seconds
+    python -m studies.benchmarks                        # the full run (about 18 minutes on a quiet machine)
+    python -m studies.benchmarks --arch 784-100-10 --threads 1 --repeats 3 --skip search
+    python -m studies.benchmarks --quick --out DIR      # a smoke test of every part in seconds
     python -m studies.benchmarks --render DIR/epoch.json  # the report again from saved runs
 
 On a shared machine each worker first waits (up to ``--max-wait`` seconds) for
@@ -27,7 +32,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from studies.benchmarks import machine, report
+from studies.benchmarks import machine, markdown, plan, report
 from studies.benchmarks.frameworks import FRAMEWORKS
 from studies.benchmarks.worker import N_CLASSES, N_FEATURES, WorkerConfig, measure
 
@@ -35,12 +40,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # Settings of a full run, and of --quick (a smoke test: small data, one measurement each,
-# no waiting for a quiet machine).
+# no waiting for a quiet machine). A full-run search trial (784-100-10, 50,000 images,
+# 3 epochs) trains for about 1.3 s: the n_jobs=2 target is stated for trials of 1 s or more.
 FULL = {"arch": ["784-100-10", "784-256-128-10", "784-1024-1024-10"], "threads": [1, 2],
         "repeats": 5, "frameworks": list(FRAMEWORKS), "n_train": 50_000, "warmup_batches": 200,
-        "retries": 3, "max_wait": 300.0}
+        "retries": 3, "max_wait": 300.0, "gemm_repeats": 100, "search_trials": 16,
+        "search_max_train": 50_000, "search_epochs": 3, "search_repeats": 3}
 QUICK = {"arch": ["784-100-10"], "threads": [1], "repeats": 1, "frameworks": ["netcore", "sklearn"],
-         "n_train": 5_000, "warmup_batches": 5, "retries": 0, "max_wait": 0.0}
+         "n_train": 5_000, "warmup_batches": 5, "retries": 0, "max_wait": 0.0, "gemm_repeats": 5,
+         "search_trials": 4, "search_max_train": 1_000, "search_epochs": 1, "search_repeats": 1}
 
 
 def parse_arch(text: str) -> tuple[int, ...]:
@@ -67,16 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m studies.benchmarks",
         description="Time one MNIST training epoch (batch 128, Adam lr 1e-3, float32) in netcore, "
-                    "PyTorch (default and fused Adam) and scikit-learn, each run in its own process.")
+                    "PyTorch (default and fused Adam) and scikit-learn, the BLAS's peak for the "
+                    "same GEMMs, and hpsearch's search throughput at n_jobs 1 and 2; every "
+                    "measurement in its own process.")
+    parser.add_argument("--skip", nargs="+", choices=plan.PARTS, default=[],
+                        help="parts not to measure (default: none)")
     parser.add_argument("--arch", nargs="+", type=parse_arch, help=f"default: {' '.join(FULL['arch'])}")
     parser.add_argument("--threads", nargs="+", type=positive_int, help="BLAS/intra-op threads; default: 1 2")
     parser.add_argument("--frameworks", nargs="+", choices=list(FRAMEWORKS), help="default: all")
-    parser.add_argument("--repeats", type=positive_int, help="measurements of each; default: 5")
+    parser.add_argument("--repeats", type=positive_int, help="measurements of each epoch; default: 5")
     parser.add_argument("--n-train", type=positive_int, help="training images; default: 50000")
     parser.add_argument("--warmup-batches", type=positive_int,
                         help="untimed batches before the timed epoch; default: 200")
     parser.add_argument("--batch-size", type=positive_int, default=128)
     parser.add_argument("--seed", type=int, default=0, help="repetition r uses seed + r")
+    _add_part_options(parser)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per worker")
     parser.add_argument("--quiet-threshold", type=float, default=0.25,
                         help="CPU cores other processes may use during a measurement; default: 0.25")
@@ -86,11 +99,28 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds to wait for a quiet machine before each worker; default: 300")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where epoch.md and epoch.json go")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 784-100-10, 1 thread, 1 repeat, netcore and sklearn, 5,000 images")
+                        help="smoke test of every part: 784-100-10, 1 thread, 1 repeat, netcore and "
+                             "sklearn on 5,000 images, 5 GEMM repeats, searches of 4 short trials")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="measure nothing: rebuild the report from a saved epoch.json into --out")
     parser.add_argument("--worker", choices=list(FRAMEWORKS), help=argparse.SUPPRESS)
     return parser
+
+
+def _add_part_options(parser: argparse.ArgumentParser) -> None:
+    """The options of the GEMM-peak and search-throughput parts."""
+    gemm = parser.add_argument_group("GEMM peak")
+    gemm.add_argument("--gemm-repeats", type=positive_int, help="timed calls of each GEMM; default: 100")
+    gemm.add_argument("--square", type=positive_int, default=1024,
+                      help="size n of the n x n x n GEMM timed as the BLAS's plain peak; default: 1024")
+    search = parser.add_argument_group("search throughput (784-100-10 trials, Adam, batch 128)")
+    search.add_argument("--search-jobs", nargs="+", type=positive_int, default=[1, 2],
+                        help="n_jobs values; default: 1 2")
+    search.add_argument("--search-trials", type=positive_int, help="trials per study; default: 16")
+    search.add_argument("--search-max-train", type=positive_int,
+                        help="training images per trial; default: 50000")
+    search.add_argument("--search-epochs", type=positive_int, help="epochs per trial; default: 3")
+    search.add_argument("--search-repeats", type=positive_int, help="studies per n_jobs; default: 3")
 
 
 def resolve(args: argparse.Namespace) -> argparse.Namespace:
@@ -120,14 +150,6 @@ def child_env(threads: int) -> dict[str, str]:
     env.update({name: str(threads) for name in THREAD_VARIABLES})
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     return env
-
-
-def worker_command(framework: str, sizes: tuple[int, ...], threads: int, seed: int,
-                   args: argparse.Namespace) -> list[str]:
-    return [sys.executable, "-m", "studies.benchmarks", "--worker", framework,
-            "--arch", "-".join(map(str, sizes)), "--threads", str(threads),
-            "--n-train", str(args.n_train), "--warmup-batches", str(args.warmup_batches),
-            "--batch-size", str(args.batch_size), "--seed", str(seed)]
 
 
 def run_worker(command: list[str], threads: int, timeout: float) -> dict:
@@ -170,42 +192,42 @@ def measure_quietly(command: list[str], threads: int, args: argparse.Namespace) 
     return record
 
 
-def schedule(args: argparse.Namespace, frameworks: list[str]) -> list[tuple]:
-    """(sizes, threads, repeat, framework) in run order; the order rotates each repeat."""
-    plan = []
-    for sizes in args.arch:
-        for threads in args.threads:
-            for rep in range(args.repeats):
-                shift = rep % len(frameworks)
-                plan += [(sizes, threads, rep, fw) for fw in frameworks[shift:] + frameworks[:shift]]
-    return plan
-
-
 class Interrupted(Exception):
     """SIGTERM or Ctrl-C during the measurements: report what was measured."""
 
 
-def _progress(i: int, total: int, record: dict) -> None:
-    outcome = f"FAILED: {record['error']}" if "error" in record else f"{record['seconds']:.3f} s"
-    print(f"[{i}/{total}] {record['arch']} threads={record['threads']} repeat={record['repeat'] + 1} "
-          f"{record['framework']}: {outcome}", file=sys.stderr, flush=True)
+def _outcome(part: str, record: dict) -> str:
+    if "error" in record:
+        return f"FAILED: {record['error']}"
+    if part == "gemm":
+        steps = ", ".join(f"{step['arch']} {step['peak_gflops']:.1f}" for step in record["steps"])
+        return f"peak GFLOP/s {steps}; square {record['square']['gflops']:.1f}"
+    if part == "search":
+        return f"{record['wall']:.2f} s for {record['n_trials']} trials"
+    return f"{record['seconds']:.3f} s"
+
+
+def _progress(i: int, total: int, job: plan.Job, record: dict) -> None:
+    labels = " ".join(f"{k}={v + 1 if k == 'repeat' else v}" for k, v in job.labels.items())
+    print(f"[{i}/{total}] {job.part} {labels}: {_outcome(job.part, record)}", file=sys.stderr, flush=True)
 
 
 def run_all(args: argparse.Namespace, frameworks: list[str], skipped: dict[str, str]) -> dict:
-    """Every measurement of the plan; the report is rewritten after each, so a stopped run keeps its data."""
-    plan, runs = schedule(args, frameworks), []
+    """Every job of the plan; the report is rewritten after each, so a stopped run keeps its data."""
+    jobs = plan.build(args, frameworks)
+    runs: dict[str, list[dict]] = {part: [] for part in plan.PARTS}
+    planned = {part: sum(job.part == part for job in jobs) for part in plan.PARTS}
     try:
-        for i, (sizes, threads, rep, fw) in enumerate(plan, 1):
-            record = measure_quietly(worker_command(fw, sizes, threads, args.seed + rep, args),
-                                     threads, args)
-            record.update(framework=fw, arch="-".join(map(str, sizes)), threads=threads, repeat=rep)
-            runs.append(record)
-            _progress(i, len(plan), record)
-            report.write(report.build(args, frameworks, skipped, runs, len(plan)), args.out)
+        for i, job in enumerate(jobs, 1):
+            record = measure_quietly(job.command, job.threads, args)
+            record.update(job.labels)
+            runs[job.part].append(record)
+            _progress(i, len(jobs), job, record)
+            report.write(report.build(args, frameworks, skipped, runs, planned), args.out)
     except (Interrupted, KeyboardInterrupt):
-        print(f"interrupted: reporting the {len(runs)} of {len(plan)} measurements taken",
-              file=sys.stderr, flush=True)
-    return report.build(args, frameworks, skipped, runs, len(plan))
+        print(f"interrupted: reporting the {sum(map(len, runs.values()))} of {len(jobs)} "
+              "measurements taken", file=sys.stderr, flush=True)
+    return report.build(args, frameworks, skipped, runs, planned)
 
 
 def run_as_worker(args: argparse.Namespace) -> int:
@@ -223,15 +245,18 @@ def _interrupt(signum, frame) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = resolve(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = resolve(parser.parse_args(argv))
     signal.signal(signal.SIGTERM, _interrupt)
     if args.worker:
         return run_as_worker(args)
     if args.render:
         return publish(report.rerender(args.render), args.out)
-    if "netcore" not in args.frameworks:
-        raise SystemExit("--frameworks must include netcore: every ratio is netcore / peer")
-    frameworks, skipped = available(args.frameworks)
+    if set(args.skip) == set(plan.PARTS):
+        parser.error(f"--skip leaves nothing to measure: skipping all of {', '.join(plan.PARTS)}")
+    if "epoch" not in args.skip and "netcore" not in args.frameworks:
+        parser.error("--frameworks must include netcore: every ratio is netcore / peer")
+    frameworks, skipped = available(args.frameworks) if "epoch" not in args.skip else ([], {})
     for name, reason in skipped.items():
         print(f"skipping {name}: {reason}", flush=True)
     return publish(run_all(args, frameworks, skipped), args.out)
@@ -239,8 +264,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def publish(results: dict, out: Path) -> int:
     """Print the report, write it to ``out``; exit status 1 when a measurement failed or is missing."""
-    print(report.to_markdown(results))
+    print(markdown.render(results))
     for path in report.write(results, out):
         print(f"wrote {path}", file=sys.stderr)
-    incomplete = len(results["runs"]) < results["config"]["planned"]
-    return 1 if incomplete or any("error" in run for run in results["runs"]) else 0
+    return 0 if report.complete(results) else 1

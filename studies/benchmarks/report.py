@@ -1,4 +1,4 @@
-"""Summaries of the epoch benchmark: medians, ranges, ratios, as Markdown and JSON."""
+"""Summaries of the benchmark: medians, ranges, ratios, GFLOP/s, throughput, as Markdown and JSON."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from studies.benchmarks import markdown, peak, plan, throughput
+from studies.benchmarks.gemm import epoch_flops, parse_widths
 from studies.benchmarks.worker import thread_pools
 
-SUMMARY_COLUMNS = ("arch", "threads", "framework", "median s", "min–max s", "netcore / peer",
-                   "peak RSS MiB", "other load", "runs")
+# The targets the benchmark checks: netcore's share of the 1-thread GEMM peak on a mid-sized
+# net, and the search's scaling from one worker to two when trials are long enough.
+GEMM_TARGET = {"framework": "netcore", "arch": "784-256-128-10", "threads": 1, "target": 0.6}
+SEARCH_TARGET = {"n_jobs": 2, "target": 1.8, "min_trial_s": 1.0}
 
 
 def _cpu_model() -> str:
@@ -50,11 +54,23 @@ def _summary_row(arch: str, threads: int, framework: str, runs: list[dict]) -> d
         row.update(median_s=statistics.median(times), min_s=min(times), max_s=max(times),
                    peak_rss_mb=max(r["peak_rss_mb"] for r in good),
                    median_loss=statistics.median(r["loss"] for r in good))
+        flops = epoch_flops(parse_widths(arch), good[0]["n_train"], good[0]["batch_size"])
+        row.update(epoch_gflop=flops / 1e9, gflops=flops / row["median_s"] / 1e9)
     return row
 
 
-def summarize(runs: list[dict], archs: list[str], threads: list[int], frameworks: list[str]) -> list[dict]:
-    """One row per (arch, threads, framework) with netcore's ratio of medians to it."""
+def _add_fraction(row: dict, peaks: dict[tuple[str, int], float]) -> None:
+    """``fraction_of_peak``: achieved GFLOP/s over the GEMM peak of the same arch and threads."""
+    best = peaks.get((row["arch"], row["threads"]))
+    if best and "gflops" in row:
+        row.update(peak_gflops=best, fraction_of_peak=row["gflops"] / best)
+
+
+def summarize(runs: list[dict], archs: list[str], threads: list[int], frameworks: list[str],
+              peaks: list[dict] = ()) -> list[dict]:
+    """One row per (arch, threads, framework): medians, netcore's ratio to it, GFLOP/s and
+    their fraction of the GEMM peak (when ``peaks``, rows of ``peak.summarize``, has it)."""
+    by_key = {(p["arch"], p["threads"]): p["peak_gflops"] for p in peaks}
     rows = []
     for arch in archs:
         for n in threads:
@@ -67,112 +83,93 @@ def summarize(runs: list[dict], archs: list[str], threads: list[int], frameworks
                 if row["framework"] != "netcore" and ours and row.get("median_s"):
                     row["netcore_over_peer"] = ours / row["median_s"]
                     row["netcore_over_peer_min"] = best / row["min_s"]
+            for row in block:
+                _add_fraction(row, by_key)
             rows += block
     return rows
 
 
-def build(args: argparse.Namespace, frameworks: list[str], skipped: dict[str, str],
-          runs: list[dict], planned: int) -> dict:
-    """Everything written out: settings, environment, summary rows and every raw run."""
-    archs = ["-".join(map(str, sizes)) for sizes in args.arch]
-    versions = {r["framework"]: r["version"] for r in runs if "version" in r}
-    config = {"archs": archs, "threads": args.threads, "frameworks": frameworks,
-              "repeats": args.repeats, "n_train": args.n_train, "batch_size": args.batch_size,
-              "warmup_batches": args.warmup_batches, "seed": args.seed, "planned": planned,
-              "quiet_threshold": args.quiet_threshold, "retries": args.retries, "optimizer": "adam",
-              "lr": 1e-3, "dtype": "float32", "activation": "relu", "loss": "softmax cross-entropy"}
-    return {"config": config, "environment": {**environment(), "versions": versions},
-            "skipped": skipped, "summary": summarize(runs, archs, args.threads, frameworks),
-            "runs": runs}
+def targets(summary: list[dict], search_summary: list[dict]) -> dict:
+    """Each target with its measured value and whether it is met (no value: not measured)."""
+    gemm, search = dict(GEMM_TARGET), dict(SEARCH_TARGET)
+    key = (gemm["arch"], gemm["threads"], gemm["framework"])
+    row = next((r for r in summary if (r["arch"], r["threads"], r["framework"]) == key), {})
+    if "fraction_of_peak" in row:
+        gemm.update(value=row["fraction_of_peak"], met=row["fraction_of_peak"] >= gemm["target"])
+    rows = {r["n_jobs"]: r for r in search_summary}
+    row, base = rows.get(search["n_jobs"], {}), rows.get(1, {})
+    if "speedup" in row:
+        steady = row.get("speedup_steady")
+        search.update(value=row["speedup"], steady=steady, trial_s=base["mean_training_s"],
+                      applies=base["mean_training_s"] >= search["min_trial_s"],
+                      met=row["speedup"] >= search["target"],
+                      met_steady=steady is not None and steady >= search["target"])
+    return {"gemm_fraction": gemm, "search_speedup": search}
 
 
-def _cells(row: dict) -> list[str]:
-    if "median_s" not in row:
-        return [row["arch"], str(row["threads"]), row["framework"], "failed", "", "", "", "",
-                f"0 ({row['failed']} failed)"]
-    ratio, load = row.get("netcore_over_peer"), row["max_other_load"]
-    runs = str(row["runs"]) + (f" ({row['failed']} failed)" if row["failed"] else "")
-    return [row["arch"], str(row["threads"]), row["framework"], f"{row['median_s']:.3f}",
-            f"{row['min_s']:.3f}–{row['max_s']:.3f}", "—" if ratio is None else f"{ratio:.2f}",
-            f"{row['peak_rss_mb']:.0f}", "n/a" if load is None else f"{load:.2f}", runs]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
-
-
-def _ratio_cell(row: dict) -> str:
-    if row.get("netcore_over_peer") is None:
-        return "—"
-    return f"{row['netcore_over_peer']:.2f} ({row['netcore_over_peer_min']:.2f})"
-
-
-def _ratio_table(results: dict) -> list[str]:
-    """arch × threads rows, one column of netcore / peer per peer: medians (minima)."""
-    peers = [fw for fw in results["config"]["frameworks"] if fw != "netcore"]
-    rows = []
-    for arch in results["config"]["archs"]:
-        for n in results["config"]["threads"]:
-            by_fw = {r["framework"]: r for r in results["summary"] if (r["arch"], r["threads"]) == (arch, n)}
-            rows.append([arch, str(n), *(_ratio_cell(by_fw[p]) for p in peers)])
-    return _table(["arch", "threads", *(f"netcore / {p}" for p in peers)], rows)
-
-
-def _environment_lines(results: dict) -> list[str]:
-    env, versions = results["environment"], results["environment"]["versions"]
-    blas = "; ".join(f"{p['internal_api']} {p['version']} ({p.get('architecture') or 'n/a'} kernels)"
-                     for p in env["numpy_thread_pools"])
-    lines = [f"- CPU: {env['cpu']}, {env['logical_cpus']} logical CPUs; {env['date']}",
-             f"- Python {env['python']}, numpy {env['numpy']} with {blas}; "
-             f"OPENBLAS_CORETYPE {env['OPENBLAS_CORETYPE']}",
-             "- " + ", ".join(f"{fw} {v}" for fw, v in sorted(versions.items()))]
-    lines += [f"- skipped {fw}: {why}" for fw, why in results["skipped"].items()]
-    lines += [f"- failed: {r['arch']} threads={r['threads']} {r['framework']}: {r['error']}"
-              for r in results["runs"] if "error" in r]
-    remeasured = sum(row["remeasured"] for row in results["summary"])
-    if remeasured:
-        lines.append(f"- {remeasured} measurement(s) were taken again because other processes "
-                     f"used {results['config']['quiet_threshold']:g} cores or more during them")
-    return lines
-
-
-def to_markdown(results: dict) -> str:
-    """The report: what was measured, seconds per epoch, the ratios, the environment."""
+def _summaries(results: dict) -> None:
+    """(Re)compute every summary of ``results`` from its raw runs."""
     cfg = results["config"]
-    intro = (f"One MNIST training epoch: {cfg['n_train']:,} training images, batch {cfg['batch_size']}, "
-             f"Adam (lr {cfg['lr']:g}), {cfg['dtype']}, ReLU, softmax cross-entropy, shuffled "
-             "minibatches, no validation pass. Each time is one epoch in a fresh worker process "
-             f"after an untimed warm-up of {cfg['warmup_batches']} batches; {cfg['repeats']} "
-             "repetition(s), framework order rotated between them. `netcore / peer` is the ratio "
-             "of median epoch times: above 1 netcore is slower. Peak RSS is the worker's "
-             "high-water mark, MNIST loading included. Other load is the most CPU (in cores) that "
-             "other processes on the machine used during one of the row's measurements; a "
-             f"measurement during which they used {cfg['quiet_threshold']:g} cores or more was "
-             f"taken again, up to {cfg['retries']} times.")
-    if len(results["runs"]) < cfg["planned"]:
-        intro += (f"\n\n**Partial run: {len(results['runs'])} of the {cfg['planned']} planned "
-                  "measurements were taken.**")
-    lines = ["# Epoch time: netcore and its peers", "", intro, "", "## Seconds per epoch", "",
-             *_table(list(SUMMARY_COLUMNS), [_cells(r) for r in results["summary"]]), "",
-             "## netcore / peer: ratio of medians (ratio of minima)", "", *_ratio_table(results), "",
-             "## Environment", "", *_environment_lines(results)]
-    return "\n".join(lines) + "\n"
+    results["gemm"].update(peak.summarize(results["gemm"]["runs"]))
+    results["summary"] = summarize(results["runs"], cfg["archs"], cfg["threads"], cfg["frameworks"],
+                                   results["gemm"]["steps"])
+    results["search"]["summary"] = throughput.summarize(results["search"]["runs"],
+                                                        cfg["search"]["n_jobs"])
+    results["targets"] = targets(results["summary"], results["search"]["summary"])
+
+
+def build(args: argparse.Namespace, frameworks: list[str], skipped: dict[str, str],
+          runs: dict[str, list[dict]], planned: dict[str, int]) -> dict:
+    """Everything written out: settings, environment, summaries and every raw run, by part."""
+    archs = ["-".join(map(str, sizes)) for sizes in args.arch]
+    versions = {r["framework"]: r["version"] for r in runs["epoch"] if "version" in r}
+    config = {"parts": [p for p in plan.PARTS if p not in args.skip], "archs": archs,
+              "threads": args.threads, "frameworks": frameworks,
+              "repeats": args.repeats, "n_train": args.n_train, "batch_size": args.batch_size,
+              "warmup_batches": args.warmup_batches, "seed": args.seed, "planned": planned["epoch"],
+              "quiet_threshold": args.quiet_threshold, "retries": args.retries, "optimizer": "adam",
+              "lr": 1e-3, "dtype": "float32", "activation": "relu", "loss": "softmax cross-entropy",
+              "gemm": {"planned": planned["gemm"], "repeats": args.gemm_repeats, "square": args.square},
+              "search": {"planned": planned["search"], "n_jobs": args.search_jobs,
+                         "n_trials": args.search_trials, "max_train": args.search_max_train,
+                         "epochs": args.search_epochs, "repeats": args.search_repeats,
+                         "arch": throughput.ARCH}}
+    results = {"config": config, "environment": {**environment(), "versions": versions},
+               "skipped": skipped, "summary": [], "runs": runs["epoch"],
+               "gemm": {"runs": runs["gemm"]}, "search": {"runs": runs["search"]}}
+    _summaries(results)
+    return results
+
+
+def complete(results: dict) -> bool:
+    """True when every planned measurement of every part was taken and none failed."""
+    cfg = results["config"]
+    parts = [(results["runs"], cfg["planned"]), (results["gemm"]["runs"], cfg["gemm"]["planned"]),
+             (results["search"]["runs"], cfg["search"]["planned"])]
+    return all(len(runs) >= planned and not any("error" in r for r in runs) for runs, planned in parts)
 
 
 def write(results: dict, out: Path) -> list[Path]:
     """Write ``epoch.md`` and ``epoch.json`` into ``out`` (its other files stay); return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out / "epoch.md", out / "epoch.json"
-    md_path.write_text(to_markdown(results), encoding="utf-8")
+    md_path.write_text(markdown.render(results), encoding="utf-8")
     json_path.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     return [md_path, json_path]
 
 
 def rerender(json_path: Path) -> dict:
-    """Results read back from an ``epoch.json`` and summarized again."""
+    """Results read back from an ``epoch.json`` and summarized again.
+
+    Files written before the GEMM-peak and search parts existed read as epoch-only runs.
+    """
     results = json.loads(json_path.read_text(encoding="utf-8"))
     cfg = results["config"]
     cfg.setdefault("planned", len(results["runs"]))
-    results["summary"] = summarize(results["runs"], cfg["archs"], cfg["threads"], cfg["frameworks"])
+    cfg.setdefault("parts", ["epoch"])
+    cfg.setdefault("gemm", {"planned": 0})
+    cfg.setdefault("search", {"planned": 0, "n_jobs": []})
+    results.setdefault("gemm", {"runs": []})
+    results.setdefault("search", {"runs": []})
+    _summaries(results)
     return results
