@@ -13,6 +13,9 @@ Every figure is a wall-clock time measured in the same run; the first trial
 of each hpsearch run pays for starting the worker and loading the data, so the
 steady-state throughput (from the end of the first trial) is reported too.
 Writes ``results/search.md`` and ``results/search.json`` next to this file.
+The benchmark command ``python -m studies.benchmarks`` measures the ``n_jobs``
+scaling itself, with trials of over a second (``run_hpsearch`` from here); this
+command remains for the comparison with the raw loops.
 """
 
 from __future__ import annotations
