@@ -202,6 +202,9 @@ class LokyRunner:
 # the datasets they have loaded) are reused. It is not loky's process-wide
 # reusable executor, which joblib.Parallel (and scikit-learn) expect to own.
 _POOL: dict = {}
+# Idle workers exit after this many seconds (the pool starts new ones when work comes),
+# so the workers of a driver that was killed outright do not outlive it for long.
+WORKER_IDLE_TIMEOUT = 300.0
 
 
 def _worker_pool(workers: int, env: dict[str, str]):
@@ -210,7 +213,8 @@ def _worker_pool(workers: int, env: dict[str, str]):
     key = (workers, tuple(sorted(env.items())))
     if _POOL.get("key") != key:
         _discard_pool()
-        _POOL["pool"], _POOL["key"] = ProcessPoolExecutor(max_workers=workers, env=env), key
+        _POOL["pool"], _POOL["key"] = ProcessPoolExecutor(
+            max_workers=workers, env=env, timeout=WORKER_IDLE_TIMEOUT), key
     return _POOL["pool"]
 
 
