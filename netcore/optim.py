@@ -136,8 +136,14 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Kingma & Ba with bias correction, in PyTorch's arithmetic:
-    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)."""
+    """Kingma & Ba with bias correction:
+    p -= lr * m_hat / (sqrt(v_hat) + eps) with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t).
+
+    The state holds the undamped sums ``m_sum = m / (1 - b1)`` and
+    ``v_sum = v / (1 - b2)``: each then updates in place as ``s = beta * s + x``
+    and every constant moves into two scalars, so a step is nine passes over
+    the flat buffer instead of twelve (the step is memory- and sqrt-bound).
+    """
 
     name = "adam"
 
@@ -148,23 +154,23 @@ class Adam(Optimizer):
         self.eps = check_positive(eps, "eps")
 
     def _update(self, params, grads, lr):
-        m, v = self._buffer("m", params), self._buffer("v", params)
+        m_sum, v_sum = self._buffer("m_sum", params), self._buffer("v_sum", params)
         tmp = self._scratch(grads)
         b1, b2 = self.beta1, self.beta2
-        m *= b1
-        np.multiply(grads, 1.0 - b1, out=tmp)
-        m += tmp
-        v *= b2
+        m_sum *= b1
+        m_sum += grads
+        v_sum *= b2
         np.multiply(grads, grads, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
-        # sqrt(v / bias2) + eps == (sqrt(v) + eps * sqrt(bias2)) / sqrt(bias2): fold the
-        # correction into two scalars (Python floats, so float32 stays float32).
-        root2 = math.sqrt(1.0 - b2 ** self.t)
-        np.sqrt(v, out=tmp)
-        tmp += self.eps * root2
-        np.divide(m, tmp, out=tmp)
-        tmp *= lr * root2 / (1.0 - b1 ** self.t)
+        v_sum += tmp
+        # sqrt(v_hat) = root * sqrt(v_sum) with root = sqrt((1 - b2) / (1 - b2^t)), so
+        # lr * m_hat / (sqrt(v_hat) + eps) = scale * m_sum / (sqrt(v_sum) + eps / root).
+        # Python floats keep float32 arrays float32.
+        root = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
+        scale = lr * (1.0 - b1) / ((1.0 - b1 ** self.t) * root)
+        np.sqrt(v_sum, out=tmp)
+        tmp += self.eps / root
+        np.divide(m_sum, tmp, out=tmp)
+        tmp *= scale
         params -= tmp
 
     def hyperparameters(self):
