@@ -33,9 +33,21 @@ def check_features(X, n_features: int, dtype, argument: str = "X") -> np.ndarray
             f"{argument} has {X.shape[1]} features but the model's input layer expects {n_features}"
         )
     X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.isfinite(X).all():
+    if not all_finite(X):
         raise ValueError(f"{argument} contains NaN or infinite values")
     return X
+
+
+def all_finite(X: np.ndarray) -> bool:
+    """True when the float array ``X`` holds no NaN or infinity.
+
+    Its sum is one pass without a temporary array, and any NaN or infinity
+    makes it non-finite; only when it is not finite (a bad value, or finite
+    values that overflow the sum) is every value checked.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = X.sum()
+    return bool(np.isfinite(total) or np.isfinite(X).all())
 
 
 def check_positive_int(value, argument: str) -> int:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import netcore
+from netcore.validation import all_finite
 
 
 @pytest.fixture
@@ -105,3 +106,17 @@ def test_not_a_model(rng):
     X, y = _good(rng)
     with pytest.raises(TypeError, match=r"netcore\.MLP"):
         netcore.fit("mlp", X, y)
+
+
+def test_all_finite_sees_every_bad_value_and_survives_an_overflowing_sum():
+    big = np.full((4, 3), 3e38, dtype=np.float32)  # finite values whose sum overflows
+    with np.errstate(over="ignore"):
+        assert np.isinf(big.sum())
+    assert all_finite(big)
+    for bad in (np.nan, np.inf, -np.inf):
+        X = np.zeros((4, 3), dtype=np.float32)
+        X[2, 1] = bad
+        assert not all_finite(X)
+    X = np.zeros((4, 3))
+    X[0, 0], X[3, 2] = np.inf, -np.inf  # their sum is NaN, still caught
+    assert not all_finite(X)
