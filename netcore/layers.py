@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from netcore.activations import Activation, PReLU
+from netcore.reductions import column_sums
 
 # Enough for up to three buffers at the training batch size, the last partial
 # batch and evaluation chunks.
@@ -84,7 +85,7 @@ class Dense(Layer):
         # dW = X^T delta and db = column sums: the matrix form of backprop.
         np.matmul(self.x.T, delta, out=self.dW)
         if self.db is not None:
-            np.sum(delta, axis=0, out=self.db)
+            column_sums(delta, out=self.db)
         if not need_input_grad:
             return None
         dx = self._workspace("dx", (delta.shape[0], self.n_in), delta.dtype)
@@ -255,7 +256,7 @@ class BatchNorm(Layer):
             raise RuntimeError("BatchNorm.backward needs a forward pass with training=True")
         n = len(delta)
         np.einsum("ij,ij->j", delta, self.xhat, out=self.dgamma)
-        np.sum(delta, axis=0, out=self.dbeta)
+        column_sums(delta, out=self.dbeta)
         if not need_input_grad:
             return None
         # dx = gamma / std * (delta - mean(delta) - xhat * mean(delta * xhat)), in place.

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netcore.reductions import row_sums
+
 
 class Loss:
     """Base class: output activation, loss value and fused gradient."""
@@ -75,15 +77,18 @@ class SoftmaxCrossEntropy(Loss):
         return p
 
     def loss_and_delta(self, z, t, *, scale):
-        rows = np.arange(len(t))
+        n, k = z.shape
         correct = int(np.count_nonzero(z.argmax(axis=1) == t))
         z -= z.max(axis=1, keepdims=True)
-        true_logit = z[rows, t]
+        # Flat positions of the true classes: a take and a put, cheaper than z[rows, t].
+        true_at = np.arange(0, n * k, k) + t
+        true_logit = z.take(true_at)
         np.exp(z, out=z)
-        total = z.sum(axis=1, keepdims=True)
-        loss = float(np.sum(np.log(total[:, 0]) - true_logit))
-        z *= scale / total
-        z[rows, t] -= scale
+        total = row_sums(z)
+        loss = float(np.log(total).sum() - true_logit.sum())
+        z *= (scale / total)[:, None]
+        flat = z.reshape(-1)
+        flat[true_at] -= scale
         return loss, correct
 
 
