@@ -41,7 +41,8 @@ def test_quick_run_writes_every_part(mnist_available, quick_run):
                  "## GEMM peak", GEMM_HEADER, "| 784-100-10 | 1 | 0.0409 |",
                  "| square 1024×1024×1024 | 1 |", "## Search throughput", SEARCH_HEADER, "## Targets"):
         assert text in markdown
-    assert "/tmp" not in markdown and "/work" not in markdown
+    assert "784-100-10, 1 thread(s), netcore epoch time / sklearn" in markdown
+    assert str(out) not in markdown and str(ROOT) not in markdown  # no paths of this machine
 
 
 @pytest.mark.slow
@@ -74,6 +75,8 @@ def test_quick_run_json_has_every_figure(mnist_available, quick_run):
         assert row["trials_per_s"] > 0 and row["steady_trials_per_s"] > 0
     assert two["speedup"] > 0 and two["speedup_steady"] > 0
     assert {"value", "met", "applies"} <= set(results["targets"]["search_speedup"])
+    ratio = results["targets"]["epoch_ratios"][0]  # the quick run: netcore / sklearn
+    assert (ratio["peer"], ratio["target"]) == ("sklearn", 0.6) and ratio["value"] > 0
 
 
 @pytest.mark.parametrize(("args", "message"), [
