@@ -3,6 +3,9 @@
 Hyperopt is used as a suggestion algorithm only: no ``fmin``, no MongoDB, no
 Spark. Parameters come back as values (never choice indices), and the runner
 evaluates them in parallel like every other strategy's.
+
+Hyperopt is imported where it is used: it pulls in scipy.stats (0.9 s), which
+a trial's worker process and the other strategies never need.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import logging
 import math
 
 import numpy as np
-from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK, Domain, Trials, hp, tpe
 
 from hpsearch.dimensions import Choice, Fixed, Float, Int, freeze, thaw
 from hpsearch.searchspace import SearchSpace
@@ -44,6 +46,8 @@ class HyperoptSpace:
         return [c for c, dim in self.space.dimensions.items() if name in dim.when]
 
     def _node(self, name: str, parent: tuple[str, int] | None):
+        from hyperopt import hp
+
         label, dim = _label(name, parent), self.space[name]
         self.labels[label] = name
         if isinstance(dim, Float):
@@ -116,6 +120,8 @@ class HyperoptTPEStrategy(Strategy):
     name = "tpe-hyperopt"
 
     def __init__(self, space, *, seed=0, direction="minimize", n_startup_trials: int = 20):
+        from hyperopt import Domain, Trials
+
         super().__init__(space, seed=seed, direction=direction)
         self.hspace = HyperoptSpace(self.space)
         self.domain = Domain(lambda params: 0.0, self.hspace.expression)
@@ -124,6 +130,8 @@ class HyperoptTPEStrategy(Strategy):
         logging.getLogger("hyperopt.tpe").setLevel(logging.WARNING)
 
     def _propose(self, slot: int) -> dict:
+        from hyperopt import tpe
+
         docs = tpe.suggest([slot], self.domain, self.trials, trial_seed(self.seed, slot),
                            n_startup_jobs=self.n_startup_trials, verbose=False)
         self.trials.insert_trial_docs(docs)
@@ -131,6 +139,8 @@ class HyperoptTPEStrategy(Strategy):
         return self.hspace.decode(docs[0]["misc"]["vals"])
 
     def _observe(self, result: TrialResult) -> None:
+        from hyperopt import JOB_STATE_DONE, STATUS_FAIL, STATUS_OK
+
         doc = next((d for d in self.trials._dynamic_trials if d["tid"] == result.slot), None)
         if doc is None:
             doc = self._insert(result)
