@@ -15,9 +15,8 @@ study, storage and pandas imports it never uses.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
-# Public name -> the module that defines it.
+# Public name -> the module that defines it (``space`` is a module itself).
 _EXPORTS = {
     "STRATEGIES": "hpsearch.strategies",
     "AllTrialsFailedError": "hpsearch.study",
@@ -31,44 +30,20 @@ _EXPORTS = {
     "TrialResult": "hpsearch.trial",
     "get_strategy": "hpsearch.strategies",
     "lr_range_test": "hpsearch.lr_finder",
+    "space": "hpsearch.space",
 }
 
-__all__ = [
-    "STRATEGIES",
-    "AllTrialsFailedError",
-    "LRRangeResult",
-    "ObjectiveConfig",
-    "SearchSpace",
-    "Strategy",
-    "Study",
-    "StudyConfig",
-    "TooManyFailuresError",
-    "TrialResult",
-    "get_strategy",
-    "lr_range_test",
-    "space",
-]
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):
-    if name == "space":
-        return importlib.import_module("hpsearch.space")
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")
+    module = importlib.import_module(_EXPORTS[name])
+    value = module if name == "space" else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
-
-
-if TYPE_CHECKING:
-    from hpsearch import space
-    from hpsearch.lr_finder import LRRangeResult, lr_range_test
-    from hpsearch.objective import ObjectiveConfig
-    from hpsearch.searchspace import SearchSpace
-    from hpsearch.strategies import STRATEGIES, Strategy, get_strategy
-    from hpsearch.study import AllTrialsFailedError, Study, StudyConfig, TooManyFailuresError
-    from hpsearch.trial import TrialResult

@@ -141,7 +141,7 @@ class Adam(Optimizer):
 
     The state holds the undamped sums ``m_sum = m / (1 - b1)`` and
     ``v_sum = v / (1 - b2)``: each then updates in place as ``s = beta * s + x``
-    and every constant moves into two scalars, so a step is nine passes over
+    and every constant moves into two scalars, so a step is ten passes over
     the flat buffer instead of twelve (the step is memory- and sqrt-bound).
     """
 

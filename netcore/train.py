@@ -260,13 +260,15 @@ class _Trainer:
         """One pass over shuffled minibatches: summed loss, number correct, finite?"""
         X, T, bs = self.data.X, self.data.T, self.config.batch_size
         n = len(X)
-        order = self.rng.permutation(n) if self.config.shuffle else np.arange(n)
         if self.config.shuffle:
+            order = self.rng.permutation(n)
             # Indices sorted within each batch: the same batches, gathered in memory order
             # (a sixth faster than in random order on MNIST).
             full = n - n % bs
             order[:full].reshape(-1, bs).sort(axis=1)
             order[full:].sort()
+        else:
+            order = np.arange(n)
         total, correct = 0.0, 0
         for start in range(0, n, bs):
             idx = order[start:start + bs]

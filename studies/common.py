@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import netcore
-
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    import netcore
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -50,6 +50,8 @@ def build_parser(name: str, description: str) -> argparse.ArgumentParser:
 @functools.cache
 def mnist() -> netcore.Dataset:
     """MNIST with the classic 50,000 / 10,000 / 10,000 split, loaded once per process."""
+    import netcore  # here, so the benchmark workers of the peers never load netcore
+
     return netcore.load_dataset("mnist")
 
 

@@ -34,7 +34,9 @@ from pathlib import Path
 
 from studies.benchmarks import machine, markdown, plan, report
 from studies.benchmarks.frameworks import FRAMEWORKS
+from studies.benchmarks.gemm import parse_widths
 from studies.benchmarks.worker import N_CLASSES, N_FEATURES, WorkerConfig, measure
+from studies.common import positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -54,21 +56,14 @@ QUICK = {"arch": ["784-100-10"], "threads": [1], "repeats": 1, "frameworks": ["n
 def parse_arch(text: str) -> tuple[int, ...]:
     """``"784-256-128-10"`` -> ``(784, 256, 128, 10)``, an MNIST net (784 in, 10 out)."""
     try:
-        sizes = tuple(int(part) for part in text.split("-"))
+        sizes = parse_widths(text)
     except ValueError:
         sizes = ()
-    if len(sizes) < 2 or min(sizes) < 1 or sizes[0] != N_FEATURES or sizes[-1] != N_CLASSES:
+    if not sizes or sizes[0] != N_FEATURES or sizes[-1] != N_CLASSES:
         raise argparse.ArgumentTypeError(
             f"an architecture is widths joined by '-', {N_FEATURES} first and {N_CLASSES} last "
             f"(e.g. 784-100-10), got {text!r}")
     return sizes
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

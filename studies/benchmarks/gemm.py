@@ -11,6 +11,7 @@ frameworks on the same footing and against the BLAS's peak for these shapes.
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from dataclasses import dataclass
 
@@ -44,6 +45,19 @@ def parse_widths(text: str) -> tuple[int, ...]:
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"widths are positive integers joined by '-' (e.g. 784-100-10), got {text!r}")
     return sizes
+
+
+def widths_argument(text: str) -> tuple[int, ...]:
+    """``parse_widths`` as an argparse type."""
+    try:
+        return parse_widths(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def format_widths(sizes: tuple[int, ...]) -> str:
+    """``(784, 256, 128, 10)`` -> ``"784-256-128-10"``, the inverse of ``parse_widths``."""
+    return "-".join(map(str, sizes))
 
 
 def step_gemms(sizes: tuple[int, ...], batch: int) -> list[Gemm]:

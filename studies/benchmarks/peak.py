@@ -19,8 +19,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from studies.benchmarks.gemm import Gemm, parse_widths, step_flops, step_gemms
+from studies.benchmarks.gemm import Gemm, format_widths, step_flops, step_gemms, widths_argument
 from studies.benchmarks.worker import thread_pools
+from studies.common import positive_int
 
 WARMUP_CALLS = 3
 
@@ -56,7 +57,7 @@ def step_peak(sizes: tuple[int, ...], batch: int, repeats: int, rng: np.random.G
               "best_s": best_seconds(g, repeats, rng)} for g in step_gemms(sizes, batch)]
     seconds = sum(g["best_s"] for g in gemms)
     flops = step_flops(sizes, batch)
-    return {"arch": "-".join(map(str, sizes)), "batch_size": batch, "step_flops": flops,
+    return {"arch": format_widths(sizes), "batch_size": batch, "step_flops": flops,
             "peak_step_s": seconds, "peak_gflops": flops / seconds / 1e9, "gemms": gemms}
 
 
@@ -102,26 +103,15 @@ def summarize(records: list[dict]) -> dict:
     return {"steps": list(steps.values()), "square": list(square.values())}
 
 
-def _widths(text: str) -> tuple[int, ...]:
-    try:
-        return parse_widths(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studies.benchmarks.peak",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--arch", nargs="+", type=_widths, required=True)
-    parser.add_argument("--threads", type=int, required=True)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=100, help="timed calls of each GEMM")
-    parser.add_argument("--square", type=int, default=1024, help="size of the square GEMM")
+    parser.add_argument("--arch", nargs="+", type=widths_argument, required=True)
+    parser.add_argument("--threads", type=positive_int, required=True)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--repeats", type=positive_int, default=100, help="timed calls of each GEMM")
+    parser.add_argument("--square", type=positive_int, default=1024, help="size of the square GEMM")
     args = parser.parse_args(argv)
-    for name in ("threads", "batch_size", "repeats", "square"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, "
-                         f"got {getattr(args, name)}")
     record = measure(args.arch, args.threads, args.batch_size, args.repeats, args.square)
     print(json.dumps(record), flush=True)
     return 0

@@ -13,6 +13,8 @@ import argparse
 import sys
 from dataclasses import dataclass, field
 
+from studies.benchmarks.gemm import format_widths
+
 PARTS = ("gemm", "epoch", "search")
 
 
@@ -26,10 +28,6 @@ class Job:
     labels: dict = field(default_factory=dict)
 
 
-def _arch(sizes: tuple[int, ...]) -> str:
-    return "-".join(map(str, sizes))
-
-
 def _rotated(items: list, shift: int) -> list:
     shift %= len(items)
     return items[shift:] + items[:shift]
@@ -38,7 +36,7 @@ def _rotated(items: list, shift: int) -> list:
 def gemm_jobs(args: argparse.Namespace) -> list[Job]:
     """One GEMM-peak worker per thread count, timing every architecture's step."""
     return [Job("gemm", [sys.executable, "-m", "studies.benchmarks.peak",
-                         "--arch", *map(_arch, args.arch), "--threads", str(n),
+                         "--arch", *map(format_widths, args.arch), "--threads", str(n),
                          "--batch-size", str(args.batch_size), "--repeats", str(args.gemm_repeats),
                          "--square", str(args.square)], n, {"threads": n})
             for n in args.threads]
@@ -47,7 +45,7 @@ def gemm_jobs(args: argparse.Namespace) -> list[Job]:
 def epoch_command(framework: str, sizes: tuple[int, ...], threads: int, seed: int,
                   args: argparse.Namespace) -> list[str]:
     return [sys.executable, "-m", "studies.benchmarks", "--worker", framework,
-            "--arch", _arch(sizes), "--threads", str(threads),
+            "--arch", format_widths(sizes), "--threads", str(threads),
             "--n-train", str(args.n_train), "--warmup-batches", str(args.warmup_batches),
             "--batch-size", str(args.batch_size), "--seed", str(seed)]
 
@@ -58,8 +56,9 @@ def epoch_jobs(args: argparse.Namespace, frameworks: list[str]) -> list[Job]:
     for sizes in args.arch:
         for threads in args.threads:
             for rep in range(args.repeats):
+                labels = {"arch": format_widths(sizes), "threads": threads, "repeat": rep}
                 jobs += [Job("epoch", epoch_command(fw, sizes, threads, args.seed + rep, args), threads,
-                             {"framework": fw, "arch": _arch(sizes), "threads": threads, "repeat": rep})
+                             {"framework": fw, **labels})
                          for fw in _rotated(frameworks, rep)]
     return jobs
 

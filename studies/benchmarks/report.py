@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from studies.benchmarks import markdown, peak, plan, throughput
-from studies.benchmarks.gemm import epoch_flops, parse_widths
+from studies.benchmarks.gemm import epoch_flops, format_widths, parse_widths
 from studies.benchmarks.worker import thread_pools
 
 # The targets the benchmark checks: netcore's share of the 1-thread GEMM peak on a mid-sized
@@ -137,7 +137,7 @@ def _summaries(results: dict) -> None:
 def build(args: argparse.Namespace, frameworks: list[str], skipped: dict[str, str],
           runs: dict[str, list[dict]], planned: dict[str, int]) -> dict:
     """Everything written out: settings, environment, summaries and every raw run, by part."""
-    archs = ["-".join(map(str, sizes)) for sizes in args.arch]
+    archs = [format_widths(sizes) for sizes in args.arch]
     versions = {r["framework"]: r["version"] for r in runs["epoch"] if "version" in r}
     config = {"parts": [p for p in plan.PARTS if p not in args.skip], "archs": archs,
               "threads": args.threads, "frameworks": frameworks,

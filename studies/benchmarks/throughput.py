@@ -16,6 +16,7 @@ import json
 import statistics
 
 from studies.benchmarks.search import run_hpsearch
+from studies.common import positive_int
 
 ARCH = "784-100-10"
 
@@ -60,15 +61,11 @@ def summarize(runs: list[dict], n_jobs: list[int]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m studies.benchmarks.throughput",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--n-jobs", type=int, required=True)
-    parser.add_argument("--trials", type=int, required=True)
-    parser.add_argument("--max-train", type=int, required=True, help="training images per trial")
-    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--n-jobs", type=positive_int, required=True)
+    parser.add_argument("--trials", type=positive_int, required=True)
+    parser.add_argument("--max-train", type=positive_int, required=True, help="training images per trial")
+    parser.add_argument("--epochs", type=positive_int, required=True)
     args = parser.parse_args(argv)
-    for name in ("n_jobs", "trials", "max_train", "epochs"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be a positive integer, "
-                         f"got {getattr(args, name)}")
     print(json.dumps(measure(args.n_jobs, args.trials, args.max_train, args.epochs)), flush=True)
     return 0
 

@@ -16,6 +16,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from studies.benchmarks.frameworks import FRAMEWORKS, Task, Trainer
+from studies.benchmarks.gemm import format_widths
 
 N_CLASSES, N_FEATURES = 10, 784
 
@@ -73,7 +74,7 @@ def measure(config: WorkerConfig) -> dict:
         pools, info = thread_pools(), trainer.info()  # read while the limits are in force
     return {
         "framework": config.framework, "version": cls.version(),
-        "arch": "-".join(map(str, config.sizes)), "threads": config.threads,
+        "arch": format_widths(config.sizes), "threads": config.threads,
         "n_train": len(X), "batch_size": config.batch_size, "seed": config.seed,
         "warmup_samples": n_warm, "warmup_seconds": warmup_seconds,
         "seconds": seconds, "loss": loss, **info,
