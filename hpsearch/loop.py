@@ -10,6 +10,7 @@ same seed then gives the same trials at any worker count.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 
@@ -18,15 +19,8 @@ from tqdm.auto import tqdm
 from hpsearch import records
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import storage_lock
-from hpsearch.trial import FAIL, TrialResult, trial_seed
-
-
-def _positive_int(value, argument: str, allow_none: bool = False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer, got {value!r}")
-    return value
+from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
+from netcore.validation import check_positive_int
 
 
 class RunLoop:
@@ -35,9 +29,9 @@ class RunLoop:
     def __init__(self, study, *, n_trials, n_jobs, timeout, backend, blas_threads, catch,
                  max_consecutive_failures, progress, backend_options=None):
         self.study, self.catch = study, catch
-        self.n_trials = _positive_int(n_trials, "n_trials")
-        self.max_failures = _positive_int(max_consecutive_failures, "max_consecutive_failures",
-                                          allow_none=True)
+        self.n_trials = check_positive_int(n_trials, "n_trials")
+        self.max_failures = None if max_consecutive_failures is None else \
+            check_positive_int(max_consecutive_failures, "max_consecutive_failures")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.deadline = None if timeout is None else time.monotonic() + timeout
@@ -48,6 +42,8 @@ class RunLoop:
         self.round: list[TrialResult] = []
         self.told: set[int] = set()
         self.known_trials = -1
+        self.best: float | None = None  # of the study's complete trials, for the progress bar
+        self.better = min if study.config.objective.direction == "minimize" else max
         self.consecutive_failures, self.stopping, self.error = 0, False, None
 
     @property
@@ -60,6 +56,7 @@ class RunLoop:
         finished = self._sync()
         self.bar = tqdm(total=self.n_trials, initial=min(finished, self.n_trials),
                         desc=self.study.name, disable=not self.progress, leave=False)
+        self._show_best()
         heartbeat = _Heartbeat(self)
         try:
             self._loop()
@@ -148,7 +145,9 @@ class RunLoop:
         finished = [t for t in trials if records.is_finished(t)]
         fresh = [t for t in finished if t._trial_id not in self.told]
         self.told.update(t._trial_id for t in fresh)
-        self.strategy.tell([records.to_result(t, self.study.config.space) for t in fresh])
+        results = [records.to_result(t, self.study.config.space) for t in fresh]
+        self.strategy.tell(results)
+        self._note_best(results)
         return len(finished)
 
     def _record(self, result: TrialResult) -> None:
@@ -164,8 +163,8 @@ class RunLoop:
             self.strategy.tell([result])
         self._count_failure(result)
         self.bar.update(1)
-        if result.value is not None and result.state != FAIL:
-            self._show_best()
+        self._note_best([result])
+        self._show_best()
 
     def _count_failure(self, result: TrialResult) -> None:
         if result.state != FAIL:
@@ -184,9 +183,16 @@ class RunLoop:
                 f"study {self.study.name!r} stopped after {self.consecutive_failures} "
                 f"consecutive failed trials; the last error was: {result.error}")
 
+    def _note_best(self, results: list[TrialResult]) -> None:
+        """Fold results into the best value, so that the progress bar need not read
+        every trial back from storage after each one."""
+        for result in results:
+            if result.state == COMPLETE and result.value is not None and math.isfinite(result.value):
+                self.best = result.value if self.best is None else self.better(self.best, result.value)
+
     def _show_best(self) -> None:
-        with contextlib.suppress(ValueError):
-            self.bar.set_postfix(best=f"{self.study.best_value:.4g}", refresh=False)
+        if self.best is not None:
+            self.bar.set_postfix(best=f"{self.best:.4g}", refresh=False)
 
     def _recover_stale(self) -> None:
         """Fail and re-queue RUNNING trials whose driver is gone (killed, crashed)."""

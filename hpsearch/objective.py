@@ -23,6 +23,7 @@ import numpy as np
 import netcore
 from hpsearch import lr_finder
 from netcore.train import TrainConfig
+from netcore.validation import check_positive_int
 
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize",
            "cv_loss": "minimize", "cv_accuracy": "maximize"}
@@ -112,9 +113,8 @@ class ObjectiveConfig:
         if self.metric not in METRICS:
             raise ValueError(f"The 'metric' parameter must be one of {sorted(METRICS)}. "
                              f"Got {self.metric!r}.")
-        for name, value in (("epochs", self.epochs), ("cv_folds", self.cv_folds)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(self.epochs, "epochs")
+        check_positive_int(self.cv_folds, "cv_folds")
         if self.cv_folds < 2 and self.metric.startswith("cv_"):
             raise ValueError(f"cv_folds must be >= 2 for {self.metric}, got {self.cv_folds}")
         if self.trial_timeout is not None and not (isinstance(self.trial_timeout, int | float)

@@ -22,6 +22,7 @@ import optuna
 
 from hpsearch import objective
 from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
+from netcore.validation import check_positive_int
 
 PRUNERS = {
     "median": lambda epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
@@ -286,8 +287,7 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
     ``{"scheduler_host": "tcp://host:8786"}`` (without it the current
     ``dask.distributed`` client is used).
     """
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    n_jobs = check_positive_int(n_jobs, "n_jobs")
     if not isinstance(backend, str) or not backend:
         raise ValueError(f"backend must be a joblib backend name such as 'loky', got {backend!r}")
     if backend == "loky":

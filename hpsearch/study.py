@@ -23,6 +23,7 @@ from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
+from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ class StudyConfig:
         check_pruner(self.pruner)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not isinstance(self.round_size, int) or self.round_size < 1:
-            raise ValueError(f"round_size must be a positive integer, got {self.round_size!r}")
+        check_positive_int(self.round_size, "round_size")
         # Fails now, before any trial, on a bad space or option. A strategy may reshape
         # the space and objective (lr-range moves "lr" into a range test per trial).
         space, objective = self.build_strategy().configure(self.objective)
