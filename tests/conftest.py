@@ -1,12 +1,26 @@
-"""Shared fixtures: small seeded data, and the MNIST folder for integration tests."""
+"""Shared fixtures: small seeded data, the MNIST folder for integration tests, and a
+private array cache so that the tests never write to the user's cache folder."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_array_cache(tmp_path_factory) -> Iterator[None]:
+    # Set in os.environ so that the subprocesses of CLI tests inherit it too.
+    previous = os.environ.get("NETCORE_CACHE_DIR")
+    os.environ["NETCORE_CACHE_DIR"] = str(tmp_path_factory.mktemp("array-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("NETCORE_CACHE_DIR", None)
+    else:
+        os.environ["NETCORE_CACHE_DIR"] = previous
 
 
 @pytest.fixture

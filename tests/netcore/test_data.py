@@ -61,6 +61,7 @@ def test_bad_magic(tmp_path):
 
 def test_missing_mnist_without_network_says_where_to_put_files(tmp_path, monkeypatch):
     monkeypatch.setenv("NETCORE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NETCORE_CACHE_DIR", str(tmp_path / "cache"))  # no cached copy either
 
     def offline(url, timeout):
         raise OSError("network unreachable")
@@ -76,6 +77,14 @@ def test_mnist_split_and_scaling(mnist_available):
     assert data.X_test.shape == (10000, 784) and data.X_train.dtype == np.float32
     assert data.X_train.min() == 0.0 and data.X_train.max() == 1.0
     assert set(np.unique(data.y_test)) == set(range(10))
+
+
+def test_mnist_from_the_cache_equals_mnist_from_the_idx_files(mnist_available):
+    cached, decoded = netcore.load_dataset("mnist"), netcore.load_dataset("mnist", cache=False)
+    assert not cached.X_train.flags.owndata  # memory-mapped from the cache
+    for field in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test"):
+        np.testing.assert_array_equal(getattr(cached, field), getattr(decoded, field))
+        assert getattr(cached, field).dtype == getattr(decoded, field).dtype
 
 
 def test_digits_split_is_fixed_and_stratified():

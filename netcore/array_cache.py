@@ -1,0 +1,91 @@
+"""A disk cache of prepared dataset arrays, memory-mapped when loaded.
+
+Decoding MNIST (gunzip, checksums, scaling to float32) takes most of a second
+and gives every process its own 220 MB copy. A search starts one worker
+process per core and each would pay both. Saved once as ``.npy`` files, the
+prepared arrays load in milliseconds as copy-on-write memory maps: processes
+share the pages through the OS page cache, and a write to an array stays
+private to the process that makes it (the file never changes).
+
+The cache lives in ``$NETCORE_CACHE_DIR``, else ``~/.cache/netcore/arrays``.
+A cache that cannot be written (read-only or full disk) is skipped with a
+warning; an incomplete or damaged entry is rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Bump when the layout of an entry changes, so old entries are not read.
+FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+
+
+def cache_dir() -> Path:
+    """``$NETCORE_CACHE_DIR`` if set, else ``~/.cache/netcore/arrays``."""
+    root = os.environ.get("NETCORE_CACHE_DIR")
+    return Path(root) if root else Path.home() / ".cache" / "netcore" / "arrays"
+
+
+def cached_arrays(key: str, build: Callable[[], dict[str, np.ndarray]]
+                  ) -> dict[str, np.ndarray]:
+    """The arrays ``build()`` returns, memory-mapped from the cache entry ``key`` if it exists.
+
+    ``key`` must name the content exactly (source checksums, dtype): an entry is
+    never checked against its source. On a miss the arrays are built, saved,
+    and returned as built.
+    """
+    folder = cache_dir() / f"{key}-v{FORMAT_VERSION}"
+    arrays = _read(folder)
+    if arrays is not None:
+        return arrays
+    arrays = build()
+    try:
+        _write(folder, arrays)
+    except OSError as exc:
+        log.warning("cannot cache %s in %s (%s); loading it from source each time", key,
+                    folder, exc)
+    return arrays
+
+
+def _read(folder: Path) -> dict[str, np.ndarray] | None:
+    try:
+        manifest = json.loads((folder / _MANIFEST).read_text())
+        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False)
+                  for name in manifest}
+    except (OSError, ValueError):  # a missing, partial or damaged entry is a miss
+        return None
+    for name, spec in manifest.items():
+        if list(arrays[name].shape) != spec["shape"] or str(arrays[name].dtype) != spec["dtype"]:
+            return None
+    # Plain ndarray views of the maps: the np.memmap subclass would leak into results.
+    return {name: np.asarray(array) for name, array in arrays.items()}
+
+
+def _write(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    # Each file is written under a private name and renamed into place, and the
+    # manifest comes last: processes that build the same entry at once never
+    # read each other's partial files.
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = f".{os.getpid()}.tmp"
+    manifest = {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()}
+    files = {f"{name}.npy": array for name, array in arrays.items()}
+    for target, content in [*files.items(), (_MANIFEST, json.dumps(manifest))]:
+        tmp = folder / f"{target}{suffix}"
+        try:
+            with open(tmp, "wb") as fh:
+                if isinstance(content, str):
+                    fh.write(content.encode())
+                else:
+                    np.save(fh, np.ascontiguousarray(content), allow_pickle=False)
+            os.replace(tmp, folder / target)
+        finally:
+            tmp.unlink(missing_ok=True)  # left only when writing failed
