@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from hpsearch import records
 from hpsearch.runner import TrialTask, make_runner
-from hpsearch.storage import storage_lock
+from hpsearch.storage import count_trials, storage_lock
 from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
@@ -138,7 +138,7 @@ class RunLoop:
     def _sync(self) -> int:
         """Tell the strategy finished trials it has not seen (earlier runs, other
         drivers); returns the number of finished trials in the study."""
-        if self.storage.get_n_trials(self.study.study_id) == self.known_trials:
+        if count_trials(self.storage, self.study.study_id) == self.known_trials:
             return -1
         trials = self.study.trials()
         self.known_trials = len(trials)

@@ -80,6 +80,28 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     return storage
 
 
+def count_trials(storage: optuna.storages.BaseStorage, study_id: int) -> int:
+    """The number of trials in a study, with one ``COUNT`` query on SQL storages.
+
+    Optuna's ``get_n_trials`` loads every trial to count them (65 ms at 300
+    trials on SQLite), and the run loop asks before each claim: a study of n
+    trials paid O(n²). Other storages keep their trials in memory and count
+    them cheaply.
+    """
+    engine = getattr(storage, "engine", None)
+    if engine is not None:
+        import sqlalchemy
+
+        # Optuna's schema names its trial table "trials" (unchanged since Optuna 1).
+        query = sqlalchemy.text("SELECT COUNT(*) FROM trials WHERE study_id = :study_id")
+        try:
+            with engine.connect() as connection:
+                return int(connection.execute(query, {"study_id": study_id}).scalar_one())
+        except sqlalchemy.exc.SQLAlchemyError:  # a schema this code does not know: ask Optuna
+            pass
+    return storage.get_n_trials(study_id)
+
+
 def _fast_sqlite(engine) -> None:
     """Write-ahead logging: a commit costs ~1 ms instead of ~10 ms of fsyncs.
 

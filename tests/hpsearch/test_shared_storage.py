@@ -11,6 +11,7 @@ from conftest import HELPERS
 from pgserver import postgres_server
 
 import hpsearch
+from hpsearch.storage import count_trials, open_storage
 
 SHARED = str(HELPERS / "shared_driver.py")
 
@@ -56,3 +57,6 @@ def test_four_workers_on_one_journal_file(tmp_path):
 
 def test_four_workers_on_one_postgresql_database(postgres_url):
     _check(postgres_url)
+    storage = open_storage(postgres_url)
+    study_id = storage.get_study_id_from_name("random40")
+    assert count_trials(storage, study_id) == storage.get_n_trials(study_id) == 40
