@@ -57,17 +57,19 @@ def cached_arrays(key: str, build: Callable[[], dict[str, np.ndarray]]
 
 
 def _read(folder: Path) -> dict[str, np.ndarray] | None:
+    # A missing, partial or damaged entry (files or manifest) is a miss.
     try:
         manifest = json.loads((folder / _MANIFEST).read_text())
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False)
-                  for name in manifest}
-    except (OSError, ValueError):  # a missing, partial or damaged entry is a miss
+        arrays = {}
+        for name, spec in manifest.items():
+            array = np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False)
+            if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
+                return None
+            # A plain ndarray view of the map: the np.memmap subclass would leak into results.
+            arrays[name] = np.asarray(array)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    for name, spec in manifest.items():
-        if list(arrays[name].shape) != spec["shape"] or str(arrays[name].dtype) != spec["dtype"]:
-            return None
-    # Plain ndarray views of the maps: the np.memmap subclass would leak into results.
-    return {name: np.asarray(array) for name, array in arrays.items()}
+    return arrays
 
 
 def _write(folder: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -48,7 +48,7 @@ def test_writes_to_a_mapped_array_stay_private(cache):
     assert again["X"][0, 0] == 0.0
 
 
-@pytest.mark.parametrize("damage", ["truncate", "drop_manifest", "wrong_shape"])
+@pytest.mark.parametrize("damage", ["truncate", "drop_manifest", "wrong_shape", "bad_manifest"])
 def test_a_damaged_entry_is_rebuilt(cache, damage):
     calls = []
     array_cache.cached_arrays("toy", _builder(calls))
@@ -58,8 +58,10 @@ def test_a_damaged_entry_is_rebuilt(cache, damage):
         (folder / "X.npy").write_bytes(data[:-8])
     elif damage == "drop_manifest":
         (folder / "manifest.json").unlink()
-    else:
+    elif damage == "wrong_shape":
         np.save(folder / "X.npy", np.zeros((2, 3), dtype=np.float32))
+    else:
+        (folder / "manifest.json").write_text('["X", "y"]')
     arrays = array_cache.cached_arrays("toy", _builder(calls))
     assert len(calls) == 2
     np.testing.assert_array_equal(arrays["X"], np.arange(12, dtype=np.float32).reshape(4, 3))
