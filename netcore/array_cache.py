@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,16 @@ def cached_arrays(key: str, build: Callable[[], dict[str, np.ndarray]]
         log.warning("cannot cache %s in %s (%s); loading it from source each time", key,
                     folder, exc)
     return arrays
+
+
+def is_memory_mapped(array: np.ndarray) -> bool:
+    """True when ``array`` is (a view of) a memory-mapped file, e.g. a cache hit."""
+    base = array
+    while isinstance(base, np.ndarray):
+        if isinstance(base, np.memmap):
+            return True
+        base = base.base
+    return isinstance(base, mmap.mmap)
 
 
 def _read(folder: Path) -> dict[str, np.ndarray] | None:
