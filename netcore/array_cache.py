@@ -30,10 +30,15 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 
 
+def user_cache_root() -> Path:
+    """``~/.cache/netcore``: the default home of downloaded and cached data."""
+    return Path.home() / ".cache" / "netcore"
+
+
 def cache_dir() -> Path:
     """``$NETCORE_CACHE_DIR`` if set, else ``~/.cache/netcore/arrays``."""
     root = os.environ.get("NETCORE_CACHE_DIR")
-    return Path(root) if root else Path.home() / ".cache" / "netcore" / "arrays"
+    return Path(root) if root else user_cache_root() / "arrays"
 
 
 def cached_arrays(key: str, build: Callable[[], dict[str, np.ndarray]]
@@ -84,21 +89,22 @@ def _read(folder: Path) -> dict[str, np.ndarray] | None:
 
 
 def _write(folder: Path, arrays: dict[str, np.ndarray]) -> None:
-    # Each file is written under a private name and renamed into place, and the
-    # manifest comes last: processes that build the same entry at once never
-    # read each other's partial files.
+    # The manifest comes last: an entry is complete once it is there.
     folder.mkdir(parents=True, exist_ok=True)
-    suffix = f".{os.getpid()}.tmp"
+    for name, array in arrays.items():
+        _write_atomically(folder / f"{name}.npy",
+                          lambda fh, a=array: np.save(fh, np.ascontiguousarray(a), allow_pickle=False))
     manifest = {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()}
-    files = {f"{name}.npy": array for name, array in arrays.items()}
-    for target, content in [*files.items(), (_MANIFEST, json.dumps(manifest))]:
-        tmp = folder / f"{target}{suffix}"
-        try:
-            with open(tmp, "wb") as fh:
-                if isinstance(content, str):
-                    fh.write(content.encode())
-                else:
-                    np.save(fh, np.ascontiguousarray(content), allow_pickle=False)
-            os.replace(tmp, folder / target)
-        finally:
-            tmp.unlink(missing_ok=True)  # left only when writing failed
+    _write_atomically(folder / _MANIFEST, lambda fh: fh.write(json.dumps(manifest).encode()))
+
+
+def _write_atomically(path: Path, write: Callable) -> None:
+    # Written under a private name and renamed into place: processes that build the
+    # same entry at once never read each other's partial files.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # left only when writing failed

@@ -7,6 +7,7 @@ and integer labels.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netcore.array_cache import cached_arrays
+from netcore.array_cache import cached_arrays, user_cache_root
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 def mnist_dir() -> Path:
     """``$NETCORE_DATA_DIR/mnist`` if set, else ``~/.cache/netcore/mnist``."""
     root = os.environ.get("NETCORE_DATA_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "netcore"
+    base = Path(root) if root else user_cache_root()
     return base / "mnist"
 
 
@@ -172,9 +173,8 @@ def load_mnist(*, dtype="float32", download: bool = True, directory: str | Path 
     folder and later loads memory-map them: milliseconds instead of most of a
     second, and one copy in memory for all the processes of a search.
     """
-    def build() -> dict[str, np.ndarray]:
-        return _prepared_mnist(Path(directory) if directory else mnist_dir(), download, dtype)
-
+    build = functools.partial(_prepared_mnist, Path(directory) if directory else mnist_dir(),
+                              download, dtype)
     arrays = cached_arrays(_mnist_cache_key(dtype), build) if cache else build()
     images, labels = arrays["train_images"], arrays["train_labels"]
     return Dataset("mnist", images[:50000], labels[:50000], images[50000:], labels[50000:],

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from netcore.data import mnist_dir
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_array_cache(tmp_path_factory) -> Iterator[None]:
-    # Set in os.environ so that the subprocesses of CLI tests inherit it too.
-    previous = os.environ.get("NETCORE_CACHE_DIR")
-    os.environ["NETCORE_CACHE_DIR"] = str(tmp_path_factory.mktemp("array-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("NETCORE_CACHE_DIR", None)
-    else:
-        os.environ["NETCORE_CACHE_DIR"] = previous
+    # In os.environ, so that the subprocesses of CLI tests inherit it too.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NETCORE_CACHE_DIR", str(tmp_path_factory.mktemp("array-cache")))
+        yield
 
 
 @pytest.fixture
@@ -31,8 +28,7 @@ def rng() -> np.random.Generator:
 @pytest.fixture(scope="session")
 def mnist_available() -> None:
     """Skip outside CI when no MNIST files are at hand; fail in CI, where they must be."""
-    root = os.environ.get("NETCORE_DATA_DIR")
-    folder = Path(root) / "mnist" if root else Path.home() / ".cache" / "netcore" / "mnist"
+    folder = mnist_dir()
     if not (folder / "train-images-idx3-ubyte.gz").exists():
         if os.environ.get("CI"):
             pytest.fail(f"CI must provide MNIST in {folder} (set NETCORE_DATA_DIR)")
