@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import itertools
+import os
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -78,7 +79,22 @@ class NetcoreTrainer(Trainer):
         return float(hist["loss"][0])
 
     def info(self):
-        return {"param_dtype": str(self.model.params.dtype)}
+        from netcore import kernels
+
+        step = kernels.backend() if kernels.fits(self.model.params) else "numpy"
+        if step == "numba":
+            step += " " + importlib.metadata.version("numba")
+        return {"param_dtype": str(self.model.params.dtype), "adam_step": step}
+
+
+class NumpyNetcoreTrainer(NetcoreTrainer):
+    """netcore with its numpy optimizer step only: what an install without numba runs."""
+
+    name = "netcore-numpy"
+
+    def __init__(self, task: Task):
+        os.environ["NETCORE_KERNELS"] = "numpy"  # this worker process only
+        super().__init__(task)
 
 
 class TorchTrainer(Trainer):
@@ -172,5 +188,6 @@ class SklearnTrainer(Trainer):
 
 
 FRAMEWORKS: dict[str, type[Trainer]] = {
-    cls.name: cls for cls in (NetcoreTrainer, TorchTrainer, FusedTorchTrainer, SklearnTrainer)
+    cls.name: cls for cls in (NetcoreTrainer, NumpyNetcoreTrainer, TorchTrainer, FusedTorchTrainer,
+                              SklearnTrainer)
 }

@@ -66,6 +66,10 @@ def _environment_lines(results: dict) -> list[str]:
              f"OPENBLAS_CORETYPE {env['OPENBLAS_CORETYPE']}"]
     if versions:
         lines.append("- " + ", ".join(f"{fw} {v}" for fw, v in sorted(versions.items())))
+    steps = {r["framework"]: r["adam_step"] for r in results["runs"] if "adam_step" in r}
+    if steps:
+        lines.append("- Adam step: " + "; ".join(f"{fw} {step}" for fw, step in sorted(steps.items()))
+                     + " (numba: the compiled one-pass kernel of `netcore.kernels`)")
     lines += [f"- skipped {fw}: {why}" for fw, why in results["skipped"].items()]
     lines += _failures(results)
     runs = results["runs"] + results["gemm"]["runs"] + results["search"]["runs"]
