@@ -3,14 +3,15 @@
 Each measurement runs in its own process (a worker started by the parent), so
 frameworks never share a process, a thread pool or a heap. Three parts (see
 ``plan``): ``gemm`` times the GEMMs of one training step at the BLAS's best
-(``peak``); ``epoch`` times one MNIST training epoch in netcore and its peers
-(this module re-invoked with ``--worker``), the framework order rotated across
+(``peak``); ``epoch`` times one MNIST training epoch in netcore (also as
+``netcore-numpy``, without its compiled Adam step) and its peers (this module
+re-invoked with ``--worker``), the framework order rotated across
 repetitions; ``search`` times hpsearch studies at ``n_jobs`` 1 and 2
 (``throughput``). The report gives medians and min–max seconds per epoch,
 netcore's ratio to each peer, the GFLOP/s achieved on the needed GEMMs and
 their fraction of the peak, and trials per second with their ratio.
 
-    python -m studies.benchmarks                        # the full run (about 18 minutes on a quiet machine)
+    python -m studies.benchmarks                        # the full run (about 28 minutes on a quiet machine)
     python -m studies.benchmarks --arch 784-100-10 --threads 1 --repeats 3 --skip search
     python -m studies.benchmarks --quick --out DIR      # a smoke test of every part in seconds
     python -m studies.benchmarks --render DIR/epoch.json  # the report again from saved runs
@@ -48,7 +49,8 @@ FULL = {"arch": ["784-100-10", "784-256-128-10", "784-1024-1024-10"], "threads":
         "repeats": 5, "frameworks": list(FRAMEWORKS), "n_train": 50_000, "warmup_batches": 200,
         "retries": 3, "max_wait": 300.0, "gemm_repeats": 100, "search_trials": 16,
         "search_max_train": 50_000, "search_epochs": 3, "search_repeats": 3}
-QUICK = {"arch": ["784-100-10"], "threads": [1], "repeats": 1, "frameworks": ["netcore", "sklearn"],
+QUICK = {"arch": ["784-100-10"], "threads": [1], "repeats": 1,
+         "frameworks": ["netcore", "netcore-numpy", "sklearn"],
          "n_train": 5_000, "warmup_batches": 5, "retries": 0, "max_wait": 0.0, "gemm_repeats": 5,
          "search_trials": 4, "search_max_train": 1_000, "search_epochs": 1, "search_repeats": 1}
 
@@ -69,8 +71,9 @@ def parse_arch(text: str) -> tuple[int, ...]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m studies.benchmarks",
-        description="Time one MNIST training epoch (batch 128, Adam lr 1e-3, float32) in netcore, "
-                    "PyTorch (default and fused Adam) and scikit-learn, the BLAS's peak for the "
+        description="Time one MNIST training epoch (batch 128, Adam lr 1e-3, float32) in netcore "
+                    "(with and without its compiled Adam step), PyTorch (default and fused Adam) "
+                    "and scikit-learn, the BLAS's peak for the "
                     "same GEMMs, and hpsearch's search throughput at n_jobs 1 and 2; every "
                     "measurement in its own process.")
     parser.add_argument("--skip", nargs="+", choices=plan.PARTS, default=[],
@@ -94,8 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds to wait for a quiet machine before each worker; default: 300")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="where epoch.md and epoch.json go")
     parser.add_argument("--quick", action="store_true",
-                        help="smoke test of every part: 784-100-10, 1 thread, 1 repeat, netcore and "
-                             "sklearn on 5,000 images, 5 GEMM repeats, searches of 4 short trials")
+                        help="smoke test of every part: 784-100-10, 1 thread, 1 repeat, netcore, "
+                             "netcore-numpy and sklearn on 5,000 images, 5 GEMM repeats, searches "
+                             "of 4 short trials")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="measure nothing: rebuild the report from a saved epoch.json into --out")
     parser.add_argument("--worker", choices=list(FRAMEWORKS), help=argparse.SUPPRESS)

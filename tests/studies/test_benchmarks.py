@@ -37,11 +37,13 @@ def test_quick_run_writes_every_part(mnist_available, quick_run):
     assert done.returncode == 0, done.stderr
     markdown = (out / "epoch.md").read_text(encoding="utf-8")
     assert markdown in done.stdout
-    for text in (HEADER, "| arch | threads | netcore / sklearn |", "GFLOP/s counts only the GEMMs",
+    for text in (HEADER, "| arch | threads | netcore / netcore-numpy | netcore / sklearn |",
+                 "GFLOP/s counts only the GEMMs",
                  "## GEMM peak", GEMM_HEADER, "| 784-100-10 | 1 | 0.0409 |",
                  "| square 1024×1024×1024 | 1 |", "## Search throughput", SEARCH_HEADER, "## Targets"):
         assert text in markdown
     assert "784-100-10, 1 thread(s), netcore epoch time / sklearn" in markdown
+    assert "- Adam step: netcore numba " in markdown and "; netcore-numpy numpy" in markdown
     assert str(out) not in markdown and str(ROOT) not in markdown  # no paths of this machine
 
 
@@ -52,13 +54,16 @@ def test_quick_run_json_has_every_figure(mnist_available, quick_run):
     results = json.loads((out / "epoch.json").read_text(encoding="utf-8"))
     assert results["config"]["parts"] == ["gemm", "epoch", "search"]
     rows = {row["framework"]: row for row in results["summary"]}
-    assert set(rows) == {"netcore", "sklearn"}
+    assert set(rows) == {"netcore", "netcore-numpy", "sklearn"}
     for row in rows.values():
         assert row["arch"] == "784-100-10" and row["threads"] == 1 and row["runs"] == 1
         assert {"median_s", "min_s", "max_s", "peak_rss_mb"} <= set(row)
         assert row["epoch_gflop"] == pytest.approx(5000 * 0.0409088 / 128)
         assert row["gflops"] > 0 and row["peak_gflops"] > 0 and row["fraction_of_peak"] > 0
     assert "netcore_over_peer" in rows["sklearn"] and "netcore_over_peer" not in rows["netcore"]
+    steps = {run["framework"]: run.get("adam_step") for run in results["runs"]}
+    assert steps["netcore-numpy"] == "numpy" and steps["sklearn"] is None
+    assert steps["netcore"].startswith("numba ")  # numba comes with the test extra
     for run in results["runs"]:
         assert run["n_train"] == 5000 and run["param_dtype"] == "float32"
         assert all(pool["num_threads"] == 1 for pool in run["thread_pools"])
