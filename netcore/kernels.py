@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
 from collections.abc import Callable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "NETCORE_KERNELS"
 CHOICES = ("auto", "numba", "numpy")
@@ -41,9 +44,7 @@ def backend() -> str:
         ValueError: for a ``NETCORE_KERNELS`` outside ``CHOICES``.
         ImportError: for ``NETCORE_KERNELS=numba`` without numba installed.
     """
-    choice = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
-    if choice not in CHOICES:
-        raise ValueError(f"{ENV_VAR} must be one of {list(CHOICES)}, got {choice!r}")
+    choice = _choice()
     if choice == "numpy":
         return "numpy"
     if importlib.util.find_spec("numba") is not None:
@@ -53,9 +54,29 @@ def backend() -> str:
     return "numpy"
 
 
-def compiled(name: str) -> Callable:
-    """The compiled step ``name`` (``"adam"``); imports numba and compiles on first use."""
-    return _compiled()[name]
+def _choice() -> str:
+    choice = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+    if choice not in CHOICES:
+        raise ValueError(f"{ENV_VAR} must be one of {list(CHOICES)}, got {choice!r}")
+    return choice
+
+
+def compiled(name: str) -> Callable | None:
+    """The compiled step ``name`` (``"adam"``), loaded on first use.
+
+    None when numba is installed but does not import (built for another numpy,
+    say) and ``NETCORE_KERNELS`` is ``auto``: the numpy step then runs, with a
+    warning logged once.
+
+    Raises:
+        ImportError: when numba does not import under ``NETCORE_KERNELS=numba``.
+    """
+    loaded = _load()
+    if isinstance(loaded, ImportError):
+        if _choice() == "numba":
+            raise ImportError(f"{ENV_VAR}=numba, but numba does not import: {loaded}") from loaded
+        return None
+    return loaded[name]
 
 
 def fits(*arrays: np.ndarray) -> bool:
@@ -67,24 +88,41 @@ def fits(*arrays: np.ndarray) -> bool:
         for a in arrays)
 
 
+def adam_loop(params, grads, m_sum, v_sum, beta1, beta2, scale, eps) -> None:
+    """Adam over flat arrays, operation for operation the numpy step of ``optim.Adam``
+    (see there for the algebra); plain Python until numba compiles it."""
+    for i in range(params.shape[0]):
+        g = grads[i]
+        m = m_sum[i] * beta1 + g
+        v = v_sum[i] * beta2 + g * g
+        m_sum[i] = m
+        v_sum[i] = v
+        params[i] = params[i] - (m / (np.sqrt(v) + eps)) * scale
+
+
 @functools.cache
-def _compiled() -> dict[str, Callable]:
+def _load() -> dict[str, Callable] | ImportError:
     # Imported on first use only: numba takes about half a second to import.
-    import numba
+    try:
+        import numba
+    except ImportError as exc:
+        log.warning("numba is installed but does not import (%s); netcore uses its numpy "
+                    "optimizer steps", exc)
+        return exc
+    return {"adam": jit(numba, adam_loop)}
 
-    # error_model="numpy": a division by zero gives inf as in numpy instead of raising, which
-    # also lets the loop vectorize. cache=True keeps the machine code on disk between processes.
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
-    @jit
-    def adam(params, grads, m_sum, v_sum, beta1, beta2, scale, eps):
-        # Operation for operation the numpy step of ``optim.Adam`` (see there for the algebra).
-        for i in range(params.shape[0]):
-            g = grads[i]
-            m = m_sum[i] * beta1 + g
-            v = v_sum[i] * beta2 + g * g
-            m_sum[i] = m
-            v_sum[i] = v
-            params[i] = params[i] - (m / (np.sqrt(v) + eps)) * scale
+def jit(numba, function: Callable) -> Callable:
+    """``function`` compiled by ``numba``, its machine code cached on disk where possible.
 
-    return {"adam": adam}
+    error_model="numpy": a division by zero gives inf as in numpy instead of
+    raising, which also lets the loop vectorize. Without a writable cache folder
+    (next to this file, else the user's cache; ``NUMBA_CACHE_DIR`` chooses
+    another) each process compiles the kernel again, about a second.
+    """
+    options = {"nogil": True, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError as exc:  # numba's "cannot cache function ...: no locator available"
+        log.warning("numba cannot cache its kernels (%s); compiling them in every process", exc)
+        return numba.njit(cache=False, **options)(function)

@@ -164,11 +164,13 @@ class Adam(Optimizer):
         # lr * m_hat / (sqrt(v_hat) + eps) = scale * m_sum / (sqrt(v_sum) + eps / root).
         root = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
         scale = lr * (1.0 - b1) / ((1.0 - b1 ** self.t) * root)
-        if self.backend == "numba" and kernels.fits(params, grads, m_sum, v_sum):
+        kernel = (kernels.compiled("adam")
+                  if self.backend == "numba" and kernels.fits(params, grads, m_sum, v_sum) else None)
+        if kernel is not None:
             # Scalars of the arrays' dtype: the arithmetic numpy does with Python floats.
             as_dtype = params.dtype.type
-            kernels.compiled("adam")(params, grads, m_sum, v_sum, as_dtype(b1), as_dtype(b2),
-                                     as_dtype(scale), as_dtype(self.eps / root))
+            kernel(params, grads, m_sum, v_sum, as_dtype(b1), as_dtype(b2), as_dtype(scale),
+                   as_dtype(self.eps / root))
             return
         tmp = self._scratch(grads)
         m_sum *= b1

@@ -81,9 +81,9 @@ class NetcoreTrainer(Trainer):
     def info(self):
         from netcore import kernels
 
-        step = kernels.backend() if kernels.fits(self.model.params) else "numpy"
-        if step == "numba":
-            step += " " + importlib.metadata.version("numba")
+        compiled = (kernels.backend() == "numba" and kernels.fits(self.model.params)
+                    and kernels.compiled("adam") is not None)
+        step = "numba " + importlib.metadata.version("numba") if compiled else "numpy"
         return {"param_dtype": str(self.model.params.dtype), "adam_step": step}
 
 

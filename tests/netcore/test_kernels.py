@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import numpy as np
 import pytest
 
@@ -72,6 +75,70 @@ def test_training_is_the_same_with_and_without_the_kernel(monkeypatch, rng):
         netcore.fit(model, X, y, optimizer="adam", lr=1e-3, batch_size=32, epochs=2, seed=2)
         params[backend] = model.params.copy()
     np.testing.assert_array_equal(params["numba"], params["numpy"])
+
+
+def test_the_kernel_as_plain_python_matches_the_numpy_step(monkeypatch, rng):
+    # What numba compiles, run by the interpreter on numpy scalars: the same float32 arithmetic.
+    numpy_adam = _adam("numpy", monkeypatch)
+    p, g = rng.standard_normal(50).astype(np.float32), rng.standard_normal(50).astype(np.float32)
+    m_sum, v_sum, expected = np.zeros_like(p), np.zeros_like(p), p.copy()
+    numpy_adam.step(expected, g, lr=1e-2)
+    # At step 1 the bias corrections cancel: root = 1 and scale = lr (see optim.Adam).
+    f32 = np.float32
+    kernels.adam_loop(p, g, m_sum, v_sum, f32(0.9), f32(0.999), f32(1e-2), f32(1e-8))
+    np.testing.assert_array_equal(p, expected)
+    np.testing.assert_array_equal(m_sum, numpy_adam.state["m_sum"])
+
+
+@pytest.fixture
+def numba_broken(monkeypatch):
+    """numba installed but failing to import, as when it was built for another numpy."""
+    monkeypatch.setattr(kernels.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setitem(sys.modules, "numba", None)  # makes ``import numba`` raise ImportError
+    kernels._load.cache_clear()
+    yield
+    kernels._load.cache_clear()
+
+
+@pytest.mark.usefixtures("numba_broken")
+def test_a_numba_that_does_not_import_falls_back_to_numpy(monkeypatch, rng, caplog):
+    monkeypatch.delenv(kernels.ENV_VAR, raising=False)
+    opt, expected_opt = Adam(), _adam("numpy", monkeypatch)
+    assert opt.backend == "numba"
+    p = rng.standard_normal(SIZE).astype(np.float32)
+    g, expected = rng.standard_normal(SIZE).astype(np.float32), p.copy()
+    with caplog.at_level(logging.WARNING, logger="netcore.kernels"):
+        opt.step(p, g, 1e-3)
+    expected_opt.step(expected, g, 1e-3)
+    np.testing.assert_array_equal(p, expected)
+    assert "numba is installed but does not import" in caplog.text
+
+
+@pytest.mark.usefixtures("numba_broken")
+def test_asking_for_a_numba_that_does_not_import_is_an_error(monkeypatch, rng):
+    opt = _adam("numba", monkeypatch)
+    p = rng.standard_normal(SIZE).astype(np.float32)
+    with pytest.raises(ImportError, match="NETCORE_KERNELS=numba, but numba does not import"):
+        opt.step(p, p.copy(), 1e-3)
+
+
+def test_kernels_compile_uncached_where_numba_cannot_cache(caplog):
+    class NoCacheNumba:
+        def __init__(self):
+            self.calls = []
+
+        def njit(self, cache, **options):
+            self.calls.append((cache, options))
+            if cache:
+                raise RuntimeError("cannot cache function 'adam_loop': no locator available")
+            return lambda function: ("compiled", function)
+
+    fake = NoCacheNumba()
+    with caplog.at_level(logging.WARNING, logger="netcore.kernels"):
+        assert kernels.jit(fake, kernels.adam_loop) == ("compiled", kernels.adam_loop)
+    assert [cache for cache, _ in fake.calls] == [True, False]
+    assert fake.calls[1][1] == {"nogil": True, "error_model": "numpy"}
+    assert "cannot cache its kernels" in caplog.text
 
 
 def test_numpy_backend_when_asked(monkeypatch):
