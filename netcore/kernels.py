@@ -6,7 +6,8 @@ about a fifth of a training step of a 784-256-128-10 net at batch 128. With
 numba installed (``pip install 'hpsearch[fast]'``) the same arithmetic runs as
 one compiled loop, in the same order and with IEEE semantics (no fused
 multiply-add, no reassociation, no approximate square root), so the results
-are bit for bit those of the numpy step, about four times faster.
+are bit for bit those of the numpy step, three to five times faster
+(``python -m studies.benchmarks.adam_step``).
 
 ``NETCORE_KERNELS`` chooses: ``auto`` (the default: numba when it is installed),
 ``numba`` (numba required) or ``numpy``. It is read when an optimizer is built.
