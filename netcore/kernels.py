@@ -80,6 +80,13 @@ def compiled(name: str) -> Callable | None:
     return loaded[name]
 
 
+def kernel_for(name: str, backend: str, *arrays: np.ndarray) -> Callable | None:
+    """The compiled step ``name`` for ``arrays`` under ``backend``, or None for the numpy step."""
+    if backend != "numba" or not fits(*arrays):
+        return None
+    return compiled(name)
+
+
 def fits(*arrays: np.ndarray) -> bool:
     """True when the arrays suit a kernel and pay for it: 1-D, C-contiguous, one shape,
     one float dtype, and at least ``MIN_SIZE`` elements."""

@@ -164,8 +164,7 @@ class Adam(Optimizer):
         # lr * m_hat / (sqrt(v_hat) + eps) = scale * m_sum / (sqrt(v_sum) + eps / root).
         root = math.sqrt((1.0 - b2) / (1.0 - b2 ** self.t))
         scale = lr * (1.0 - b1) / ((1.0 - b1 ** self.t) * root)
-        kernel = (kernels.compiled("adam")
-                  if self.backend == "numba" and kernels.fits(params, grads, m_sum, v_sum) else None)
+        kernel = kernels.kernel_for("adam", self.backend, params, grads, m_sum, v_sum)
         if kernel is not None:
             # Scalars of the arrays' dtype: the arithmetic numpy does with Python floats.
             as_dtype = params.dtype.type

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from studies.benchmarks.plan import rotated
 from studies.common import positive_int
 
 # Parameters of 784-100-10, 784-256-128-10 and 784-1024-1024-10 (weights and biases).
@@ -35,9 +36,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def netcore_step(backend: str, size: int, rng: np.random.Generator) -> Callable[[], None]:
     """A closure doing one netcore Adam step with the kernel backend ``backend``."""
+    from netcore import kernels
     from netcore.optim import Adam
 
-    os.environ["NETCORE_KERNELS"] = backend  # read when the optimizer is built
+    os.environ[kernels.ENV_VAR] = backend  # read when the optimizer is built
     optimizer = Adam()
     params = rng.standard_normal(size, dtype=np.float32)
     grads = rng.standard_normal(size, dtype=np.float32)
@@ -70,9 +72,8 @@ def contenders() -> tuple[dict[str, Callable], list[str]]:
     return found, skipped
 
 
-def measure(size: int, repeats: int, steps: int) -> dict[str, float]:
-    """Median over ``repeats`` of the mean seconds per step, for each contender."""
-    found, _ = contenders()
+def measure(found: dict[str, Callable], size: int, repeats: int, steps: int) -> dict[str, float]:
+    """Median over ``repeats`` of the mean seconds per step, for each contender of ``found``."""
     rng = np.random.default_rng(0)
     closures = {name: make(size, rng) for name, make in found.items()}
     for step in closures.values():  # warm-up: numba's first call loads or compiles the kernel
@@ -80,8 +81,7 @@ def measure(size: int, repeats: int, steps: int) -> dict[str, float]:
             step()
     times: dict[str, list[float]] = {name: [] for name in closures}
     for rep in range(repeats):
-        names = list(closures)[rep % len(closures):] + list(closures)[:rep % len(closures)]
-        for name in names:
+        for name in rotated(list(closures), rep):
             start = time.perf_counter()
             for _ in range(steps):
                 closures[name]()
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=positive_int, default=200, help="steps per measurement")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where adam_step.md goes")
     args = parser.parse_args(argv)
-    _, skipped = contenders()
+    found, skipped = contenders()
     try:
         import torch
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     with threadpool_limits(limits=1):
-        results = {size: measure(size, args.repeats, args.steps) for size in args.sizes}
+        results = {size: measure(found, size, args.repeats, args.steps) for size in args.sizes}
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     report = (f"# One Adam step, float32, one thread ({when})\n\nMedian of {args.repeats} "
               f"repetitions of the mean of {args.steps} steps; a ratio below 1: netcore is faster.\n\n"

@@ -81,8 +81,7 @@ class NetcoreTrainer(Trainer):
     def info(self):
         from netcore import kernels
 
-        compiled = (kernels.backend() == "numba" and kernels.fits(self.model.params)
-                    and kernels.compiled("adam") is not None)
+        compiled = kernels.kernel_for("adam", kernels.backend(), self.model.params) is not None
         step = "numba " + importlib.metadata.version("numba") if compiled else "numpy"
         return {"param_dtype": str(self.model.params.dtype), "adam_step": step}
 
@@ -93,7 +92,9 @@ class NumpyNetcoreTrainer(NetcoreTrainer):
     name = "netcore-numpy"
 
     def __init__(self, task: Task):
-        os.environ["NETCORE_KERNELS"] = "numpy"  # this worker process only
+        from netcore import kernels
+
+        os.environ[kernels.ENV_VAR] = "numpy"  # this worker process only
         super().__init__(task)
 
 

@@ -28,7 +28,8 @@ class Job:
     labels: dict = field(default_factory=dict)
 
 
-def _rotated(items: list, shift: int) -> list:
+def rotated(items: list, shift: int) -> list:
+    """``items`` rotated left by ``shift``: the run order of repetition ``shift``."""
     shift %= len(items)
     return items[shift:] + items[:shift]
 
@@ -59,7 +60,7 @@ def epoch_jobs(args: argparse.Namespace, frameworks: list[str]) -> list[Job]:
                 labels = {"arch": format_widths(sizes), "threads": threads, "repeat": rep}
                 jobs += [Job("epoch", epoch_command(fw, sizes, threads, args.seed + rep, args), threads,
                              {"framework": fw, **labels})
-                         for fw in _rotated(frameworks, rep)]
+                         for fw in rotated(frameworks, rep)]
     return jobs
 
 
@@ -67,7 +68,7 @@ def search_jobs(args: argparse.Namespace) -> list[Job]:
     """One hpsearch study per (repeat, n_jobs); the ``n_jobs`` order rotates each repeat."""
     jobs = []
     for rep in range(args.search_repeats):
-        for n_jobs in _rotated(args.search_jobs, rep):
+        for n_jobs in rotated(args.search_jobs, rep):
             command = [sys.executable, "-m", "studies.benchmarks.throughput", "--n-jobs", str(n_jobs),
                        "--trials", str(args.search_trials), "--max-train", str(args.search_max_train),
                        "--epochs", str(args.search_epochs)]
