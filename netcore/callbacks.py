@@ -13,7 +13,8 @@ import numpy as np
 
 from netcore.validation import check_non_negative
 
-_MONITORS = {"val_loss": "min", "val_accuracy": "max", "loss": "min", "accuracy": "max"}
+_MONITORS = {"val_loss": "min", "val_accuracy": "max", "loss": "min", "accuracy": "max",
+             "val_rmse": "min", "val_r2": "max"}
 
 
 class Callback:
@@ -55,7 +56,8 @@ class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
 
     Args:
-        monitor: ``"val_loss"`` (default), ``"val_accuracy"``, ``"loss"`` or ``"accuracy"``.
+        monitor: ``"val_loss"`` (default), ``"val_accuracy"``, ``"loss"``, ``"accuracy"``,
+            or for regression (``mse``) ``"val_rmse"`` or ``"val_r2"``.
         patience: epochs without improvement tolerated before stopping.
         min_delta: smallest change that counts as an improvement.
         restore_best: at the end of training (stopped early or not), put back

@@ -13,6 +13,7 @@ from netcore.activations import get_activation
 from netcore.init import BIAS_INITS, get_initializer, init_bias
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import get_loss
+from netcore.metrics import regression_metrics
 from netcore.validation import check_features
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -279,18 +280,27 @@ class MLP:
         return loss / len(X)
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        """Mean loss and, for classifiers, accuracy: ``{"loss": .., "accuracy": ..}``."""
+        """Mean loss and, for classifiers, accuracy: ``{"loss": .., "accuracy": ..}``;
+        for ``mse``, root mean squared error and R^2: ``{"loss": .., "rmse": .., "r2": ..}``."""
         return self.evaluate_prepared(*self.prepare_data(X, y))
 
     def evaluate_prepared(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
         """``evaluate`` for inputs already checked and targets already prepared."""
         total, correct = 0.0, 0
+        # Per-output residual sums of squares, in float64, for the regression scores.
+        ss_res = None if self.loss.is_classifier else np.zeros(self.n_outputs)
         for start, z in self._chunks(X):
-            loss, hits = self.loss.loss_sum(z, targets[start:start + len(z)])
+            t = targets[start:start + len(z)]
+            if ss_res is not None:
+                residuals = z.astype(np.float64) - t
+                ss_res += np.einsum("ij,ij->j", residuals, residuals)
+            loss, hits = self.loss.loss_sum(z, t)
             total, correct = total + loss, correct + hits
         metrics = {"loss": total / len(X)}
         if self.loss.is_classifier:
             metrics["accuracy"] = correct / len(X)
+        else:
+            metrics.update(regression_metrics(ss_res, targets))
         return metrics
 
     def get_buffers(self) -> dict[str, np.ndarray]:

@@ -132,8 +132,9 @@ class TrainConfig:
 class History:
     """Per-epoch metrics of one training and how it ended.
 
-    ``metrics`` maps "loss", "accuracy", "val_loss", "val_accuracy" and
-    "time" (seconds) to one value per epoch, and "lr" (the learning rate of the
+    ``metrics`` maps "loss", "accuracy", "val_loss", "val_accuracy" (for
+    ``mse``: "val_rmse" and "val_r2" instead of the accuracies) and "time"
+    (seconds) to one value per epoch, and "lr" (the learning rate of the
     epoch's first step) when a schedule is set; ``stop_reason`` is one of
     "completed", "early_stopping", "diverged" or a callback's reason.
     """

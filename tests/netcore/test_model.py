@@ -75,7 +75,7 @@ def test_regression_evaluate_has_no_accuracy(rng):
     model = netcore.MLP([2, 5, 1], loss="mse", seed=0)
     X, y = rng.standard_normal((6, 2)), rng.standard_normal(6)
     metrics = model.evaluate(X, y)
-    assert set(metrics) == {"loss"}
+    assert set(metrics) == {"loss", "rmse", "r2"}
     pred = model.predict(X)
     assert metrics["loss"] == pytest.approx(0.5 * np.mean((pred - y) ** 2), rel=1e-5)
 
