@@ -76,31 +76,57 @@ def _read(folder: Path) -> dict[str, np.ndarray] | None:
     # A missing, partial or damaged entry (files or manifest) is a miss.
     try:
         manifest = json.loads((folder / _MANIFEST).read_text())
-        arrays = {}
-        for name, spec in manifest.items():
-            array = np.load(folder / f"{name}.npy", mmap_mode="c", allow_pickle=False)
-            if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
-                return None
-            # A plain ndarray view of the map: the np.memmap subclass would leak into results.
-            arrays[name] = np.asarray(array)
+        return load_arrays(folder, manifest, mmap_mode="c")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return arrays
 
 
 def _write(folder: Path, arrays: dict[str, np.ndarray]) -> None:
-    # The manifest comes last: an entry is complete once it is there.
+    save_arrays(folder, arrays, _MANIFEST, array_specs(arrays))
+
+
+def array_specs(arrays: dict[str, np.ndarray]) -> dict[str, dict]:
+    """``{name: {"shape": [...], "dtype": "..."}}``: what a manifest records of each array."""
+    return {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()}
+
+
+def save_arrays(folder: Path, arrays: dict[str, np.ndarray], manifest_name: str, manifest: dict) -> None:
+    """Write each array as ``<name>.npy`` and then ``manifest`` as JSON, each atomically.
+
+    The manifest comes last: a folder is complete once it is there.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for name, array in arrays.items():
-        _write_atomically(folder / f"{name}.npy",
-                          lambda fh, a=array: np.save(fh, np.ascontiguousarray(a), allow_pickle=False))
-    manifest = {name: {"shape": list(a.shape), "dtype": str(a.dtype)} for name, a in arrays.items()}
-    _write_atomically(folder / _MANIFEST, lambda fh: fh.write(json.dumps(manifest).encode()))
+        write_atomically(folder / f"{name}.npy",
+                         lambda fh, a=array: np.save(fh, np.ascontiguousarray(a), allow_pickle=False))
+    write_atomically(folder / manifest_name, lambda fh: fh.write(json.dumps(manifest).encode()))
 
 
-def _write_atomically(path: Path, write: Callable) -> None:
-    # Written under a private name and renamed into place: processes that build the
-    # same entry at once never read each other's partial files.
+def load_arrays(folder: Path, specs: dict[str, dict], *, mmap_mode: str | None) -> dict[str, np.ndarray]:
+    """The arrays ``<name>.npy`` named in ``specs`` (as ``array_specs`` writes them).
+
+    Raises:
+        OSError: a file is missing or unreadable.
+        ValueError, KeyError, TypeError: a file is not a plain ``.npy`` array, or
+            its shape or dtype is not what ``specs`` says.
+    """
+    arrays = {}
+    for name, spec in specs.items():
+        array = np.load(folder / f"{name}.npy", mmap_mode=mmap_mode, allow_pickle=False)
+        if list(array.shape) != spec["shape"] or str(array.dtype) != spec["dtype"]:
+            raise ValueError(f"{name}.npy holds {array.dtype} of shape {list(array.shape)}, "
+                             f"expected {spec['dtype']} of shape {spec['shape']}")
+        # A plain ndarray view of the map: the np.memmap subclass would leak into results.
+        arrays[name] = np.asarray(array)
+    return arrays
+
+
+def write_atomically(path: Path, write: Callable) -> None:
+    """Call ``write(file)`` on a private temporary file, then rename it to ``path``.
+
+    Processes that write the same file at once never read each other's partial
+    files, and a failed write leaves the old file (or none) in place.
+    """
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as fh:
