@@ -21,6 +21,7 @@ from netcore.model import MLP
 from netcore.optim import OPTIMIZERS, get_optimizer
 from netcore.preprocess import PCAWhitener, Standardizer
 from netcore.schedules import SCHEDULES, get_schedule
+from netcore.tabular import Preprocessing
 from netcore.train import History, TrainConfig, fit
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "GradientNormMonitor",
     "History",
     "PCAWhitener",
+    "Preprocessing",
     "Standardizer",
     "TrainConfig",
     "exploding_gradient_net",

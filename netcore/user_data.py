@@ -1,0 +1,219 @@
+"""A user's own data as train/validation/test splits (behind ``Dataset.from_arrays``).
+
+Everything is checked before anything is computed, so bad input fails with a
+message about the input, not a numpy traceback. Splits are drawn with
+scikit-learn's ``train_test_split`` (stratified for classification), and the
+standardization statistics come from the training split only, so nothing about
+the held-out rows leaks into training.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from netcore.tabular import (
+    Preprocessing,
+    array_matrix,
+    check_finite_features,
+    check_float_dtype,
+    check_task,
+    frame_matrix,
+    python_scalar,
+    shown,
+)
+
+_SPLITS = ("train", "val", "test")
+
+
+def split_arrays(X, y, *, val=0.2, test=0.2, stratify: bool = True, standardize: bool = True,
+                 seed: int = 0, task: str | None = None, X_val=None, y_val=None, X_test=None,
+                 y_test=None, dtype="float32", target: str | None = None) -> dict:
+    """The fields of a ``Dataset`` built from ``X`` and ``y`` (see ``Dataset.from_arrays``)."""
+    dtype = check_float_dtype(dtype)
+    X, names = features(X, None, "X")
+    y = label_values(y, "y", len(X))
+    task = infer_task(y, task)
+    explicit = _explicit_splits({"val": (X_val, y_val), "test": (X_test, y_test)}, names, X.shape[1])
+    fractions = _check_fractions(val if "val" not in explicit else None,
+                                 test if "test" not in explicit else None)
+    if task == "classification":
+        classes, codes = encode_classes(y)
+        explicit = {k: (Xs, _encode_split(ys, classes, f"y_{k}")) for k, (Xs, ys) in explicit.items()}
+    else:
+        classes, codes = None, regression_targets(y, "y", dtype)
+        explicit = {k: (Xs, regression_targets(ys, f"y_{k}", dtype)) for k, (Xs, ys) in explicit.items()}
+    strata = codes if task == "classification" and stratify else None
+    rows = split_rows(len(X), fractions, strata=strata, classes=classes, seed=seed)
+    parts = {k: (X[r], codes[r]) for k, r in rows.items()} | explicit
+    prep = _fit_preprocessing(parts["train"][0], task, names, target, classes, standardize)
+    fields = {"n_classes": len(classes) if classes else 0, "task": task, "preprocessing": prep}
+    for split in _SPLITS:
+        fields[f"X_{split}"] = prep.transform(parts[split][0], dtype)
+        fields[f"y_{split}"] = np.ascontiguousarray(parts[split][1])
+    return fields
+
+
+def features(X, names: tuple[str, ...] | None, argument: str, n_features: int | None = None
+             ) -> tuple[np.ndarray, tuple | None]:
+    """A checked 2-D numeric matrix and its column names (None for arrays).
+
+    ``names`` picks a DataFrame's columns; ``n_features`` is the width ``X`` must have.
+    """
+    if isinstance(X, pd.DataFrame):
+        matrix, found = frame_matrix(X, names, argument)
+        matrix = array_matrix(matrix, argument)  # rows and columns present
+    else:
+        matrix, found = array_matrix(X, argument), names
+    if n_features is not None and matrix.shape[1] != n_features:
+        raise ValueError(f"{argument} has {matrix.shape[1]} features, X has {n_features}")
+    check_finite_features(matrix, found, argument)
+    return matrix, found
+
+
+def label_values(y, argument: str, n_rows: int) -> np.ndarray:
+    """``y`` as a 1-D (or 2-D numeric) array without missing values, one label per row."""
+    if isinstance(y, pd.DataFrame):
+        y = y.iloc[:, 0] if y.shape[1] == 1 else y.to_numpy()
+    if isinstance(y, pd.Series):
+        if pd.api.types.is_float_dtype(y.dtype):
+            y = y.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:  # categorical, nullable and string columns become their labels
+            y = y.to_numpy(dtype=object if isinstance(y.dtype, pd.api.extensions.ExtensionDtype) else None)
+    values = np.asarray(y)
+    if values.ndim not in (1, 2) or (values.ndim == 2 and not np.issubdtype(values.dtype, np.number)):
+        raise ValueError(f"{argument} must be 1-D (one label per row; 2-D only for numeric "
+                         f"multi-output regression), got shape {values.shape}")
+    missing = int(pd.isna(values).sum()) if values.dtype == object else \
+        int((~np.isfinite(values)).sum()) if np.issubdtype(values.dtype, np.floating) else 0
+    if missing:
+        raise ValueError(f"{argument} contains {missing} missing (NaN) or infinite values; "
+                         "drop those rows first")
+    if len(values) != n_rows:
+        raise ValueError(f"X and {argument} have different lengths: {n_rows} and {len(values)}")
+    return values
+
+
+def infer_task(y: np.ndarray, task: str | None) -> str:
+    """``task``, or when None: ``"regression"`` for float labels, else ``"classification"``."""
+    if task is None:
+        return "regression" if np.issubdtype(y.dtype, np.floating) else "classification"
+    return check_task(task)
+
+
+def encode_classes(y: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """The sorted distinct labels (python scalars) and each row's index among them (int64)."""
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D for classification, got shape {y.shape}; "
+                         "pass task='regression' for numeric multi-output targets")
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.all(y == np.round(y)):
+            raise ValueError("y holds non-integral float values; pass task='regression', "
+                             "or integer or string class labels for classification")
+        y = y.astype(np.int64)
+    try:
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError:
+        raise TypeError("y mixes label types that cannot be sorted (e.g. numbers and strings); "
+                        "use one type") from None
+    if len(classes) < 2:
+        raise ValueError(f"y has {len(classes)} class ({shown(classes.tolist())}); "
+                         "classification needs at least 2")
+    return tuple(python_scalar(c) for c in classes), codes.astype(np.int64).reshape(-1)
+
+
+def _encode_split(y: np.ndarray, classes: tuple, argument: str) -> np.ndarray:
+    try:
+        return Preprocessing(classes=classes).encode(y)
+    except ValueError as exc:
+        raise ValueError(f"{argument} has labels not seen in y: {exc}") from None
+
+
+def regression_targets(y: np.ndarray, argument: str, dtype) -> np.ndarray:
+    """Numeric regression targets in ``dtype``; strings or objects are a TypeError."""
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"{argument} must be numeric for task='regression', got dtype {y.dtype}")
+    return y.astype(dtype)
+
+
+def _explicit_splits(given: dict, names, n_features: int) -> dict:
+    out = {}
+    for split, (X, y) in given.items():
+        if (X is None) != (y is None):
+            raise ValueError(f"X_{split} and y_{split} must be given together")
+        if X is not None:
+            matrix, _ = features(X, names, f"X_{split}", n_features)
+            out[split] = (matrix, label_values(y, f"y_{split}", len(matrix)))
+    return out
+
+
+def _check_fractions(val, test) -> dict:
+    fractions = {}
+    for name, value in (("val", val), ("test", test)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < 1:
+            raise ValueError(f"{name} must be a fraction in (0, 1) of the rows, got {value!r}")
+        fractions[name] = float(value)
+    if sum(fractions.values()) >= 1:
+        raise ValueError(f"val + test must be < 1 to leave rows for training, got {val} + {test}")
+    return fractions
+
+
+def split_sizes(n_rows: int, fractions: dict) -> dict:
+    """Rows drawn for ``"test"`` (a fraction of all rows) and then ``"val"`` (a fraction of
+    all rows, so ``val / (1 - test)`` of the rest); at least 1 row must remain to train."""
+    sizes, rest = {}, n_rows
+    if "test" in fractions:
+        sizes["test"] = _ceil(fractions["test"] * n_rows)
+        rest -= sizes["test"]
+    if "val" in fractions:
+        sizes["val"] = _ceil(fractions["val"] / (1 - fractions.get("test", 0.0)) * rest)
+        rest -= sizes["val"]
+    if rest < 1:
+        raise ValueError(f"X has {n_rows} rows: too few to split off {sizes} and keep at least "
+                         "1 row for training")
+    return sizes
+
+
+def _ceil(x: float) -> int:
+    return math.ceil(round(x, 9))  # 0.25 * 80 must give 20, not 21 after rounding noise
+
+
+def split_rows(n_rows: int, fractions: dict, *, strata: np.ndarray | None, classes: tuple | None,
+               seed: int) -> dict[str, np.ndarray]:
+    """Row indices of ``"train"`` and of each split named in ``fractions``, shuffled by ``seed``."""
+    rows = {"train": np.arange(n_rows)}
+    for split, size in split_sizes(n_rows, fractions).items():
+        rows["train"], rows[split] = _split_off(rows["train"], size, split, strata, classes, seed)
+    return rows
+
+
+def _split_off(rows: np.ndarray, size: int, split: str, strata, classes, seed: int):
+    from sklearn.model_selection import train_test_split
+
+    labels = None if strata is None else strata[rows]
+    if labels is not None:
+        counts = np.bincount(labels, minlength=len(classes))
+        rare = [classes[k] for k in np.flatnonzero((counts > 0) & (counts < 2))]
+        if rare:
+            raise ValueError(f"class {rare[0]!r} has {counts[classes.index(rare[0])]} row left to "
+                             f"split off the {split} rows, too few to stratify (at least 2 needed); "
+                             "pass stratify=False or provide more rows of it")
+    try:
+        return train_test_split(rows, test_size=size, random_state=seed, stratify=labels)
+    except ValueError as exc:
+        raise ValueError(f"cannot draw {size} {split} rows stratified by class ({exc}); "
+                         "pass stratify=False or larger fractions") from None
+
+
+def _fit_preprocessing(X_train: np.ndarray, task: str, names, target, classes,
+                       standardize: bool) -> Preprocessing:
+    mean = scale = None
+    if standardize:  # statistics of the training rows only
+        mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
+    return Preprocessing(task=task, feature_names=names, target=target, mean=mean, scale=scale,
+                         classes=classes)
