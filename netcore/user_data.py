@@ -198,10 +198,10 @@ def _split_off(rows: np.ndarray, size: int, split: str, strata, classes, seed: i
     labels = None if strata is None else strata[rows]
     if labels is not None:
         counts = np.bincount(labels, minlength=len(classes))
-        rare = [classes[k] for k in np.flatnonzero((counts > 0) & (counts < 2))]
-        if rare:
-            raise ValueError(f"class {rare[0]!r} has {counts[classes.index(rare[0])]} row left to "
-                             f"split off the {split} rows, too few to stratify (at least 2 needed); "
+        rare = np.flatnonzero((counts > 0) & (counts < 2))
+        if rare.size:
+            raise ValueError(f"class {classes[rare[0]]!r} has only {counts[rare[0]]} row left when the "
+                             f"{split} rows are split off, too few to stratify (at least 2 needed); "
                              "pass stratify=False or provide more rows of it")
     try:
         return train_test_split(rows, test_size=size, random_state=seed, stratify=labels)
