@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 
@@ -65,6 +67,30 @@ def _dropout_rates(dropout, n_hidden: int) -> list[float]:
     return [_check_rate(rate, "dropout") for rate in dropout]
 
 
+def param_count(config: dict) -> int:
+    """``MLP(**config).n_params`` from the layer shapes alone, allocating no parameters.
+
+    A model file's stored parameter count can be checked against its
+    configuration before a (possibly huge) model is built from it.
+
+    Raises:
+        ValueError, TypeError: for options ``MLP`` would refuse.
+    """
+    config = dict(config)
+    if "sizes" not in config:
+        raise TypeError("config needs 'sizes'")
+    shell = MLP.__new__(MLP)
+    shell._configure(config.pop("sizes"), **{**_DEFAULTS, **_known_options(config)})
+    return sum(math.prod(shape) for layer in shell.layers for _, shape, _ in layer.param_shapes())
+
+
+def _known_options(config: dict) -> dict:
+    unknown = sorted(set(config) - set(_DEFAULTS))
+    if unknown:
+        raise TypeError(f"unknown MLP options {unknown}; the options are {sorted(_DEFAULTS)}")
+    return config
+
+
 class MLP:
     """A dense feed-forward network whose parameters live in one flat buffer.
 
@@ -93,6 +119,8 @@ class MLP:
     ``params`` and ``grads`` are flat arrays; all weight matrices come first
     (``params[:n_weights]``), so weight decay is one slice operation. Dropout
     masks are drawn from ``self.rng`` (see ``set_rng``; ``fit`` seeds it).
+    ``preprocessing`` (a ``netcore.Preprocessing`` or None) is not used by the
+    model itself; it travels with it through ``copy``, ``save`` and ``load``.
     """
 
     def __init__(
@@ -111,6 +139,20 @@ class MLP:
         batch_norm: bool = False,
         bn_momentum: float = 0.9,
     ):
+        self._configure(sizes, activation, loss, init, bias_init, seed, dtype, activation_options,
+                        dropout, input_dropout, batch_norm, bn_momentum)
+        self._allocate()
+        rng = np.random.default_rng(seed)
+        self._initialize(get_initializer(init), rng)
+        # Backprop stops at the first layer with parameters (input dropout needs no gradient).
+        self._first_param_layer = next(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
+        self.set_rng(rng.spawn(1)[0])
+        # How raw rows become inputs and outputs labels (netcore.Preprocessing); saved with the model.
+        self.preprocessing = None
+
+    def _configure(self, sizes, activation, loss, init, bias_init, seed, dtype, activation_options,
+                   dropout, input_dropout, batch_norm, bn_momentum) -> None:
+        """Validate the options and build the layers; nothing is allocated yet."""
         self.sizes = _check_sizes(sizes)
         self.activations = _hidden_activations(activation, len(self.sizes) - 2)
         self.activation_options = dict(activation_options or {})
@@ -118,18 +160,12 @@ class MLP:
         self.loss = get_loss(loss)
         self.init, self.bias_init, self.seed = init, bias_init, seed
         self.dtype = _check_dtype(dtype)
-        initializer = get_initializer(init)
+        get_initializer(init)  # validates the name
         if bias_init not in BIAS_INITS:
             raise ValueError(
                 f"The 'bias_init' parameter must be one of {list(BIAS_INITS)}. Got {bias_init!r}."
             )
         self.layers = self._build_layers()
-        self._allocate()
-        rng = np.random.default_rng(seed)
-        self._initialize(initializer, rng)
-        # Backprop stops at the first layer with parameters (input dropout needs no gradient).
-        self._first_param_layer = next(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
-        self.set_rng(rng.spawn(1)[0])
 
     def _set_noise_options(self, dropout, input_dropout, batch_norm, bn_momentum) -> None:
         self.dropout = _dropout_rates(dropout, len(self.activations))
@@ -326,10 +362,11 @@ class MLP:
         }
 
     def astype(self, dtype: str) -> MLP:
-        """A copy of this model with parameters in another float dtype."""
+        """A copy of this model with parameters in another float dtype (and the same preprocessing)."""
         clone = MLP(**{**self.get_config(), "dtype": dtype})
         clone.params[...] = self.params
         clone.set_buffers(self.get_buffers())
+        clone.preprocessing = self.preprocessing
         return clone
 
     def copy(self) -> MLP:
@@ -341,3 +378,8 @@ class MLP:
                           ", batch_norm=True" if self.batch_norm else ""])
         return (f"MLP(sizes={self.sizes}, activation={self.activations}{extras}, "
                 f"loss={self.loss.name!r}, n_params={self.n_params}, dtype={self.dtype.name})")
+
+
+# The keyword options of MLP and their defaults, for param_count.
+_DEFAULTS = {name: p.default for name, p in inspect.signature(MLP).parameters.items()
+             if p.kind is inspect.Parameter.KEYWORD_ONLY}
