@@ -31,6 +31,7 @@ _EXPORTS = {
     "get_strategy": "hpsearch.strategies",
     "lr_range_test": "hpsearch.lr_finder",
     "space": "hpsearch.space",
+    "tune": "hpsearch.tuning",
 }
 
 __all__ = list(_EXPORTS)

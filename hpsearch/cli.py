@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder for results.csv and plots "
                                    "(default hpsearch-results/<study name>)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--data", help="your own data file (.csv, .tsv, .parquet, .npz) instead of "
+                                    "the spec's dataset or [data] path")
+    run.add_argument("--target", help="the target column of --data")
     for name, text in (("show", "leaderboard, best parameters and trial counts"),
                        ("plot", "write the study's plots as PNG files")):
         cmd = sub.add_parser(name, help=text)
@@ -43,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
         else:
             cmd.add_argument("--out", help="output folder (default hpsearch-results/<study>)")
+    export = sub.add_parser("export", help="write a study's best (or one trial's) model to a file")
+    export.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    export.add_argument("--study", help="study name (needed when the storage holds several)")
+    export.add_argument("--trial", type=int, help="the trial to export (default: the best)")
+    export.add_argument("--out", required=True, help="model file to write (.npz)")
+    predict = sub.add_parser("predict", help="predict with an exported model on a data file")
+    predict.add_argument("model", help="model file written by export (.npz)")
+    predict.add_argument("data", help="rows to predict (.csv, .tsv, .parquet, .npz with X)")
+    predict.add_argument("--out", help="CSV file to write (default: standard output)")
+    predict.add_argument("--proba", action="store_true",
+                         help="add one probability column per class")
     validate = sub.add_parser("validate", help="check a spec; print its space and grid size")
     validate.add_argument("spec")
     lr_find = sub.add_parser("lr-find", help="learning-rate range test of one configuration")
@@ -96,8 +110,9 @@ def cmd_run(args) -> int:
     from hpsearch.spec import load_spec
     from hpsearch.study import Study
 
-    spec = _override(load_spec(args.spec), args)
-    study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True)
+    spec = _override(load_spec(args.spec, data=_data_argument(args)), args)
+    study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True,
+                              data=spec.data)
     backend_options = {"scheduler_host": args.scheduler} if args.scheduler else None
     if args.scheduler and spec.run["backend"] != "dask":
         raise ValueError("--scheduler needs --backend dask")
@@ -114,6 +129,15 @@ def cmd_run(args) -> int:
     print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
     print(f"plots: {', '.join(str(p) for p in plots)}")
     return EXIT_OK
+
+
+def _data_argument(args) -> dict | None:
+    """``--data FILE [--target COLUMN]`` as a [data] table (or None)."""
+    if args.data is None:
+        if args.target is not None:
+            raise ValueError("--target needs --data FILE")
+        return None
+    return {"path": args.data, **({"target": args.target} if args.target else {})}
 
 
 def _open_study(storage: str, name: str | None):
@@ -148,6 +172,26 @@ def cmd_plot(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    study = _open_study(args.storage, args.study)
+    path = study.export(args.out, trial=args.trial)
+    trial = study.best_trial["trial"] if args.trial is None else args.trial
+    print(f"trial {trial} of study {study.name!r} written to {path}")
+    return EXIT_OK
+
+
+def cmd_predict(args) -> int:
+    from hpsearch.predict import predict_file
+
+    frame = predict_file(args.model, args.data, proba=args.proba)
+    if args.out:
+        frame.to_csv(args.out, index=False)
+        print(f"{len(frame)} predictions written to {args.out}")
+    else:
+        frame.to_csv(sys.stdout, index=False)
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from hpsearch.spec import load_spec
 
@@ -173,7 +217,7 @@ def cmd_lr_find(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_validate,
-            "lr-find": cmd_lr_find}
+            "lr-find": cmd_lr_find, "export": cmd_export, "predict": cmd_predict}
 
 
 def main(argv: list[str] | None = None) -> int:

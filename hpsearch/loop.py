@@ -17,6 +17,7 @@ import time
 from tqdm.auto import tqdm
 
 from hpsearch import records
+from hpsearch.models import prune_models
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import count_trials, storage_lock
 from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
@@ -154,6 +155,8 @@ class RunLoop:
         task = self.in_flight.pop(result.slot)
         records.finish(self.storage, task.trial_id, result)
         self.told.add(task.trial_id)
+        if task.files is not None and task.files.model_path:
+            prune_models(self.study)
         if self.adaptive:
             self.round.append(result)
             if not self.in_flight:

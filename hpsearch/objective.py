@@ -13,10 +13,12 @@ import functools
 import importlib
 import inspect
 import math
+import os
 import runpy
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -25,8 +27,12 @@ from hpsearch import lr_finder
 from netcore.train import TrainConfig
 from netcore.validation import check_positive_int
 
-METRICS = {"val_loss": "minimize", "val_accuracy": "maximize",
-           "cv_loss": "minimize", "cv_accuracy": "maximize"}
+METRICS = {"val_loss": "minimize", "val_accuracy": "maximize", "val_rmse": "minimize",
+           "val_r2": "maximize", "cv_loss": "minimize", "cv_accuracy": "maximize"}
+# The metrics each task can optimise; regression nets have no accuracy.
+TASK_METRICS = {"classification": ("val_loss", "val_accuracy", "cv_loss", "cv_accuracy"),
+                "regression": ("val_loss", "val_rmse", "val_r2", "cv_loss")}
+_MAXIMIZED = ("accuracy", "r2")
 ARCHITECTURE_KEYS = ("hidden", "n_layers", "units")
 _NOT_SEARCHABLE = {"sizes", "seed", "callbacks", "early_stopping"}
 
@@ -73,9 +79,11 @@ class ObjectiveConfig:
     """What every trial of a study shares.
 
     Args:
-        dataset: a ``netcore.load_dataset`` name.
+        dataset: a ``netcore.load_dataset`` name, or the name of the user's own
+            data when ``data_fingerprint`` is set.
         metric: ``val_loss`` (default), ``val_accuracy``, or ``cv_loss`` /
-            ``cv_accuracy`` for k-fold cross-validation on the training split.
+            ``cv_accuracy`` for k-fold cross-validation on the training split;
+            for regression ``val_loss``, ``val_rmse``, ``val_r2`` or ``cv_loss``.
         fixed: settings used by every trial unless a parameter overrides them.
         epochs: training epochs (an upper bound when early stopping is on).
         patience: early-stopping patience on the metric; ``None`` disables it.
@@ -89,6 +97,14 @@ class ObjectiveConfig:
         range_test: options of ``hpsearch.lr_range_test`` (``num_iter``,
             ``lr_min``, ...) for trials whose ``lr`` is ``"range_test"``: they
             train with the test's suggested rate (the lr-range strategy sets both).
+        task: ``"classification"`` or ``"regression"`` (the user's data sets it;
+            regression nets train with ``loss="mse"`` and one output per target).
+        data_fingerprint: shapes, dtype and hash of the user's data, which the
+            study keeps in its own folder (``None`` for a named dataset).
+        data_source: where that data came from (a spec's ``[data]`` table), for
+            the record and to rebuild it when a spec's study is resumed.
+        keep_models: each trial saves its best-epoch model; the study keeps the
+            files of its ``keep_models`` best trials (0 keeps none).
     """
 
     dataset: str = "digits"
@@ -102,17 +118,19 @@ class ObjectiveConfig:
     plugins: tuple[str, ...] = ()
     trial_timeout: float | None = None
     range_test: Mapping = field(default_factory=dict)
+    task: str = "classification"
+    data_fingerprint: Mapping | None = None
+    data_source: Mapping = field(default_factory=dict)
+    keep_models: int = 5
 
     def __post_init__(self):
         object.__setattr__(self, "plugins", tuple(self.plugins))
         lr_finder.RangeTestConfig.from_options(self.range_test)
         load_plugins(self.plugins)
-        if self.dataset not in netcore.DATASETS:
+        if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
             raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
-                             f"Got {self.dataset!r}.")
-        if self.metric not in METRICS:
-            raise ValueError(f"The 'metric' parameter must be one of {sorted(METRICS)}. "
-                             f"Got {self.metric!r}.")
+                             f"Got {self.dataset!r}. (Your own data: Study.create(data=...).)")
+        self._check_task_and_metric()
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.cv_folds, "cv_folds")
         if self.cv_folds < 2 and self.metric.startswith("cv_"):
@@ -126,6 +144,26 @@ class ObjectiveConfig:
         unknown = sorted(set(self.fixed) - set(parameter_names()))
         if unknown:
             raise ValueError(f"unknown fixed setting(s) {unknown}; allowed: {parameter_names()}")
+        if isinstance(self.keep_models, bool) or not isinstance(self.keep_models, int) \
+                or self.keep_models < 0:
+            raise ValueError(f"keep_models must be an integer >= 0, got {self.keep_models!r}")
+
+    def _check_task_and_metric(self) -> None:
+        if self.task not in TASK_METRICS:
+            raise ValueError(f"The 'task' parameter must be one of {sorted(TASK_METRICS)}. "
+                             f"Got {self.task!r}.")
+        allowed = TASK_METRICS[self.task]
+        if self.metric not in allowed:
+            raise ValueError(f"The 'metric' parameter must be one of {list(allowed)} for a "
+                             f"{self.task} task. Got {self.metric!r}.")
+        loss = self.fixed.get("loss")
+        if self.task == "regression" and loss not in (None, "mse"):
+            raise ValueError(f"a regression study trains with loss 'mse'; fixed.loss is {loss!r}")
+
+    @property
+    def monitor(self) -> str:
+        """The per-epoch validation metric early stopping and pruners watch."""
+        return self.metric.replace("cv_", "val_")
 
     @property
     def direction(self) -> str:
@@ -134,7 +172,9 @@ class ObjectiveConfig:
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "fixed": dict(self.fixed),
                 "dataset_options": dict(self.dataset_options), "plugins": list(self.plugins),
-                "range_test": dict(self.range_test)}
+                "range_test": dict(self.range_test), "data_source": dict(self.data_source),
+                "data_fingerprint": None if self.data_fingerprint is None
+                else dict(self.data_fingerprint)}
 
 
 @functools.cache
@@ -164,8 +204,34 @@ def _cached_dataset(name: str, options: tuple) -> netcore.Dataset:
     return netcore.load_dataset(name, **dict(options))
 
 
-def load_data(config: ObjectiveConfig) -> netcore.Dataset:
-    data = _cached_dataset(config.dataset, tuple(sorted(config.dataset_options.items())))
+@functools.lru_cache(maxsize=4)
+def _opened_dataset(folder: str) -> netcore.Dataset:
+    # The user's data, memory-mapped from the study's folder: every worker shares
+    # the pages of one copy instead of receiving the arrays with each trial.
+    return netcore.Dataset.open(folder)
+
+
+@dataclass(frozen=True)
+class TrialFiles:
+    """Where a trial finds the study's own data and writes its model (runtime paths,
+    not part of the stored configuration: the study's folder may move with it)."""
+
+    data_dir: str | None = None
+    model_path: str | None = None
+
+
+def load_data(config: ObjectiveConfig, files: TrialFiles | None = None) -> netcore.Dataset:
+    """The dataset a trial trains on (the first ``max_train`` training rows when set).
+
+    Raises:
+        ValueError: for a study on its own data when its data folder is not known.
+    """
+    if config.data_fingerprint is not None:
+        if files is None or files.data_dir is None:
+            raise ValueError(f"study data {config.dataset!r} needs the study's data folder")
+        data = _opened_dataset(files.data_dir)
+    else:
+        data = _cached_dataset(config.dataset, tuple(sorted(config.dataset_options.items())))
     return data.subset(n_train=config.max_train) if config.max_train else data
 
 
@@ -184,16 +250,29 @@ def _split(settings: dict) -> tuple[dict, dict]:
     return model_kw, fit_kw
 
 
-def train_once(config: ObjectiveConfig, settings: dict, seed: int, X, y, X_val, y_val,
-               reporter: Callable[[int, dict], None] | None = None):
-    """Build and train one model; returns (model, history). Raises DivergedError."""
-    data = load_data(config)
-    model_kw, fit_kw = _split(settings)
+def build_model(config: ObjectiveConfig, settings: dict, seed: int,
+                data: netcore.Dataset) -> netcore.MLP:
+    """The untrained net of one trial: the data's widths around the hidden layers."""
+    model_kw, _ = _split(settings)
+    if config.task == "regression":
+        model_kw.setdefault("loss", "mse")
+    return netcore.MLP([data.n_features, *_hidden(settings), data.n_outputs], seed=seed,
+                       **model_kw)
+
+
+def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset,
+               X, y, X_val, y_val, reporter: Callable[[int, dict], None] | None = None):
+    """Build and train one model; returns (model, history). Raises DivergedError.
+
+    The model returned holds the weights of its best epoch on the validation
+    metric (early stopping restores them; without patience nothing stops early).
+    """
+    _, fit_kw = _split(settings)
     fit_kw.setdefault("epochs", config.epochs)
-    model = netcore.MLP([data.n_features, *_hidden(settings), data.n_classes], seed=seed, **model_kw)
-    monitor = "val_accuracy" if config.metric.endswith("accuracy") else "val_loss"
+    model = build_model(config, settings, seed, data)
     patience = settings.get("patience", config.patience)
-    stopper = netcore.EarlyStopping(monitor, patience=patience) if patience is not None else None
+    stopper = netcore.EarlyStopping(config.monitor, patience=fit_kw["epochs"]
+                                    if patience is None else patience)
     callbacks = [netcore.EpochHook(reporter)] if reporter else []
     if config.trial_timeout is not None:
         callbacks.append(_Deadline(config.trial_timeout))
@@ -207,26 +286,29 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, X, y, X_val, 
 
 def _best(hist: netcore.History, metric: str) -> tuple[float, int]:
     values = np.asarray(hist[metric], dtype=float)
-    index = int(np.nanargmax(values) if metric.endswith("accuracy") else np.nanargmin(values))
+    index = int(np.nanargmax(values) if metric.endswith(_MAXIMIZED) else np.nanargmin(values))
     return float(values[index]), index + 1
 
 
 def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
-             reporter: Callable[[int, dict], None] | None = None) -> dict:
+             reporter: Callable[[int, dict], None] | None = None,
+             files: TrialFiles | None = None) -> dict:
     """Train with ``params`` (over the fixed settings) and return the trial's record.
 
     The record holds ``value`` (the metric to optimise) and everything worth
     keeping: validation and test metrics, epochs run, best epoch, stop reason,
     learning curves and wall time. ``reporter(epoch, logs)`` is called after each
-    epoch (the pruning hook).
+    epoch (the pruning hook). With ``files.model_path`` (and ``keep_models``) the
+    trained model of a holdout trial is saved there, with the data's preprocessing.
     """
     start = time.perf_counter()
     load_plugins(config.plugins)
-    settings, range_test = _range_test_lr(config, {**config.fixed, **params}, seed)
+    data = load_data(config, files)
+    settings, range_test = _range_test_lr(config, {**config.fixed, **params}, seed, data)
     if config.metric.startswith("cv_"):
-        record = _cross_validate(config, settings, seed)
+        record = _cross_validate(config, settings, seed, data)
     else:
-        record = _holdout(config, settings, seed, reporter)
+        record = _holdout(config, settings, seed, data, reporter, files)
     if range_test is not None:
         lr_finder.add_to_record(record, range_test)
     record["duration"] = time.perf_counter() - start
@@ -235,44 +317,56 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     return record
 
 
-def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int):
+def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset):
     """For ``lr="range_test"`` (the lr-range strategy): the settings with the rate a range
     test of this trial's model suggests, and the test; otherwise (settings, None)."""
     if settings.get("lr") != lr_finder.RANGE_TEST:
         return settings, None
-    data = load_data(config)
-    model_kw, fit_kw = _split(settings)
-    model_config = {"sizes": [data.n_features, *_hidden(settings), data.n_classes], "seed": seed,
-                    **model_kw}
+    _, fit_kw = _split(settings)
+    model_config = build_model(config, settings, seed, data).get_config()
     result = lr_finder.trial_range_test(model_config, data, fit_kw, seed=seed,
                                         options=config.range_test)
     return {**settings, "lr": result.suggestion}, result
 
 
-def _holdout(config, settings, seed, reporter) -> dict:
-    data = load_data(config)
-    model, hist = train_once(config, settings, seed, data.X_train, data.y_train,
+def _holdout(config, settings, seed, data, reporter, files) -> dict:
+    model, hist = train_once(config, settings, seed, data, data.X_train, data.y_train,
                              data.X_val, data.y_val, reporter)
     value, best_epoch = _best(hist, config.metric)
     test = model.evaluate(data.X_test, data.y_test)
-    val = {"val_loss": hist["val_loss"][best_epoch - 1]}
-    if "val_accuracy" in hist.metrics:
-        val["val_accuracy"] = hist["val_accuracy"][best_epoch - 1]
-    return {"value": value, **val, **{f"test_{k}": v for k, v in test.items()},
-            "epochs_run": hist.epochs_run, "best_epoch": best_epoch,
-            "stop_reason": hist.stop_reason,
-            "curves": {k: list(v) for k, v in hist.metrics.items() if k != "time"}}
+    val = {key: hist[key][best_epoch - 1] for key in hist.metrics
+           if key.startswith("val_")}
+    record = {"value": value, **val, **{f"test_{k}": v for k, v in test.items()},
+              "epochs_run": hist.epochs_run, "best_epoch": best_epoch,
+              "stop_reason": hist.stop_reason,
+              "curves": {k: list(v) for k, v in hist.metrics.items() if k != "time"}}
+    if files is not None and files.model_path and config.keep_models:
+        model.preprocessing = data.preprocessing
+        record["model_file"] = _save_model(model, Path(files.model_path)).name
+    return record
 
 
-def _cross_validate(config, settings, seed) -> dict:
-    from sklearn.model_selection import StratifiedKFold
+def _save_model(model: netcore.MLP, path: Path) -> Path:
+    # Written under a private name and renamed: a killed worker leaves no half file.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = netcore.save(model, path.with_name(f"{path.stem}.{os.getpid()}.partial.npz"))
+    os.replace(partial, path)
+    return path
 
-    data = load_data(config)
-    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=seed % (2**32))
-    metric = config.metric.replace("cv_", "val_")
+
+def _folds(config: ObjectiveConfig, seed: int):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    kind = StratifiedKFold if config.task == "classification" else KFold
+    return kind(config.cv_folds, shuffle=True, random_state=seed % (2**32))
+
+
+def _cross_validate(config, settings, seed, data) -> dict:
+    folds = _folds(config, seed)
+    metric = config.monitor
     scores, epochs = [], []
     for train_idx, val_idx in folds.split(data.X_train, data.y_train):
-        _, hist = train_once(config, settings, seed, data.X_train[train_idx],
+        _, hist = train_once(config, settings, seed, data, data.X_train[train_idx],
                              data.y_train[train_idx], data.X_train[val_idx],
                              data.y_train[val_idx])
         score, best_epoch = _best(hist, metric)
@@ -281,3 +375,29 @@ def _cross_validate(config, settings, seed) -> dict:
     return {"value": float(np.mean(scores)), f"{config.metric}_std": float(np.std(scores)),
             "fold_scores": scores, "best_epoch": int(np.median(epochs)),
             "epochs_run": int(max(epochs)), "stop_reason": "cross_validation"}
+
+
+def refit(config: ObjectiveConfig, params: Mapping, seed: int, data: netcore.Dataset, *,
+          epochs: int | None = None) -> netcore.MLP:
+    """Train the configuration ``params`` again in this process.
+
+    With ``epochs`` the net trains on the training and validation splits
+    together for exactly that many epochs (no early stopping: there is no
+    held-out data left to stop on); without, it trains as the trial did, on the
+    training split with early stopping on the validation split.
+    """
+    settings, _ = _range_test_lr(config, {**config.fixed, **params}, seed, data)
+    if epochs is None:
+        model, _ = train_once(config, settings, seed, data, data.X_train, data.y_train,
+                              data.X_val, data.y_val)
+    else:
+        model = build_model(config, settings, seed, data)
+        _, fit_kw = _split(settings)
+        fit_kw["epochs"] = check_positive_int(epochs, "epochs")
+        X = np.concatenate([data.X_train, data.X_val])
+        y = np.concatenate([data.y_train, data.y_val])
+        hist = netcore.fit(model, X, y, seed=seed, **fit_kw)
+        if hist.diverged:
+            raise DivergedError(f"the refit diverged at epoch {hist.diverged_epoch}")
+    model.preprocessing = data.preprocessing
+    return model

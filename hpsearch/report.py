@@ -8,21 +8,28 @@ from optuna.trial import FrozenTrial
 from hpsearch import records
 from hpsearch.searchspace import SearchSpace
 
-_METRIC_COLUMNS = ("val_loss", "val_accuracy", "test_loss", "test_accuracy", "epochs_run",
-                   "best_epoch", "stop_reason", "duration")
+# The metric columns of each task, in this order, also for trials without them (failed).
+_METRIC_COLUMNS = {
+    "classification": ("val_loss", "val_accuracy", "test_loss", "test_accuracy", "epochs_run",
+                       "best_epoch", "stop_reason", "duration"),
+    "regression": ("val_loss", "val_rmse", "val_r2", "test_loss", "test_rmse", "test_r2",
+                   "epochs_run", "best_epoch", "stop_reason", "duration"),
+}
+_BOARD_METRICS = ("val_loss", "val_accuracy", "val_rmse", "val_r2", "test_accuracy", "test_rmse",
+                  "test_r2", "epochs_run", "duration")
 
 
 def _hashable(value):
     return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
 
 
-def trial_row(trial: FrozenTrial, space: SearchSpace) -> dict:
+def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classification") -> dict:
     params = space.decode(trial.params)
     metrics = trial.user_attrs.get("metrics", {})
     row = {"trial": trial.system_attrs.get(records.SLOT, trial.number), "number": trial.number,
            "state": trial.state.name, "value": trial.value,
            **{name: _hashable(params.get(name)) for name in space}}
-    row.update({k: metrics.get(k) for k in _METRIC_COLUMNS})
+    row.update({k: metrics.get(k) for k in _METRIC_COLUMNS[task]})
     row.update({k: v for k, v in metrics.items() if k not in row})
     row["seed"] = trial.system_attrs.get(records.SEED)
     row["error"] = trial.user_attrs.get("error")
@@ -30,9 +37,10 @@ def trial_row(trial: FrozenTrial, space: SearchSpace) -> dict:
     return row
 
 
-def results_frame(trials: list[FrozenTrial], space: SearchSpace) -> pd.DataFrame:
+def results_frame(trials: list[FrozenTrial], space: SearchSpace,
+                  task: str = "classification") -> pd.DataFrame:
     """One row per trial, ordered by slot: parameters (list values as tuples) and metrics."""
-    rows = [trial_row(t, space) for t in trials]
+    rows = [trial_row(t, space, task) for t in trials]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=["trial", "number", "state", "value", *space])
@@ -44,9 +52,7 @@ def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
     """The ``top`` complete trials, best first, with their parameters and key metrics."""
     done = frame[frame["state"] == "COMPLETE"]
     done = done.sort_values(["value", "trial"], ascending=[direction == "minimize", True])
-    columns = ["trial", "value", *space, *[c for c in ("val_loss", "val_accuracy",
-                                                       "test_accuracy", "epochs_run",
-                                                       "duration") if c in frame]]
+    columns = ["trial", "value", *space, *[c for c in _BOARD_METRICS if c in frame]]
     return done[[c for c in dict.fromkeys(columns) if c in done]].head(top).reset_index(drop=True)
 
 

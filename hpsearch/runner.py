@@ -61,6 +61,7 @@ class TrialTask:
     objective: objective.ObjectiveConfig
     blas_threads: int | None = 1
     pruning: PruningSpec | None = None
+    files: objective.TrialFiles | None = None
 
 
 @functools.cache
@@ -99,7 +100,8 @@ def execute(task: TrialTask) -> TrialResult:
     reporter = None
     try:
         reporter = _reporter(task.pruning, task.trial_id) if task.pruning else None
-        record = objective.evaluate(task.objective, task.params, task.seed, reporter)
+        record = objective.evaluate(task.objective, task.params, task.seed, reporter,
+                                    task.files)
         result.state, result.value, result.record = COMPLETE, record.pop("value"), record
     except optuna.TrialPruned as exc:
         result.state, result.error = PRUNED, str(exc)

@@ -24,6 +24,16 @@
     high = 0.99
     when = { optimizer = ["momentum", "nesterov"] }
 
+Instead of ``study.dataset`` a spec may name the user's own data::
+
+    [data]
+    path = "houses.csv"       # .csv, .tsv, .parquet or .npz, relative to the spec
+    target = "price"
+    task = "regression"       # optional: inferred from the target's type
+    val = 0.2
+    test = 0.2
+    standardize = true
+
 Every unknown key and every wrong type is an error naming the file, the key
 and what is allowed. A spec and the same study built in Python are equal
 ``StudyConfig`` objects.
@@ -64,7 +74,19 @@ STUDY_KEYS: dict[str, tuple[tuple, str, Any]] = {
     "max_consecutive_failures": ((int,), "an integer", None),
     "trial_timeout": (_NUMBER, "a number of seconds", None),
 }
-TABLES = ("study", "fixed", "strategy_options", "space")
+TABLES = ("study", "fixed", "strategy_options", "space", "data")
+# key: (accepted types, description)
+DATA_KEYS: dict[str, tuple[tuple, str]] = {
+    "path": ((str,), "a file path (relative to the spec)"),
+    "target": ((str,), "a column name"),
+    "task": ((str,), "'classification' or 'regression'"),
+    "val": (_NUMBER, "a fraction in (0, 1)"),
+    "test": (_NUMBER, "a fraction in (0, 1)"),
+    "standardize": ((bool,), "true or false"),
+    "stratify": ((bool,), "true or false"),
+    "seed": ((int,), "an integer"),
+    "features": ((list,), "a list of column names"),
+}
 SPACE_KEYS = {
     "float": {"low", "high", "log"}, "log_float": {"low", "high"},
     "int": {"low", "high", "log", "step"}, "log_int": {"low", "high"},
@@ -86,6 +108,7 @@ class Spec:
     name: str
     config: StudyConfig
     run: dict = field(default_factory=dict)  # trials, jobs, timeout, storage, backend, ...
+    data: Any = None  # the netcore.Dataset of a [data] table, read when the spec is loaded
 
     @property
     def storage(self) -> str | None:
@@ -98,7 +121,7 @@ def _check_type(path: Path, key: str, value, types: tuple, what: str) -> None:
         raise SpecError(f"{path}: {key} must be {what}, got {value!r}")
 
 
-def _study_table(path: Path, table: dict) -> dict:
+def _study_table(path: Path, table: dict, has_data: bool = False) -> dict:
     unknown = sorted(set(table) - set(STUDY_KEYS))
     if unknown:
         raise SpecError(f"{path}: unknown key(s) {['study.' + k for k in unknown]}; "
@@ -108,8 +131,11 @@ def _study_table(path: Path, table: dict) -> dict:
         if key in table:
             _check_type(path, f"study.{key}", table[key], types, what)
             values[key] = table[key]
-        elif default is None and key in ("name", "dataset"):
-            raise SpecError(f"{path}: study.{key} is required")
+        elif default is None and key == "name":
+            raise SpecError(f"{path}: study.name is required")
+        elif key == "dataset" and not has_data:
+            raise SpecError(f"{path}: study.dataset is required (or a [data] table with the "
+                            "path of your own data)")
         else:
             values[key] = default
     return values
@@ -142,6 +168,40 @@ def _plugins(path: Path, plugins: list) -> tuple[str, ...]:
                  for p in plugins)
 
 
+def _data_source(path: Path, table: dict) -> dict:
+    """A [data] table checked, with its path made absolute (relative to the spec)."""
+    unknown = sorted(set(table) - set(DATA_KEYS))
+    if unknown:
+        raise SpecError(f"{path}: unknown key(s) {['data.' + k for k in unknown]}; "
+                        f"[data] allows {sorted(DATA_KEYS)}")
+    if "path" not in table:
+        raise SpecError(f"{path}: data.path is required: the file of your data")
+    for key, value in table.items():
+        _check_type(path, f"data.{key}", value, *DATA_KEYS[key])
+    return {**table, "path": str((path.parent / table["path"]).resolve())}
+
+
+def _read_data(path: Path, source: dict):
+    from hpsearch.models import read_data_source
+
+    try:
+        return read_data_source(source)
+    except (TypeError, ValueError, ImportError, OSError) as exc:
+        raise SpecError(f"{path}: [data]: {exc}") from None
+
+
+def _objective_data(path: Path, data: dict, study: dict):
+    """The objective fields and the Dataset of the spec's [data] table (or none)."""
+    if "data" not in data:
+        return {"dataset": study["dataset"]}, None
+    if study["dataset"] is not None:
+        raise SpecError(f"{path}: give study.dataset or a [data] table, not both")
+    source = _data_source(path, data["data"])
+    dataset = _read_data(path, source)
+    return {"dataset": dataset.name, "task": dataset.task, "data_source": source,
+            "data_fingerprint": dataset.fingerprint()}, dataset
+
+
 def parse_spec(data: dict, path: Path) -> Spec:
     """Build a Spec from parsed TOML (``path`` is named in every error)."""
     unknown = sorted(set(data) - set(TABLES))
@@ -150,13 +210,14 @@ def parse_spec(data: dict, path: Path) -> Spec:
     for table in TABLES:
         if table in data and not isinstance(data[table], dict):
             raise SpecError(f"{path}: {table} must be a table ([{table}])")
-    study = _study_table(path, data.get("study", {}))
+    study = _study_table(path, data.get("study", {}), has_data="data" in data)
     if not data.get("space"):
         raise SpecError(f"{path}: the spec needs a [space] with at least one parameter")
     dims = {name: _dimension(path, name, t) for name, t in data["space"].items()}
+    data_fields, dataset = _objective_data(path, data, study)
     try:
         objective = ObjectiveConfig(
-            dataset=study["dataset"], metric=study["metric"], fixed=data.get("fixed", {}),
+            **data_fields, metric=study["metric"], fixed=data.get("fixed", {}),
             epochs=study["epochs"], patience=study["patience"], cv_folds=study["cv_folds"],
             max_train=study["max_train"], plugins=_plugins(path, study["plugins"]),
             trial_timeout=study["trial_timeout"])
@@ -168,11 +229,14 @@ def parse_spec(data: dict, path: Path) -> Spec:
         raise SpecError(f"{path}: {exc}") from None
     run = {k: study[k] for k in ("trials", "jobs", "timeout", "storage", "backend",
                                  "max_consecutive_failures")}
-    return Spec(study["name"], config, run)
+    return Spec(study["name"], config, run, dataset)
 
 
-def load_spec(path: str | Path) -> Spec:
+def load_spec(path: str | Path, *, data: dict | None = None) -> Spec:
     """Read and validate a TOML study spec.
+
+    ``data`` replaces or completes the spec's ``[data]`` table (the command
+    line's ``--data FILE --target COLUMN``; its path is taken as given).
 
     Raises:
         SpecError: naming the file and the offending key.
@@ -181,7 +245,13 @@ def load_spec(path: str | Path) -> Spec:
     path = Path(path)
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            parsed = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from None
-    return parse_spec(data, path)
+    if data:
+        table = parsed.get("data", {}) if isinstance(parsed.get("data"), dict) else {}
+        given = {k: str(Path(v).resolve()) if k == "path" else v for k, v in data.items()}
+        parsed["data"] = {**table, **given}
+        if "study" in parsed and isinstance(parsed["study"], dict):
+            parsed["study"].pop("dataset", None)
+    return parse_spec(parsed, path)

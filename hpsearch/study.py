@@ -7,17 +7,20 @@ an interrupted or killed run resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from hpsearch import records
-from hpsearch.objective import ObjectiveConfig, parameter_names
+import netcore
+from hpsearch import artifacts, models, records
+from hpsearch.objective import ObjectiveConfig, TrialFiles, parameter_names
 from hpsearch.runner import PruningSpec, TrialTask, check_pruner
 from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
@@ -95,39 +98,66 @@ class Study:
                cv_folds: int = 5, max_train: int | None = None, pruner: str | None = None,
                strategy_options: Mapping | None = None, round_size: int = 4,
                plugins: Sequence[str] = (), trial_timeout: float | None = None,
-               load_if_exists: bool = False) -> Study:
+               data=None, keep_models: int = 5, load_if_exists: bool = False) -> Study:
         """Create the study ``name`` in ``storage`` (default ``sqlite:///hpsearch.db``).
 
         ``space`` maps parameter names to ``hpsearch.space`` dimensions;
         ``fixed`` holds settings shared by every trial (e.g. ``{"epochs": 30}``).
+        ``data`` is the user's own data instead of a named ``dataset``: a
+        ``netcore.Dataset`` (``Dataset.from_arrays``, ``.from_csv``, ...) or a
+        tuple ``(X, y)`` of arrays or pandas objects (split and standardized by
+        ``Dataset.from_arrays``' defaults). It is saved once in the study's
+        folder and memory-mapped by the workers. Each holdout trial saves its
+        best-epoch model; the files of the ``keep_models`` best trials are kept
+        (``best_model``, ``model``, ``export``).
 
         Raises:
             ValueError: on a bad argument, or if the study exists with another
-                configuration (or at all, unless ``load_if_exists``).
+                configuration or other data (or at all, unless ``load_if_exists``).
         """
-        objective = ObjectiveConfig(dataset=dataset, metric=metric, fixed=dict(fixed or {}),
+        data = as_dataset(data)
+        objective = ObjectiveConfig(metric=metric, fixed=dict(fixed or {}),
                                     epochs=epochs, patience=patience, cv_folds=cv_folds,
                                     max_train=max_train, plugins=tuple(plugins),
-                                    trial_timeout=trial_timeout)
+                                    trial_timeout=trial_timeout, keep_models=keep_models,
+                                    **{"dataset": dataset, **_data_fields(data)})
         config = StudyConfig(space=space, objective=objective, strategy=strategy,
                              strategy_options=dict(strategy_options or {}), seed=seed,
                              pruner=pruner, round_size=round_size)
-        return cls.from_config(name, config, storage=storage, load_if_exists=load_if_exists)
+        return cls.from_config(name, config, storage=storage, load_if_exists=load_if_exists,
+                               data=data)
 
     @classmethod
     def from_config(cls, name: str, config: StudyConfig, *, storage: str | None = None,
-                    load_if_exists: bool = False) -> Study:
+                    load_if_exists: bool = False, data: netcore.Dataset | None = None) -> Study:
+        """Create (or, with ``load_if_exists``, reopen) the study ``name`` from ``config``.
+
+        ``data`` is the user's dataset when ``config`` was made for it; a config
+        whose objective names a ``data_source`` (a spec's ``[data]`` table) reads
+        it from there.
+        """
+        if data is None and config.objective.data_source:
+            data = models.read_data_source(config.objective.data_source)
+        if data is not None and config.objective.data_fingerprint is None:
+            config = dataclasses.replace(config, objective=dataclasses.replace(
+                config.objective, **_data_fields(data)))
         url = normalize_url(storage)
         store = open_storage(url)
         with storage_lock(url), quiet_optuna():
             existing = {s.study_name for s in optuna.get_all_study_summaries(store)}
             if name in existing:
-                return cls._reopen(name, url, config, load_if_exists)
-            optuna.create_study(study_name=name, storage=store,
-                                direction=config.objective.direction)
-            store.set_study_user_attr(store.get_study_id_from_name(name), records.CONFIG,
-                                      json.loads(json.dumps(config.to_dict())))
-        return cls(name, url, config)
+                study = cls._reopen(name, url, config, load_if_exists)
+            else:
+                if data is not None:
+                    data.save(artifacts.data_dir(url, name))
+                optuna.create_study(study_name=name, storage=store,
+                                    direction=config.objective.direction)
+                store.set_study_user_attr(store.get_study_id_from_name(name), records.CONFIG,
+                                          json.loads(json.dumps(config.to_dict())))
+                study = cls(name, url, config)
+        if data is not None and not artifacts.data_dir(url, name).exists():
+            data.save(artifacts.data_dir(url, name))  # a resumed study whose folder was lost
+        return study
 
     @classmethod
     def _reopen(cls, name, url, config, load_if_exists) -> Study:
@@ -136,6 +166,9 @@ class Study:
                              "Study.load, or pass load_if_exists=True to continue it")
         study = cls.load(name, url)
         stored, wanted = study.config.to_dict(), json.loads(json.dumps(config.to_dict()))
+        models.check_same_data(name, stored["objective"], wanted["objective"])
+        for side in (stored, wanted):  # the same data may be read from another place
+            side["objective"].pop("data_source", None)
         if stored != wanted:
             diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
             raise ValueError(f"study {name!r} exists in {url} with a different configuration "
@@ -169,7 +202,7 @@ class Study:
         """One row per trial: slot, state, value, parameters and metrics as columns."""
         from hpsearch.report import results_frame
 
-        return results_frame(self.trials(), self.config.space)
+        return results_frame(self.trials(), self.config.space, self.config.objective.task)
 
     def _completed(self) -> list[optuna.trial.FrozenTrial]:
         return [t for t in self.trials() if t.state == TrialState.COMPLETE]
@@ -238,11 +271,87 @@ class Study:
 
     def make_task(self, trial_id: int, slot: int, seed: int, params: dict,
                   blas_threads: int | None) -> TrialTask:
+        objective = self.config.objective
         pruning = None
         if self.config.pruner:
-            monitor = "val_accuracy" if self.config.objective.direction == "maximize" \
-                else "val_loss"
             pruning = PruningSpec(self.storage_url, self.name, self.config.pruner,
-                                  self.config.objective.epochs, monitor)
-        return TrialTask(trial_id, slot, params, seed, self.config.objective, blas_threads,
-                         pruning)
+                                  objective.epochs, objective.monitor)
+        files = TrialFiles(
+            data_dir=str(self.data_dir()) if objective.data_fingerprint is not None else None,
+            model_path=str(artifacts.model_path(self.storage_url, self.name, slot, trial_id))
+            if objective.keep_models and not objective.metric.startswith("cv_") else None)
+        return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files)
+
+    # The user's data and the trained models.
+    def data_dir(self) -> Path:
+        """The folder of the study's own data.
+
+        Raises:
+            ValueError: when the folder is missing (the storage moved without it).
+        """
+        folder = artifacts.data_dir(self.storage_url, self.name)
+        if not (folder / "dataset.json").exists():
+            raise ValueError(f"the data of study {self.name!r} is missing: no {folder}; keep "
+                             "the storage's .artifacts folder beside it, or create the study "
+                             "again with data=...")
+        return folder
+
+    def dataset(self) -> netcore.Dataset:
+        """The data the study's trials train, validate and test on."""
+        from hpsearch.objective import load_data
+
+        objective = self.config.objective
+        files = TrialFiles(str(self.data_dir())) if objective.data_fingerprint else None
+        return load_data(objective, files)
+
+    def best_model(self) -> netcore.MLP:
+        """The best trial's trained net (its best epoch), with the data's preprocessing.
+
+        ``best_model().evaluate(study.dataset().X_test, study.dataset().y_test)``
+        gives exactly the test metrics recorded for that trial.
+
+        Raises:
+            ValueError: when no trial completed or its model was not kept.
+        """
+        return self.model(self.best_trial["trial"])
+
+    def model(self, trial: int) -> netcore.MLP:
+        """The trained net of trial ``trial`` (its slot: the ``trial`` column of ``results``)."""
+        return models.load_trial_model(self, trial)
+
+    def refit(self, *, on: str = "train+val", trial: int | None = None) -> netcore.MLP:
+        """Train the best (or ``trial``'s) configuration again, with its seed.
+
+        ``on="train+val"`` trains on the training and validation splits together
+        for the trial's best epoch count; ``on="train"`` repeats the trial's own
+        training (early stopping on the validation split).
+        """
+        return models.refit(self, on=on, trial=trial)
+
+    def export(self, path: str | Path, *, trial: int | None = None) -> Path:
+        """Write the best (or ``trial``'s) model to ``path`` as a netcore .npz file,
+        with the preprocessing ``hpsearch predict`` needs."""
+        model = self.best_model() if trial is None else self.model(trial)
+        return netcore.save(model, path)
+
+
+def as_dataset(data) -> netcore.Dataset | None:
+    """``data`` as a ``netcore.Dataset``: a Dataset as it is, ``(X, y)`` through
+    ``Dataset.from_arrays``.
+
+    Raises:
+        TypeError: for anything else.
+    """
+    if data is None or isinstance(data, netcore.Dataset):
+        return data
+    if isinstance(data, tuple | list) and len(data) == 2:
+        return netcore.Dataset.from_arrays(*data)
+    raise TypeError("data must be a netcore.Dataset (e.g. Dataset.from_csv(path, target=...)) "
+                    f"or a tuple (X, y); got {type(data).__name__}")
+
+
+def _data_fields(data: netcore.Dataset | None) -> dict:
+    """The objective's fields that describe the user's data (none for a named dataset)."""
+    if data is None:
+        return {}
+    return {"dataset": data.name, "task": data.task, "data_fingerprint": data.fingerprint()}

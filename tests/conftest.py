@@ -1,5 +1,6 @@
 """Shared fixtures: small seeded data, the MNIST folder for integration tests, and a
-private array cache so that the tests never write to the user's cache folder."""
+private array cache and artifacts folder so that the tests never write to the user's
+cache folder or the working folder."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def private_array_cache(tmp_path_factory) -> Iterator[None]:
     # In os.environ, so that the subprocesses of CLI tests inherit it too.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NETCORE_CACHE_DIR", str(tmp_path_factory.mktemp("array-cache")))
+        # Studies on server databases keep their models here, not in the working folder.
+        patch.setenv("HPSEARCH_ARTIFACTS", str(tmp_path_factory.mktemp("artifacts")))
         yield
 
 

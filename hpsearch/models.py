@@ -1,0 +1,136 @@
+"""The models a study keeps and the data it was made for.
+
+Each holdout trial's worker saves the net of its best epoch (``netcore.save``:
+arrays and JSON, never pickle) in the study's ``models/`` folder; after every
+recorded trial the driver deletes the files of all but the ``keep_models``
+best complete trials. A study made on the user's data keeps that data's
+fingerprint, so that it cannot be resumed on other data by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import netcore
+from hpsearch import artifacts, records
+
+log = logging.getLogger(__name__)
+
+DATA_SOURCE_KEYS = ("path", "target", "val", "test", "standardize", "task", "stratify", "seed",
+                    "features")
+_MODEL_FILE = re.compile(r"trial-(\d+)-(\d+)\.npz$")
+
+
+def read_data_source(source: Mapping) -> netcore.Dataset:
+    """The dataset a spec's ``[data]`` table describes (``path`` and its options)."""
+    options = {k: v for k, v in source.items() if k != "path"}
+    return netcore.Dataset.from_file(source["path"], **options)
+
+
+def _describe(fingerprint: Mapping | None) -> str:
+    if not fingerprint:
+        return "a named dataset"
+    shapes = fingerprint.get("shapes", {})
+    return (f"train {shapes.get('X_train')}, val {shapes.get('X_val')}, test "
+            f"{shapes.get('X_test')}, {fingerprint.get('dtype')}, sha256 "
+            f"{str(fingerprint.get('sha256'))[:12]}")
+
+
+def check_same_data(name: str, stored: Mapping, wanted: Mapping) -> None:
+    """Refuse to resume a study on data other than its own.
+
+    Raises:
+        ValueError: naming both datasets' shapes and hashes.
+    """
+    before, after = stored.get("data_fingerprint"), wanted.get("data_fingerprint")
+    if before != after:
+        raise ValueError(f"study {name!r} was created on other data ({_describe(before)}); "
+                         f"this run gives {_describe(after)}. Use another study name for "
+                         "other data")
+
+
+def _completed_trial(study, slot: int):
+    done = [t for t in study._completed() if t.system_attrs.get(records.SLOT) == slot]
+    if not done:
+        slots = sorted(t.system_attrs.get(records.SLOT) for t in study._completed())
+        raise ValueError(f"study {study.name!r} has no completed trial {slot!r}; completed "
+                         f"trials: {slots[:20]}{' ...' if len(slots) > 20 else ''}")
+    return done[-1]
+
+
+def load_trial_model(study, slot: int) -> netcore.MLP:
+    """The kept model of trial ``slot``.
+
+    Raises:
+        ValueError: when the trial did not complete or its model was not kept.
+    """
+    trial = _completed_trial(study, slot)
+    name = trial.user_attrs.get("metrics", {}).get("model_file")
+    keep = study.config.objective.keep_models
+    path = artifacts.models_dir(study.storage_url, study.name) / str(name)
+    if name is None or not path.exists():
+        why = ("cross-validated trials train one net per fold and keep none"
+               if study.config.objective.metric.startswith("cv_")
+               else f"the study keeps the models of its {keep} best trials (keep_models)")
+        raise ValueError(f"the model of trial {slot} was not kept: {why}; "
+                         f"study.refit(trial={slot}) trains it again")
+    return netcore.load(path)
+
+
+def refit(study, *, on: str, trial: int | None) -> netcore.MLP:
+    """Train a trial's configuration again (see ``Study.refit``)."""
+    from hpsearch.objective import refit as train_again
+
+    if on not in ("train+val", "train"):
+        raise ValueError(f"The 'on' parameter must be one of ['train', 'train+val']. Got {on!r}.")
+    slot = study.best_trial["trial"] if trial is None else trial
+    stored = _completed_trial(study, slot)
+    params = study.config.space.decode(stored.params)
+    epochs = stored.user_attrs.get("metrics", {}).get("best_epoch") if on == "train+val" else None
+    seed = stored.system_attrs[records.SEED]
+    return train_again(study.config.objective, params, seed, study.dataset(), epochs=epochs)
+
+
+def prune_models(study) -> None:
+    """Delete the model files of all but the ``keep_models`` best complete trials.
+
+    Files of trials still running are left alone (another driver may be
+    recording them), as is everything when the folder does not exist.
+    """
+    folder = artifacts.models_dir(study.storage_url, study.name)
+    if not folder.is_dir():
+        return
+    kept, drop = [], []
+    for path in folder.iterdir():
+        match = _MODEL_FILE.match(path.name)
+        if match is None:
+            continue
+        trial = _stored_trial(study, int(match.group(2)))
+        if trial is None or not trial.state.is_finished():
+            continue
+        if trial.state.name == "COMPLETE" and trial.value is not None:
+            kept.append((trial.value, int(match.group(1)), path))
+        else:
+            drop.append(path)
+    kept.sort(key=lambda item: (item[0] if study.config.objective.direction == "minimize"
+                                else -item[0], item[1]))
+    drop += [path for _, _, path in kept[study.config.objective.keep_models:]]
+    for path in drop:
+        _remove(path)
+
+
+def _stored_trial(study, trial_id: int):
+    try:
+        return study.storage.get_trial(trial_id)
+    except KeyError:
+        return None
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # a read-only folder: the files stay, the study goes on
+        log.warning("cannot delete %s: %s", path, exc)

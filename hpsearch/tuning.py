@@ -1,0 +1,55 @@
+"""``hpsearch.tune``: one call from arrays (or a Dataset) to a finished study.
+
+>>> from sklearn.datasets import load_breast_cancer
+>>> X, y = load_breast_cancer(return_X_y=True)
+>>> study = hpsearch.tune(X, y, n_trials=20, n_jobs=2)     # doctest: +SKIP
+>>> model = study.best_model()                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import optuna
+
+import netcore
+from hpsearch import space as sp
+from hpsearch.storage import normalize_url, open_storage
+from hpsearch.study import Study, as_dataset
+
+
+def default_space() -> dict:
+    """A space that suits most small tabular problems: rate, widths, batch, penalty."""
+    return {"lr": sp.log_float(1e-4, 3e-2),
+            "hidden": sp.choice([[32], [64], [128], [64, 32], [128, 64]]),
+            "batch_size": sp.choice([32, 64, 128]),
+            "l2": sp.choice([0.0, 1e-5, 1e-4, 1e-3])}
+
+
+def _free_name(storage: str, prefix: str = "tune") -> str:
+    taken = {s.study_name for s in optuna.get_all_study_summaries(open_storage(storage))}
+    return next(name for i in itertools.count()
+                if (name := prefix if i == 0 else f"{prefix}-{i}") not in taken)
+
+
+def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs: int = 1,
+         strategy: str = "tpe", metric: str = "val_loss", epochs: int = 50,
+         storage: str = "memory", name: str | None = None, seed: int = 0,
+         progress: bool = True, **create_options) -> Study:
+    """Search an MLP for the data ``(X, y)`` (or a ``netcore.Dataset`` as ``X``) and
+    return the finished study: ``study.best_params``, ``study.best_model()``.
+
+    ``space`` defaults to ``default_space()``. The study lives in memory unless
+    ``storage`` names a file or database (then ``name`` lets a later call
+    resume it); ``create_options`` go to ``Study.create`` (``fixed``,
+    ``patience``, ``keep_models``, ...).
+    """
+    data = as_dataset(X if isinstance(X, netcore.Dataset) and y is None else (X, y))
+    storage = normalize_url(storage)
+    study = Study.create(name or _free_name(storage), space=dict(space or default_space()),
+                         data=data, strategy=strategy, metric=metric, epochs=epochs,
+                         storage=storage, seed=seed, load_if_exists=name is not None,
+                         **create_options)
+    study.run(n_trials=n_trials, n_jobs=n_jobs, progress=progress)
+    return study
