@@ -148,6 +148,15 @@ def cmd_plot(args) -> int:
     return EXIT_OK
 
 
+def _print_grid_coverage(config, n_trials: int) -> None:
+    """Say when the trial budget visits only part of the strategy's grid."""
+    from hpsearch.checks import grid_coverage
+
+    note = grid_coverage(config.build_strategy().size, n_trials)
+    if note:
+        print(note)
+
+
 def cmd_validate(args) -> int:
     from hpsearch.spec import load_spec
 
@@ -162,6 +171,7 @@ def cmd_validate(args) -> int:
     if config.strategy == "grid":
         options = dict(config.strategy_options)
         print(f"grid size: {config.space.grid_size(options.get('points', 5))} points")
+    _print_grid_coverage(config, spec.run["trials"])
     print("ok")
     return EXIT_OK
 

@@ -10,6 +10,7 @@ same seed then gives the same trials at any worker count.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -17,10 +18,13 @@ import time
 from tqdm.auto import tqdm
 
 from hpsearch import records
+from hpsearch.checks import grid_coverage
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import count_trials, storage_lock
 from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
 from netcore.validation import check_positive_int
+
+log = logging.getLogger(__name__)
 
 
 class RunLoop:
@@ -53,6 +57,9 @@ class RunLoop:
     def run(self) -> None:
         self._recover_stale()
         self.strategy = self.study.config.build_strategy()
+        note = grid_coverage(self.strategy.size, self.n_trials)
+        if note:
+            log.warning(note)
         finished = self._sync()
         self.bar = tqdm(total=self.n_trials, initial=min(finished, self.n_trials),
                         desc=self.study.name, disable=not self.progress, leave=False)
