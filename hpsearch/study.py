@@ -17,6 +17,7 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from hpsearch import records
+from hpsearch.checks import check_study_settings
 from hpsearch.objective import ObjectiveConfig, parameter_names
 from hpsearch.runner import PruningSpec, TrialTask, check_pruner
 from hpsearch.searchspace import SearchSpace
@@ -63,6 +64,7 @@ class StudyConfig:
         space, objective = self.build_strategy().configure(self.objective)
         object.__setattr__(self, "space", space)
         object.__setattr__(self, "objective", objective)
+        check_study_settings(self.objective.fixed, self.space)
 
     def build_strategy(self):
         return get_strategy(self.strategy, self.space, seed=self.seed,
