@@ -1,7 +1,8 @@
 """The ``hpsearch`` command: run, show, plot and validate studies; find learning rates.
 
 Exit codes: 0 success, 2 bad input (spec, arguments, unknown study), 1 the
-study itself failed (every trial failed, too many consecutive failures).
+study itself failed (every trial failed, too many consecutive failures), 130
+interrupted (Ctrl-C; running the same command again resumes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,15 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder for results.csv and plots "
                                    "(default hpsearch-results/<study name>)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--name", help="run the spec as the study of this name (the results "
+                                    "folder follows it)")
     for name, text in (("show", "leaderboard, best parameters and trial counts"),
                        ("plot", "write the study's plots as PNG files")):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+        cmd.add_argument("storage", nargs="?",
+                         help="storage URL or file (default sqlite:///hpsearch.db)")
         cmd.add_argument("--study", help="study name (needed when the storage holds several)")
         if name == "show":
             cmd.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
         else:
             cmd.add_argument("--out", help="output folder (default hpsearch-results/<study>)")
+    delete = sub.add_parser("delete", help="delete a study and its trials from a storage")
+    delete.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    delete.add_argument("--study", required=True, help="name of the study to delete")
     validate = sub.add_parser("validate", help="check a spec; print its space and grid size")
     validate.add_argument("spec")
     lr_find = sub.add_parser("lr-find", help="learning-rate range test of one configuration")
@@ -73,6 +81,13 @@ def _override(spec, args):
     return dataclasses.replace(spec, config=config, run=run)
 
 
+def _renamed(spec, name: str | None):
+    """The spec as the study ``name`` (``--name``), or unchanged."""
+    import dataclasses
+
+    return spec if name is None else dataclasses.replace(spec, name=name)
+
+
 def _print_summary(study, top: int = 10) -> None:
     from hpsearch.report import leaderboard, state_counts
 
@@ -97,6 +112,7 @@ def cmd_run(args) -> int:
     from hpsearch.study import Study
 
     spec = _override(load_spec(args.spec), args)
+    spec = _renamed(spec, args.name)
     study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True)
     backend_options = {"scheduler_host": args.scheduler} if args.scheduler else None
     if args.scheduler and spec.run["backend"] != "dask":
@@ -116,6 +132,12 @@ def cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _require_file(url: str) -> None:
+    """An SQLite storage must exist already: opening it would create an empty one."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise FileNotFoundError(f"no storage file at {url[len('sqlite:///'):]}")
+
+
 def _open_study(storage: str, name: str | None):
     import optuna
 
@@ -123,8 +145,7 @@ def _open_study(storage: str, name: str | None):
     from hpsearch.study import Study
 
     url = normalize_url(storage)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        raise FileNotFoundError(f"no storage file at {url[len('sqlite:///'):]}")
+    _require_file(url)
     if name is None:
         names = sorted(s.study_name for s in optuna.get_all_study_summaries(open_storage(url)))
         if len(names) != 1:
@@ -145,6 +166,17 @@ def cmd_plot(args) -> int:
     paths = write_plots(study, args.out or Path("hpsearch-results") / study.name)
     for path in paths:
         print(path)
+    return EXIT_OK
+
+
+def cmd_delete(args) -> int:
+    from hpsearch.storage import normalize_url
+    from hpsearch.study import Study
+
+    url = normalize_url(args.storage)
+    _require_file(url)
+    Study.delete(args.study, url)
+    print(f"deleted study {args.study!r} from {url}")
     return EXIT_OK
 
 
@@ -183,7 +215,7 @@ def cmd_lr_find(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_validate,
-            "lr-find": cmd_lr_find}
+            "lr-find": cmd_lr_find, "delete": cmd_delete}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,6 +228,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
+    except KeyboardInterrupt as exc:
+        done = getattr(exc, "complete", None)  # set when a run was interrupted
+        print("interrupted" if done is None else
+              f"interrupted: {done} complete, run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED

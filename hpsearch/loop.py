@@ -27,6 +27,15 @@ from netcore.validation import check_positive_int
 log = logging.getLogger(__name__)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run. Its running trials were re-queued, so running the study
+    again resumes it; ``complete`` is the number of complete trials it holds."""
+
+    def __init__(self, complete: int):
+        super().__init__(f"the run was interrupted with {complete} complete trials")
+        self.complete = complete
+
+
 class RunLoop:
     """One ``Study.run`` call."""
 
@@ -67,9 +76,11 @@ class RunLoop:
         heartbeat = _Heartbeat(self)
         try:
             self._loop()
-        except BaseException:
+        except BaseException as exc:
             self.runner.shutdown(kill=True)
             self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
+                raise RunInterrupted(self._count_complete()) from exc
             raise
         finally:
             heartbeat.stop()
@@ -227,6 +238,11 @@ class RunLoop:
         needed = max(slots, default=-1) + 1
         if needed > attrs.get(records.NEXT_SLOT, 0):
             self.storage.set_study_system_attr(self.study.study_id, records.NEXT_SLOT, needed)
+
+    def _count_complete(self) -> int:
+        from optuna.trial import TrialState
+
+        return sum(t.state == TrialState.COMPLETE for t in self.study.trials())
 
     def _abandon_in_flight(self, reason: str) -> None:
         ids = [task.trial_id for task in self.in_flight.values()]

@@ -82,6 +82,36 @@ class StudyConfig:
                    objective=ObjectiveConfig(**data.pop("objective")), **data)
 
 
+def _flatten(data, prefix: str = "") -> dict:
+    """Nested mappings as one level of dotted keys: {"space.lr.high": 0.1, ...}."""
+    if not isinstance(data, Mapping) or (prefix and not data):
+        return {prefix: data}
+    flat: dict = {}
+    for key, value in data.items():
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+class _Missing:
+    """A key one configuration lacks; shown as ``missing``."""
+
+    def __repr__(self) -> str:
+        return "missing"
+
+
+_MISSING = _Missing()
+
+
+def config_differences(stored: Mapping, requested: Mapping) -> str:
+    """The settings in which two configurations differ, as
+    ``"objective.epochs: stored 20, requested 30; ..."`` (``missing`` where absent)."""
+    old, new = _flatten(stored), _flatten(requested)
+    missing = _MISSING
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k, missing) != new.get(k, missing))
+    return "; ".join(f"{k}: stored {old.get(k, missing)!r}, requested {new.get(k, missing)!r}"
+                     for k in keys)
+
+
 class Study:
     """A named, persistent hyperparameter search. Build with ``create`` or ``load``."""
 
@@ -139,10 +169,26 @@ class Study:
         study = cls.load(name, url)
         stored, wanted = study.config.to_dict(), json.loads(json.dumps(config.to_dict()))
         if stored != wanted:
-            diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
-            raise ValueError(f"study {name!r} exists in {url} with a different configuration "
-                             f"(differs in {diff}); choose another name")
+            raise ValueError(f"study {name!r} exists in {url} with a different configuration: "
+                             f"{config_differences(stored, wanted)}; run it under another name "
+                             f"(--name) or delete the stored one (hpsearch delete {url} "
+                             f"--study {name})")
         return study
+
+    @classmethod
+    def delete(cls, name: str, storage: str | None = None) -> None:
+        """Delete the study ``name`` and all its trials from ``storage``.
+
+        Raises:
+            ValueError: if the storage holds no such study (the message lists those it holds).
+        """
+        url = normalize_url(storage)
+        store = open_storage(url)
+        with storage_lock(url):
+            names = sorted(s.study_name for s in optuna.get_all_study_summaries(store))
+            if name not in names:
+                raise ValueError(f"no study named {name!r} in {url}; studies there: {names}")
+            optuna.delete_study(study_name=name, storage=store)
 
     @classmethod
     def load(cls, name: str, storage: str | None = None) -> Study:
