@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 
 from hpsearch import records
 from hpsearch.checks import check_study_settings
+from hpsearch.lr_finder import RANGE_TEST
 from hpsearch.objective import ObjectiveConfig, parameter_names
 from hpsearch.runner import PruningSpec, TrialTask, check_pruner
 from hpsearch.searchspace import SearchSpace
@@ -236,9 +237,18 @@ class Study:
         best = pick(done, key=lambda t: (t.value, t.number) if pick is min
                     else (t.value, -t.number))
         return {"trial": best.system_attrs.get(records.SLOT, best.number), "value": best.value,
-                "params": self.config.space.decode(best.params),
+                "params": self._trained_params(best),
                 "metrics": best.user_attrs.get("metrics", {}),
                 "curves": best.user_attrs.get("curves", {})}
+
+    def _trained_params(self, trial: optuna.trial.FrozenTrial) -> dict:
+        """A trial's parameters, with the learning rate it trained with when a range
+        test chose it (lr-range studies, whose space has no ``lr``)."""
+        params = self.config.space.decode(trial.params)
+        metrics = trial.user_attrs.get("metrics", {})
+        if self.config.objective.fixed.get("lr") == RANGE_TEST and "lr" in metrics:
+            params["lr"] = metrics["lr"]
+        return params
 
     @property
     def best_params(self) -> dict:
