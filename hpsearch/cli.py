@@ -106,6 +106,16 @@ def _print_summary(study, top: int = 10) -> None:
     print(f"best parameters: {best['params']}")
 
 
+def _print_skipped(study) -> None:
+    """Name the parameters the importance plot left out, so that a short bar list
+    is not read as the whole space."""
+    from hpsearch.plots import constant_parameters
+
+    skipped = constant_parameters(study)
+    if skipped:
+        print(f"importances: skipped {', '.join(skipped)} (never varied among complete trials)")
+
+
 def cmd_run(args) -> int:
     from hpsearch.plots import write_plots
     from hpsearch.spec import load_spec
@@ -127,6 +137,7 @@ def cmd_run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     study.results().to_csv(out / "results.csv", index=False)
     plots = write_plots(study, out)
+    _print_skipped(study)
     print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
     print(f"plots: {', '.join(str(p) for p in plots)}")
     return EXIT_OK
@@ -164,6 +175,7 @@ def cmd_plot(args) -> int:
 
     study = _open_study(args.storage, args.study)
     paths = write_plots(study, args.out or Path("hpsearch-results") / study.name)
+    _print_skipped(study)
     for path in paths:
         print(path)
     return EXIT_OK

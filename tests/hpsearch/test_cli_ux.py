@@ -94,7 +94,7 @@ def test_bad_space_value_is_refused_before_the_study_exists(tmp_path):
 
 
 def test_renamed_run_default_storage_show_plot_delete(tmp_path):
-    spec = _spec(tmp_path, storage=False)
+    spec = _spec(tmp_path, storage=False, activations='["relu"]')
     run = hpsearch("run", spec, "--name", "renamed", "--no-progress", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "hpsearch-results" / "renamed" / "results.csv").exists()
@@ -102,6 +102,8 @@ def test_renamed_run_default_storage_show_plot_delete(tmp_path):
     assert shown.returncode == 0 and "study 'renamed'" in shown.stdout, shown.stderr
     plotted = hpsearch("plot", "--out", tmp_path / "p", cwd=tmp_path)
     assert plotted.returncode == 0 and (tmp_path / "p" / "history.png").exists(), plotted.stderr
+    skipped = "importances: skipped activation (never varied among complete trials)"
+    assert skipped in run.stdout and skipped in plotted.stdout
     unknown = hpsearch("delete", "hpsearch.db", "--study", "nope", cwd=tmp_path)
     _one_error_line(unknown, "no study named 'nope'", "['renamed']")
     deleted = hpsearch("delete", "hpsearch.db", "--study", "renamed", cwd=tmp_path)
