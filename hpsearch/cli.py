@@ -1,7 +1,8 @@
 """The ``hpsearch`` command: run, show, plot and validate studies; find learning rates.
 
 Exit codes: 0 success, 2 bad input (spec, arguments, unknown study), 1 the
-study itself failed (every trial failed, too many consecutive failures).
+study itself failed (every trial failed, too many consecutive failures), 130
+interrupted (Ctrl-C; running the same command again resumes).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,10 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data", help="your own data file (.csv, .tsv, .parquet, .npz) instead of "
                                     "the spec's dataset or [data] path")
     run.add_argument("--target", help="the target column of --data")
+    run.add_argument("--name", help="run the spec as the study of this name (the results "
+                                    "folder follows it)")
     for name, text in (("show", "leaderboard, best parameters and trial counts"),
                        ("plot", "write the study's plots as PNG files")):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+        cmd.add_argument("storage", nargs="?",
+                         help="storage URL or file (default sqlite:///hpsearch.db)")
         cmd.add_argument("--study", help="study name (needed when the storage holds several)")
         if name == "show":
             cmd.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
@@ -57,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="CSV file to write (default: standard output)")
     predict.add_argument("--proba", action="store_true",
                          help="add one probability column per class")
+    delete = sub.add_parser("delete", help="delete a study and its trials from a storage")
+    delete.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    delete.add_argument("--study", required=True, help="name of the study to delete")
     validate = sub.add_parser("validate", help="check a spec; print its space and grid size")
     validate.add_argument("spec")
     lr_find = sub.add_parser("lr-find", help="learning-rate range test of one configuration")
@@ -87,6 +95,13 @@ def _override(spec, args):
     return dataclasses.replace(spec, config=config, run=run)
 
 
+def _renamed(spec, name: str | None):
+    """The spec as the study ``name`` (``--name``), or unchanged."""
+    import dataclasses
+
+    return spec if name is None else dataclasses.replace(spec, name=name)
+
+
 def _print_summary(study, top: int = 10) -> None:
     from hpsearch.report import leaderboard, state_counts
 
@@ -105,12 +120,23 @@ def _print_summary(study, top: int = 10) -> None:
     print(f"best parameters: {best['params']}")
 
 
+def _print_skipped(study) -> None:
+    """Name the parameters the importance plot left out, so that a short bar list
+    is not read as the whole space."""
+    from hpsearch.plots import constant_parameters
+
+    skipped = constant_parameters(study)
+    if skipped:
+        print(f"importances: skipped {', '.join(skipped)} (never varied among complete trials)")
+
+
 def cmd_run(args) -> int:
     from hpsearch.plots import write_plots
     from hpsearch.spec import load_spec
     from hpsearch.study import Study
 
     spec = _override(load_spec(args.spec, data=_data_argument(args)), args)
+    spec = _renamed(spec, args.name)
     study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True,
                               data=spec.data)
     backend_options = {"scheduler_host": args.scheduler} if args.scheduler else None
@@ -126,6 +152,7 @@ def cmd_run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     study.results().to_csv(out / "results.csv", index=False)
     plots = write_plots(study, out)
+    _print_skipped(study)
     print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
     print(f"plots: {', '.join(str(p) for p in plots)}")
     return EXIT_OK
@@ -140,6 +167,12 @@ def _data_argument(args) -> dict | None:
     return {"path": args.data, **({"target": args.target} if args.target else {})}
 
 
+def _require_file(url: str) -> None:
+    """An SQLite storage must exist already: opening it would create an empty one."""
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise FileNotFoundError(f"no storage file at {url[len('sqlite:///'):]}")
+
+
 def _open_study(storage: str, name: str | None):
     import optuna
 
@@ -147,8 +180,7 @@ def _open_study(storage: str, name: str | None):
     from hpsearch.study import Study
 
     url = normalize_url(storage)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        raise FileNotFoundError(f"no storage file at {url[len('sqlite:///'):]}")
+    _require_file(url)
     if name is None:
         names = sorted(s.study_name for s in optuna.get_all_study_summaries(open_storage(url)))
         if len(names) != 1:
@@ -167,6 +199,7 @@ def cmd_plot(args) -> int:
 
     study = _open_study(args.storage, args.study)
     paths = write_plots(study, args.out or Path("hpsearch-results") / study.name)
+    _print_skipped(study)
     for path in paths:
         print(path)
     return EXIT_OK
@@ -192,6 +225,26 @@ def cmd_predict(args) -> int:
     return EXIT_OK
 
 
+def cmd_delete(args) -> int:
+    from hpsearch.storage import normalize_url
+    from hpsearch.study import Study
+
+    url = normalize_url(args.storage)
+    _require_file(url)
+    Study.delete(args.study, url)
+    print(f"deleted study {args.study!r} from {url}")
+    return EXIT_OK
+
+
+def _print_grid_coverage(config, n_trials: int) -> None:
+    """Say when the trial budget visits only part of the strategy's grid."""
+    from hpsearch.checks import grid_coverage
+
+    note = grid_coverage(config.build_strategy().size, n_trials)
+    if note:
+        print(note)
+
+
 def cmd_validate(args) -> int:
     from hpsearch.spec import load_spec
 
@@ -206,6 +259,7 @@ def cmd_validate(args) -> int:
     if config.strategy == "grid":
         options = dict(config.strategy_options)
         print(f"grid size: {config.space.grid_size(options.get('points', 5))} points")
+    _print_grid_coverage(config, spec.run["trials"])
     print("ok")
     return EXIT_OK
 
@@ -217,7 +271,8 @@ def cmd_lr_find(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_validate,
-            "lr-find": cmd_lr_find, "export": cmd_export, "predict": cmd_predict}
+            "lr-find": cmd_lr_find, "export": cmd_export, "predict": cmd_predict,
+            "delete": cmd_delete}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +285,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
+    except KeyboardInterrupt as exc:
+        done = getattr(exc, "complete", None)  # set when a run was interrupted
+        print("interrupted" if done is None else
+              f"interrupted: {done} complete, run the same command to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -10,6 +10,7 @@ same seed then gives the same trials at any worker count.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -17,11 +18,23 @@ import time
 from tqdm.auto import tqdm
 
 from hpsearch import records
+from hpsearch.checks import grid_coverage
 from hpsearch.models import prune_models
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import count_trials, storage_lock
 from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
 from netcore.validation import check_positive_int
+
+log = logging.getLogger(__name__)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run. Its running trials were re-queued, so running the study
+    again resumes it; ``complete`` is the number of complete trials it holds."""
+
+    def __init__(self, complete: int):
+        super().__init__(f"the run was interrupted with {complete} complete trials")
+        self.complete = complete
 
 
 class RunLoop:
@@ -54,6 +67,9 @@ class RunLoop:
     def run(self) -> None:
         self._recover_stale()
         self.strategy = self.study.config.build_strategy()
+        note = grid_coverage(self.strategy.size, self.n_trials)
+        if note:
+            log.warning(note)
         finished = self._sync()
         self.bar = tqdm(total=self.n_trials, initial=min(finished, self.n_trials),
                         desc=self.study.name, disable=not self.progress, leave=False)
@@ -61,9 +77,11 @@ class RunLoop:
         heartbeat = _Heartbeat(self)
         try:
             self._loop()
-        except BaseException:
+        except BaseException as exc:
             self.runner.shutdown(kill=True)
             self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
+                raise RunInterrupted(self._count_complete()) from exc
             raise
         finally:
             heartbeat.stop()
@@ -223,6 +241,11 @@ class RunLoop:
         needed = max(slots, default=-1) + 1
         if needed > attrs.get(records.NEXT_SLOT, 0):
             self.storage.set_study_system_attr(self.study.study_id, records.NEXT_SLOT, needed)
+
+    def _count_complete(self) -> int:
+        from optuna.trial import TrialState
+
+        return sum(t.state == TrialState.COMPLETE for t in self.study.trials())
 
     def _abandon_in_flight(self, reason: str) -> None:
         ids = [task.trial_id for task in self.in_flight.values()]

@@ -3,6 +3,7 @@ coordinates, slices and the learning curves of the best trials."""
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from hpsearch.dimensions import Choice, Fixed, Float, Int
+from hpsearch.dimensions import Choice, Fixed, Float, Int, thaw
+
+log = logging.getLogger(__name__)
 
 
 def _complete(study) -> pd.DataFrame:
@@ -36,17 +39,43 @@ def plot_history(study) -> plt.Figure:
     return fig
 
 
+def _searched(study) -> list[str]:
+    return [n for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)]
+
+
+def constant_parameters(study) -> list[str]:
+    """Searched parameters that never varied among the complete trials (at most one
+    value): they explain none of the variation, so importances leave them out."""
+    done = _complete(study)
+    return [n for n in _searched(study) if n not in done or done[n].dropna().nunique() <= 1]
+
+
 def plot_importances(study) -> plt.Figure:
-    """fANOVA parameter importances (Optuna's evaluator) of the searched parameters."""
+    """fANOVA parameter importances (Optuna's evaluator) of the parameters that varied.
+
+    Parameters that never varied among complete trials are skipped, logged and
+    named under the bars.
+
+    Raises:
+        ValueError: when no searched parameter varied.
+    """
     import optuna
 
+    skipped = constant_parameters(study)
+    varied = [n for n in _searched(study) if n not in skipped]
+    if skipped:
+        log.info("importances: skipped %s (never varied among complete trials)", skipped)
+    if not varied:
+        raise ValueError(f"no parameter of study {study.name!r} varied among its complete "
+                         "trials; there are no importances to plot")
     optuna_study = optuna.load_study(study_name=study.name, storage=study.storage)
-    searched = [n for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)]
-    importances = optuna.importance.get_param_importances(optuna_study, params=searched or None)
-    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * max(1, len(importances))))
+    importances = optuna.importance.get_param_importances(optuna_study, params=varied)
+    fig, ax = plt.subplots(figsize=(6, 0.9 + 0.45 * max(1, len(importances))))
     names = list(importances)[::-1]
     ax.barh(names, [importances[n] for n in names], color="C0")
     ax.set(xlabel="importance", title=f"{study.name}: parameter importances")
+    if skipped:
+        ax.set_xlabel(f"importance\n(skipped, never varied: {', '.join(skipped)})")
     fig.tight_layout()
     return fig
 
@@ -62,47 +91,106 @@ def _axis_values(column: pd.Series, dim) -> tuple[np.ndarray, bool]:
     return column.astype(float).to_numpy(), log
 
 
+def _label(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _parallel_axis(column: pd.Series, dim) -> tuple[np.ndarray, list[tuple[float, str]]]:
+    """Positions in [0, 1] of a column's values on its axis, and the axis ticks as
+    (position, label) pairs: every choice, or real values spread over the range."""
+    values, log = _axis_values(column, dim)
+    if isinstance(dim, Choice):
+        span = max(1, len(dim.values) - 1)
+        ticks = [(i / span if len(dim.values) > 1 else 0.5, str(thaw(v)))
+                 for i, v in enumerate(dim.values)]
+        return (values / span if len(dim.values) > 1 else values * 0 + 0.5), ticks
+    scaled = np.log10(values) if log else values
+    low, high = np.nanmin(scaled), np.nanmax(scaled)
+    if not high > low:
+        return scaled * 0 + 0.5, [(0.5, _label(10**low if log else low))]
+    ticks = [(p, _label(10 ** (low + p * (high - low)) if log else low + p * (high - low)))
+             for p in np.linspace(0, 1, 5)]
+    return (scaled - low) / (high - low), ticks
+
+
+def _draw_axis(ax, x: int, ticks: list[tuple[float, str]]) -> None:
+    ax.axvline(x, color="0.55", lw=0.8, zorder=1)
+    for pos, label in ticks:
+        ax.plot([x - 0.04, x], [pos, pos], color="0.55", lw=0.8, zorder=1)
+        ax.text(x + 0.04, pos, label, fontsize=7, va="center", zorder=4,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
+
+
 def plot_parallel(study) -> plt.Figure:
-    """Parallel coordinates: one line per trial, coloured by its value."""
+    """Parallel coordinates: one line per trial, coloured by its value (see the colour
+    bar); each axis carries its real values, or its choices. The best trials are drawn
+    last, on top."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     done = _complete(study)
+    minimize = study.config.objective.direction == "minimize"
+    done = done.sort_values("value", ascending=not minimize)  # the best last
     dims = {n: d for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)}
-    fig, ax = plt.subplots(figsize=(1.8 * max(2, len(dims) + 1), 4.5))
-    columns = []
-    for name, dim in dims.items():
-        values, log = _axis_values(done[name], dim)
-        values = np.log10(values) if log else values
-        low, high = np.nanmin(values), np.nanmax(values)
-        columns.append((values - low) / (high - low) if high > low else values * 0 + 0.5)
+    axes = [_parallel_axis(done[name], dim) for name, dim in dims.items()]
     value = done["value"].to_numpy(float)
-    columns.append((value - value.min()) / (np.ptp(value) or 1.0))
-    cmap = plt.get_cmap("viridis_r" if study.config.objective.direction == "minimize"
-                        else "viridis")
-    for row, v in zip(np.array(columns).T, columns[-1], strict=True):
-        ax.plot(range(len(columns)), row, color=cmap(v), alpha=0.6)
-    ax.set_xticks(range(len(columns)), [*dims, study.config.objective.metric], rotation=20)
-    ax.set_yticks([])
-    ax.set_title(f"{study.name}: parallel coordinates (each axis scaled to its range)")
+    axes.append(_parallel_axis(done["value"], None))
+    fig, ax = plt.subplots(figsize=(1.9 * max(2, len(axes)) + 1.2, 4.8))
+    norm = Normalize(np.nanmin(value), np.nanmax(value))
+    cmap = plt.get_cmap("viridis_r" if minimize else "viridis")
+    rows = np.array([positions for positions, _ in axes]).T
+    for row, v in zip(rows, value, strict=True):
+        ax.plot(range(len(axes)), row, color=cmap(norm(v)), alpha=0.7, lw=1.2, zorder=2)
+    for x, (_, ticks) in enumerate(axes):
+        _draw_axis(ax, x, ticks)
+    ax.set_xticks(range(len(axes)), [*dims, study.config.objective.metric], rotation=20)
+    ax.set(yticks=[], xlim=(-0.3, len(axes) - 0.4), ylim=(-0.06, 1.06))
+    ax.spines[["left", "right", "top"]].set_visible(False)
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02,
+                 label=study.config.objective.metric)
+    ax.set_title(f"{study.name}: parallel coordinates")
     fig.tight_layout()
     return fig
 
 
+def _best_row(done: pd.DataFrame, direction: str) -> pd.Series:
+    values = done["value"].to_numpy(float)
+    return done.iloc[int(np.nanargmin(values) if direction == "minimize"
+                         else np.nanargmax(values))]
+
+
+def _slice(ax, done: pd.DataFrame, name: str, dim, best: pd.Series) -> None:
+    """One parameter's slice: every trial, then the best trial on top, highlighted."""
+    values, log = _axis_values(done[name], dim)
+    ax.scatter(values, done["value"], c=done["trial"], cmap="Blues", s=14, zorder=2,
+               edgecolors="0.6", linewidths=0.3)
+    best_x, _ = _axis_values(pd.Series([best[name]], dtype=object), dim)
+    ax.scatter(best_x, [best["value"]], marker="*", s=160, color="C3", edgecolors="k",
+               linewidths=0.6, zorder=3, label=f"best (trial {best['trial']})")
+    if log:
+        ax.set_xscale("log")
+    if isinstance(dim, Choice):
+        ax.set_xticks(range(len(dim.values)), [str(thaw(v)) for v in dim.values], rotation=20)
+        ax.set_xlim(-0.5, len(dim.values) - 0.5)
+    ax.set(xlabel=name)
+
+
 def plot_slices(study) -> plt.Figure:
-    """The value against each searched parameter (log axes for log parameters)."""
+    """The value against each searched parameter (log axes for log parameters), the
+    best trial highlighted on top of the others."""
     done = _complete(study)
     dims = {n: d for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)}
     cols = min(3, max(1, len(dims)))
     rows = math.ceil(max(1, len(dims)) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    best = _best_row(done, study.config.objective.direction)
     for ax, (name, dim) in zip(axes.flat, dims.items(), strict=False):
-        values, log = _axis_values(done[name], dim)
-        ax.scatter(values, done["value"], c=done["trial"], cmap="Blues", s=14)
-        if log:
-            ax.set_xscale("log")
-        if isinstance(dim, Choice):
-            ax.set_xticks(range(len(dim.values)), [str(v) for v in dim.values], rotation=20)
-        ax.set(xlabel=name, ylabel=study.config.objective.metric)
+        _slice(ax, done, name, dim, best)
+        ax.set_ylabel(study.config.objective.metric)
     for ax in list(axes.flat)[len(dims):]:
         ax.set_visible(False)
+    if dims:
+        axes.flat[0].legend(fontsize=7, loc="best")
     fig.suptitle(f"{study.name}: slices")
     fig.tight_layout()
     return fig

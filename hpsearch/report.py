@@ -52,7 +52,8 @@ def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
     """The ``top`` complete trials, best first, with their parameters and key metrics."""
     done = frame[frame["state"] == "COMPLETE"]
     done = done.sort_values(["value", "trial"], ascending=[direction == "minimize", True])
-    columns = ["trial", "value", *space, *[c for c in _BOARD_METRICS if c in frame]]
+    # "lr" is a metric, not a parameter, when a range test chose it (lr-range studies).
+    columns = ["trial", "value", *space, *[c for c in ("lr", *_BOARD_METRICS) if c in frame]]
     return done[[c for c in dict.fromkeys(columns) if c in done]].head(top).reset_index(drop=True)
 
 

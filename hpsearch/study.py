@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from optuna.trial import TrialState
 
 import netcore
 from hpsearch import artifacts, models, records
+from hpsearch.checks import check_study_settings
+from hpsearch.lr_finder import RANGE_TEST
 from hpsearch.objective import ObjectiveConfig, TrialFiles, parameter_names
 from hpsearch.runner import PruningSpec, TrialTask, check_pruner
 from hpsearch.searchspace import SearchSpace
@@ -66,6 +69,7 @@ class StudyConfig:
         space, objective = self.build_strategy().configure(self.objective)
         object.__setattr__(self, "space", space)
         object.__setattr__(self, "objective", objective)
+        check_study_settings(self.objective.fixed, self.space)
 
     def build_strategy(self):
         return get_strategy(self.strategy, self.space, seed=self.seed,
@@ -81,6 +85,36 @@ class StudyConfig:
         data = dict(data)
         return cls(space=SearchSpace.from_dict(data.pop("space")),
                    objective=ObjectiveConfig(**data.pop("objective")), **data)
+
+
+def _flatten(data, prefix: str = "") -> dict:
+    """Nested mappings as one level of dotted keys: {"space.lr.high": 0.1, ...}."""
+    if not isinstance(data, Mapping) or (prefix and not data):
+        return {prefix: data}
+    flat: dict = {}
+    for key, value in data.items():
+        flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+class _Missing:
+    """A key one configuration lacks; shown as ``missing``."""
+
+    def __repr__(self) -> str:
+        return "missing"
+
+
+_MISSING = _Missing()
+
+
+def config_differences(stored: Mapping, requested: Mapping) -> str:
+    """The settings in which two configurations differ, as
+    ``"objective.epochs: stored 20, requested 30; ..."`` (``missing`` where absent)."""
+    old, new = _flatten(stored), _flatten(requested)
+    missing = _MISSING
+    keys = sorted(k for k in old.keys() | new.keys() if old.get(k, missing) != new.get(k, missing))
+    return "; ".join(f"{k}: stored {old.get(k, missing)!r}, requested {new.get(k, missing)!r}"
+                     for k in keys)
 
 
 class Study:
@@ -170,10 +204,28 @@ class Study:
         for side in (stored, wanted):  # the same data may be read from another place
             side["objective"].pop("data_source", None)
         if stored != wanted:
-            diff = sorted(k for k in wanted if stored.get(k) != wanted[k])
-            raise ValueError(f"study {name!r} exists in {url} with a different configuration "
-                             f"(differs in {diff}); choose another name")
+            raise ValueError(f"study {name!r} exists in {url} with a different configuration: "
+                             f"{config_differences(stored, wanted)}; run it under another name "
+                             f"(--name) or delete the stored one (hpsearch delete {url} "
+                             f"--study {name})")
         return study
+
+    @classmethod
+    def delete(cls, name: str, storage: str | None = None) -> None:
+        """Delete the study ``name`` and all its trials from ``storage``, and its folder
+        of data and models beside the storage.
+
+        Raises:
+            ValueError: if the storage holds no such study (the message lists those it holds).
+        """
+        url = normalize_url(storage)
+        store = open_storage(url)
+        with storage_lock(url):
+            names = sorted(s.study_name for s in optuna.get_all_study_summaries(store))
+            if name not in names:
+                raise ValueError(f"no study named {name!r} in {url}; studies there: {names}")
+            optuna.delete_study(study_name=name, storage=store)
+            shutil.rmtree(artifacts.study_dir(url, name), ignore_errors=True)
 
     @classmethod
     def load(cls, name: str, storage: str | None = None) -> Study:
@@ -221,9 +273,18 @@ class Study:
         best = pick(done, key=lambda t: (t.value, t.number) if pick is min
                     else (t.value, -t.number))
         return {"trial": best.system_attrs.get(records.SLOT, best.number), "value": best.value,
-                "params": self.config.space.decode(best.params),
+                "params": self._trained_params(best),
                 "metrics": best.user_attrs.get("metrics", {}),
                 "curves": best.user_attrs.get("curves", {})}
+
+    def _trained_params(self, trial: optuna.trial.FrozenTrial) -> dict:
+        """A trial's parameters, with the learning rate it trained with when a range
+        test chose it (lr-range studies, whose space has no ``lr``)."""
+        params = self.config.space.decode(trial.params)
+        metrics = trial.user_attrs.get("metrics", {})
+        if self.config.objective.fixed.get("lr") == RANGE_TEST and "lr" in metrics:
+            params["lr"] = metrics["lr"]
+        return params
 
     @property
     def best_params(self) -> dict:

@@ -16,7 +16,6 @@ import argparse
 import os
 import tempfile
 import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 

@@ -46,7 +46,7 @@ def test_create_existing_and_load_missing(storage):
     with pytest.raises(ValueError, match="already exists"):
         _study(storage)
     assert _study(storage, load_if_exists=True).name == "s"
-    with pytest.raises(ValueError, match=r"different configuration \(differs in \['seed'\]\)"):
+    with pytest.raises(ValueError, match=r"different configuration: seed: stored 0, requested 1; .*--name"):
         _study(storage, load_if_exists=True, seed=1)
     with pytest.raises(ValueError, match=r"no study named 'other'.*\['s'\]"):
         hpsearch.Study.load("other", storage)
