@@ -24,9 +24,22 @@ def test_the_readme_has_examples():
 
 
 def test_search_example(tmp_path, monkeypatch):
-    block = next(b for b in BLOCKS if "Study.create" in b)
+    block = next(b for b in BLOCKS if 'Study.create(\n    "demo"' in b)
     ns = _run(block, tmp_path, monkeypatch)
     assert len(ns["df"]) == 30 and math.isfinite(ns["study"].best_value)
+
+
+def test_own_data_example(tmp_path, monkeypatch):
+    block = next(b for b in BLOCKS if "hpsearch.tune(" in b)
+    ns = _run(block, tmp_path, monkeypatch)
+    study = ns["study"]
+    assert study.dataset().preprocessing.classes == ("benign", "malignant")
+    assert ns["test"]["accuracy"] > 0.9
+    row = study.results().set_index("trial").loc[study.best_trial["trial"]]
+    best = study.best_model().evaluate(study.dataset().X_test, study.dataset().y_test)
+    assert best == {"loss": row["test_loss"], "accuracy": row["test_accuracy"]}
+    assert (tmp_path / "cancer.npz").exists()
+    assert ns["final"].sizes == ns["kept"].sizes and ns["final"].sizes[0] == 30
 
 
 def test_netcore_example(tmp_path, monkeypatch):
