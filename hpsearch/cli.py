@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -221,7 +222,10 @@ def cmd_predict(args) -> int:
         frame.to_csv(args.out, index=False)
         print(f"{len(frame)} predictions written to {args.out}")
     else:
-        frame.to_csv(sys.stdout, index=False)
+        try:
+            frame.to_csv(sys.stdout, index=False)
+        except BrokenPipeError:  # the reader stopped early (| head): not an error
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return EXIT_OK
 
 
