@@ -310,7 +310,7 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     else:
         record = _holdout(config, settings, seed, data, reporter, files)
     if range_test is not None:
-        lr_finder.add_to_record(record, range_test)
+        _add_range_test(record, range_test)
     record["duration"] = time.perf_counter() - start
     if not math.isfinite(record["value"]):
         raise DivergedError(f"the metric {config.metric} is not finite: {record['value']}")
@@ -324,8 +324,7 @@ def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: net
         return settings, None
     _, fit_kw = _split(settings)
     model_config = build_model(config, settings, seed, data).get_config()
-    result = lr_finder.trial_range_test(model_config, data, fit_kw, seed=seed,
-                                        options=config.range_test)
+    result = _trial_range_test(model_config, data, fit_kw, seed=seed, options=config.range_test)
     return {**settings, "lr": result.suggestion}, result
 
 
@@ -401,3 +400,36 @@ def refit(config: ObjectiveConfig, params: Mapping, seed: int, data: netcore.Dat
             raise DivergedError(f"the refit diverged at epoch {hist.diverged_epoch}")
     model.preprocessing = data.preprocessing
     return model
+
+
+# The lr-range strategy's trials: a range test picks each trial's rate.
+
+def _trial_range_test(model_config: dict, data, fit_options: Mapping, *, seed: int,
+                      options: Mapping) -> lr_finder.LRRangeResult:
+    """The range test of one trial: its model, optimizer settings and batch size.
+
+    ``fit_options`` are the trial's fit settings (the optimizer and its options,
+    ``batch_size``, gradient transforms; the rest is ignored); ``options`` the
+    study's range-test options (``ObjectiveConfig.range_test``).
+
+    Raises:
+        ValueError: when the test finds no learning rate (the trial then fails).
+    """
+    train = {k: v for k, v in fit_options.items() if k in lr_finder.TRAIN_OPTIONS}
+    kwargs = {"batch_size": fit_options.get("batch_size", TrainConfig.batch_size), "seed": seed,
+              **dict(options)}
+    optimizer = fit_options.get("optimizer", TrainConfig.optimizer)
+    result = lr_finder.lr_range_test(model_config, data, optimizer=optimizer, **kwargs, **train)
+    if result.suggestion is None:
+        raise ValueError(f"the learning-rate range test found no learning rate (stopped: "
+                         f"{result.stop_reason} after {len(result.lrs)} steps); {' '.join(result.notes)}")
+    return result
+
+
+def _add_range_test(record: dict, result: lr_finder.LRRangeResult) -> dict:
+    """Put the range test into a trial's record: ``lr`` (the rate trained with), the
+    suggestions and confidence as metrics, the curve as ``range_test_lr``/``_loss`` curves."""
+    record.update({"lr": result.suggestion, **result.summary()})
+    curves = record.setdefault("curves", {})
+    curves.update(range_test_lr=result.lrs.tolist(), range_test_loss=result.curve.tolist())
+    return record

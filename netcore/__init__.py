@@ -21,6 +21,7 @@ from netcore.model import MLP
 from netcore.optim import OPTIMIZERS, get_optimizer
 from netcore.preprocess import PCAWhitener, Standardizer
 from netcore.schedules import SCHEDULES, get_schedule
+from netcore.step import TrainStep
 from netcore.tabular import Preprocessing
 from netcore.train import History, TrainConfig, fit
 
@@ -42,6 +43,7 @@ __all__ = [
     "Preprocessing",
     "Standardizer",
     "TrainConfig",
+    "TrainStep",
     "exploding_gradient_net",
     "fit",
     "get_optimizer",

@@ -13,8 +13,9 @@ optimizer. The unit of ``t`` in the formulas below differs:
   all steps of training unless ``schedule_steps`` says otherwise):
   ``cosine`` (from lr down to min_lr), ``one_cycle`` (Smith's 1cycle: up from
   lr / div_factor to lr, then down to lr / (div_factor * final_div_factor)),
-  ``warmup`` (linear warm-up, then constant) and ``exp_range`` (lr growing
-  exponentially to max_lr: the LR range test).
+  ``warmup`` (linear warm-up, then constant), ``exp_range`` (lr growing
+  exponentially to max_lr: the LR range test) and ``linear_range`` (lr growing
+  linearly to max_lr: the range test's linear mode).
 
 Every schedule also takes ``warmup_steps``: the rate of step ``s <
 warmup_steps`` is multiplied by ``(s + 1) / warmup_steps``, so ``cosine`` with
@@ -210,6 +211,15 @@ class ExponentialRange(Schedule):
         return self.lr * (self.max_lr / self.lr) ** self._fraction(t)
 
 
+class LinearRange(ExponentialRange):
+    """The linear LR range test: ``lr + (max_lr - lr) * t / (T - 1)``, then held."""
+
+    name = "linear_range"
+
+    def rate(self, t):
+        return self.lr + (self.max_lr - self.lr) * self._fraction(t)
+
+
 SCHEDULES: dict[str, type[Schedule]] = {
     "constant": Constant,
     "step": StepDecay,
@@ -219,6 +229,7 @@ SCHEDULES: dict[str, type[Schedule]] = {
     "one_cycle": OneCycle,
     "warmup": Warmup,
     "exp_range": ExponentialRange,
+    "linear_range": LinearRange,
 }
 
 

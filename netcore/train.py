@@ -24,6 +24,7 @@ from netcore.optim import (
     get_optimizer,
 )
 from netcore.schedules import Schedule, get_schedule
+from netcore.step import TrainStep
 from netcore.validation import (
     check_non_negative,
     check_positive,
@@ -192,10 +193,7 @@ class _Trainer:
 
     def __init__(self, model: MLP, config: TrainConfig, data: _Data):
         self.model, self.config, self.data = model, config, data
-        self.optimizer = config.build_optimizer()
-        self.transforms = config.gradient_transforms()
-        self.constraints = config.constraints()
-        self.weights = [layer.W for layer in model.dense_layers]
+        self.train_step = TrainStep.from_config(config)
         self.schedule = config.build_schedule(math.ceil(len(data.X) / config.batch_size))
         # One seed drives shuffling (the same stream as default_rng(seed)) and, through
         # a spawned child, the dropout masks.
@@ -283,21 +281,13 @@ class _Trainer:
         return total, correct, True
 
     def _step(self, xb: np.ndarray, tb: np.ndarray) -> tuple[float, int]:
-        model = self.model
-        z = model.forward(xb, training=True)
-        loss, hits = model.loss.loss_and_delta(z, tb, scale=1.0 / len(xb))
+        lr = self.config.lr if self.schedule is None else self.schedule(self.step_count)
+        loss, hits = self.train_step.step(self.model, xb, tb, lr)
         if not np.isfinite(loss):
             return loss, hits
-        model.backward(z)
-        for transform in self.transforms:
-            transform(model.params, model.grads, model.n_weights)
-        lr = self.config.lr if self.schedule is None else self.schedule(self.step_count)
-        self.optimizer.step(model.params, model.grads, lr)
-        for constraint in self.constraints:
-            constraint(self.weights)
         self.step_count += 1
         for cb in self.batch_callbacks:
-            cb.on_batch_end(model, self.step_count)
+            cb.on_batch_end(self.model, self.step_count)
         return loss, hits
 
     def _best_epoch(self) -> int | None:

@@ -80,6 +80,11 @@ def test_linear_warmup_then_constant():
     assert one_epoch == [0.5, 1.0, 1.0]
 
 
+def test_linear_range_grows_linearly_to_max_lr_then_holds():
+    seq = _seq("linear_range", 6, lr=0.1, steps_per_epoch=5, epochs=1, max_lr=0.5)
+    assert seq[:5] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5]) and seq[5] == seq[4]
+
+
 def test_exp_range_grows_exponentially_to_max_lr_then_holds():
     seq = _seq("exp_range", 7, lr=1e-4, steps_per_epoch=100, epochs=1, max_lr=1.0,
                schedule_steps=5)
@@ -101,7 +106,7 @@ def test_warmup_composes_with_every_schedule():
 
 def test_registry_and_options():
     assert sorted(SCHEDULES) == ["constant", "cosine", "exp_range", "exponential", "inverse_time",
-                                "one_cycle", "step", "warmup"]
+                                "linear_range", "one_cycle", "step", "warmup"]
     assert schedule_options("step") == ["gamma", "step_size", "warmup_steps"]
     assert schedule_options("cosine") == ["min_lr", "schedule_steps", "warmup_steps"]
 
