@@ -22,6 +22,7 @@ from hpsearch.checks import grid_coverage
 from hpsearch.models import prune_models
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import count_trials, storage_lock
+from hpsearch.strategies import STRATEGIES
 from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
@@ -51,7 +52,7 @@ class RunLoop:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.runner = make_runner(n_jobs, backend, blas_threads, backend_options)
         self.blas_threads, self.progress = blas_threads, progress
-        self.adaptive = study.config.strategy in ("tpe", "tpe-hyperopt")
+        self.adaptive = STRATEGIES[study.config.strategy].batched
         self.in_flight: dict[int, TrialTask] = {}
         self.round: list[TrialResult] = []
         self.told: set[int] = set()

@@ -20,6 +20,10 @@ class Strategy:
     """Base class. Subclasses implement ``_propose(slot)`` and may ``_observe``."""
 
     name = "strategy"
+    # True for strategies that learn from results (the TPEs): the run loop asks
+    # them for a round of trials at once and tells the round back in slot order,
+    # so the same seed gives the same trials at any worker count.
+    batched = False
 
     def __init__(self, space: SearchSpace, *, seed: int = 0, direction: str = "minimize"):
         if direction not in DIRECTIONS:

@@ -118,6 +118,7 @@ class HyperoptTPEStrategy(Strategy):
     """
 
     name = "tpe-hyperopt"
+    batched = True
 
     def __init__(self, space, *, seed=0, direction="minimize", n_startup_trials: int = 20):
         from hyperopt import Domain, Trials
