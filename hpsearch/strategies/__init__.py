@@ -6,12 +6,16 @@ from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.lr_range import LRRangeStrategy
 from hpsearch.strategies.random_search import RandomStrategy
+from hpsearch.strategies.samplers import CmaEsStrategy, GPStrategy, QMCStrategy
 from hpsearch.strategies.tpe import TPEStrategy
 from hpsearch.strategies.tpe_hyperopt import HyperoptTPEStrategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
+    "cmaes": CmaEsStrategy,
+    "gp": GPStrategy,
     "grid": GridStrategy,
     "lr-range": LRRangeStrategy,
+    "qmc": QMCStrategy,
     "random": RandomStrategy,
     "tpe": TPEStrategy,
     "tpe-hyperopt": HyperoptTPEStrategy,
@@ -35,5 +39,6 @@ def get_strategy(name: str, space, *, seed: int = 0, direction: str = "minimize"
         raise ValueError(f"bad option for strategy {name!r}: {exc}") from None
 
 
-__all__ = ["STRATEGIES", "GridStrategy", "HyperoptTPEStrategy", "LRRangeStrategy", "RandomStrategy",
-           "Strategy", "TPEStrategy", "get_strategy"]
+__all__ = ["STRATEGIES", "CmaEsStrategy", "GPStrategy", "GridStrategy", "HyperoptTPEStrategy",
+           "LRRangeStrategy", "QMCStrategy", "RandomStrategy", "Strategy", "TPEStrategy",
+           "get_strategy"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 import hpsearch
@@ -18,6 +20,10 @@ QUADRATIC = SearchSpace({
     "offset": space.fixed(1.0),
 })
 OPTIONS = {"grid": {"points": 3}}
+# The gp strategy needs PyTorch, an optional dependency (the gp extra).
+NAMES = [pytest.param(name, marks=pytest.mark.skipif(
+    name == "gp" and importlib.util.find_spec("torch") is None, reason="gp needs torch"))
+    for name in sorted(STRATEGIES)]
 
 
 def _value(params) -> float:
@@ -43,7 +49,7 @@ def _drive(name: str, seed: int, rounds: int = 6, batch: int = 3, fail_every: in
     return proposals
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("name", NAMES)
 def test_proposals_stay_in_the_space_with_conditions(name):
     proposals = _drive(name, seed=0)
     assert len(proposals) == 18
@@ -53,7 +59,7 @@ def test_proposals_stay_in_the_space_with_conditions(name):
         assert params["offset"] == 1.0
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_proposals(name):
     assert _drive(name, seed=3) == _drive(name, seed=3)
 
@@ -63,7 +69,7 @@ def test_different_seeds_differ(name):
     assert _drive(name, seed=1) != _drive(name, seed=2)
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("name", NAMES)
 def test_tell_accepts_failures_and_unasked_history(name):
     strategy = get_strategy(name, QUADRATIC, seed=0, **OPTIONS.get(name, {}))
     history = [TrialResult(slot, QUADRATIC.sample(__import__("numpy").random.default_rng(slot)),
@@ -95,7 +101,7 @@ def test_grid_is_exhausted_exactly_once():
 
 
 def test_unknown_strategy_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"must be one of \['grid', 'lr-range', 'random', 'tpe', 'tpe-hyp"):
+    with pytest.raises(ValueError, match=r"must be one of \['cmaes', 'gp', 'grid', 'lr-range', 'qmc', 'ra"):
         get_strategy("bayes", QUADRATIC)
 
 
@@ -104,7 +110,7 @@ def test_bad_strategy_option():
         get_strategy("random", QUADRATIC, points=3)
 
 
-@pytest.mark.parametrize("name", sorted(STRATEGIES))
+@pytest.mark.parametrize("name", NAMES)
 def test_every_strategy_runs_a_tiny_netcore_study(name, tmp_path):
     study = hpsearch.Study.create(
         f"tiny-{name}", dataset="spirals", strategy=name, storage=f"sqlite:///{tmp_path}/s.db",
@@ -118,3 +124,20 @@ def test_every_strategy_runs_a_tiny_netcore_study(name, tmp_path):
     assert df["momentum"].isna().tolist() == (df["optimizer"] == "sgd").tolist()
     assert study.best_value == df["value"].min()
     assert set(study.best_params) <= {"lr", "hidden", "optimizer", "momentum"}
+
+
+def test_a_missing_optional_dependency_is_named():
+    if importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed")
+    with pytest.raises(ValueError, match=r"strategy 'gp' needs torch: pip install 'hpsearch\[gp\]'"):
+        get_strategy("gp", QUADRATIC)
+
+
+@pytest.mark.parametrize("name", ["cmaes", "qmc"])
+def test_new_samplers_run_a_study_on_digits(name, tmp_path):
+    study = hpsearch.Study.create(name, dataset="digits", strategy=name, seed=0,
+                                  storage=f"sqlite:///{tmp_path / 's.db'}", max_train=200,
+                                  epochs=2, space={"lr": space.log_float(1e-3, 1e-1),
+                                                   "hidden": space.choice([[8], [16]])})
+    frame = study.run(n_trials=4, progress=False)
+    assert (frame["state"] == "COMPLETE").all()
