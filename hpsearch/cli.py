@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from hpsearch.storage import StorageUnreachableError
     from hpsearch.study import AllTrialsFailedError, TooManyFailuresError
 
     try:
@@ -297,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, TypeError, FileNotFoundError, KeyError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, KeyError, StorageUnreachableError) as exc:
         print(f"hpsearch: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as exc:

@@ -5,6 +5,11 @@ several drivers sharing one storage never run the same slot twice and together
 stop at the budget. Adaptive strategies (the TPEs) work in rounds of
 ``round_size`` trials, asked together and told together in slot order: the
 same seed then gives the same trials at any worker count.
+
+A slot completes exactly once whatever dies when: claims skip re-queued slots
+that a trial already holds, a run re-queues its trials before failing them, and
+trials of dead or silent drivers are recovered while the run goes on, not only
+when a driver starts.
 """
 
 from __future__ import annotations
@@ -12,16 +17,25 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import threading
 import time
 
+from optuna.exceptions import UpdateFinishedTrialError
 from tqdm.auto import tqdm
 
-from hpsearch import records
+from hpsearch import records, requeue
 from hpsearch.checks import grid_coverage
 from hpsearch.models import prune_models
 from hpsearch.runner import TrialTask, make_runner
-from hpsearch.storage import count_trials, storage_lock
+from hpsearch.storage import (
+    StorageUnreachableError,
+    call_with_retry,
+    count_trials,
+    is_server_url,
+    retrying,
+    storage_lock,
+)
 from hpsearch.strategies import STRATEGIES
 from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
 from netcore.validation import check_positive_int
@@ -53,6 +67,10 @@ class RunLoop:
         self.runner = make_runner(n_jobs, backend, blas_threads, backend_options)
         self.blas_threads, self.progress = blas_threads, progress
         self.adaptive = STRATEGIES[study.config.strategy].batched
+        # Storage calls are retried while a database server restarts.
+        self.storage = retrying(study.storage, study.storage_url)
+        # The heartbeat thread recovers stale trials too; one of the two at a time.
+        self.mutex = threading.RLock()
         self.in_flight: dict[int, TrialTask] = {}
         self.round: list[TrialResult] = []
         self.told: set[int] = set()
@@ -61,12 +79,8 @@ class RunLoop:
         self.better = min if study.config.objective.direction == "minimize" else max
         self.consecutive_failures, self.stopping, self.error = 0, False, None
 
-    @property
-    def storage(self):
-        return self.study.storage
-
     def run(self) -> None:
-        self._recover_stale()
+        self._recover_stale(starting=True)
         self.strategy = self.study.config.build_strategy()
         note = grid_coverage(self.strategy.size, self.n_trials)
         if note:
@@ -79,8 +93,10 @@ class RunLoop:
         try:
             self._loop()
         except BaseException as exc:
+            heartbeat.stop()
             self.runner.shutdown(kill=True)
-            self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+            if not isinstance(exc, StorageUnreachableError):  # no use waiting for it again
+                self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
                 raise RunInterrupted(self._count_complete()) from exc
             raise
@@ -94,9 +110,10 @@ class RunLoop:
         while True:
             if not self.stopping:
                 self._submit()
-            if not self.in_flight:
+            if self.in_flight:
+                self._record(self.runner.next_result())
+            elif self.stopping or not self._should_wait():
                 return
-            self._record(self.runner.next_result())
 
     def _submit(self) -> None:
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -110,31 +127,49 @@ class RunLoop:
             wanted = self.runner.free_slots(prefetch=0 if self.deadline else 1)
         if wanted == 0:
             return
-        tasks = self._claim(wanted)
-        if not tasks:
-            self.stopping = True
-        for task in tasks:
-            self.in_flight[task.slot] = task
+        for task in self._claim(wanted):
             self.runner.submit(task)
+
+    def _should_wait(self) -> bool:
+        """With nothing to claim and nothing in flight: True to try again, because
+        other drivers still run slots of this budget (they may die) or lost slots
+        were re-queued; False when the budget is met or every slot is finished."""
+        from optuna.trial import TrialState
+
+        trials = self._trials()
+        if sum(records.is_finished(t) for t in trials) >= self.n_trials:
+            return False
+        running = [t for t in trials if t.state == TrialState.RUNNING
+                   and records.slot_of(t) < self.n_trials]
+        if running:
+            time.sleep(min(1.0, records.heartbeat_interval()))
+        self._recover_stale()
+        return bool(running) or bool(self._queue())
 
     def _claim(self, n: int) -> list[TrialTask]:
         """Take re-queued slots first, then new ones, within the budget."""
         study = self.study
-        with storage_lock(study.storage_url):
+        with self._locked():
             self._sync()
             attrs = self.storage.get_study_system_attrs(study.study_id)
-            requeue = list(attrs.get(records.REQUEUE, []))
+            queue = list(attrs.get(records.REQUEUE, []))
             next_slot = attrs.get(records.NEXT_SLOT, 0)
-            tasks = [self._requeued(entry) for entry in requeue[:n]]
-            requeue = requeue[n:]
+            take, keep = requeue.split(queue, self._trials(), n, self.in_flight) \
+                if queue else ([], [])
+            tasks = [self._requeued(item) for item in take]
             room = min(n - len(tasks), self.n_trials - next_slot)
             if room > 0:
                 self.strategy.next_slot = next_slot
                 for params in self.strategy.ask(room):
                     tasks.append(self._new_task(next_slot, params))
                     next_slot += 1
-            self.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, next_slot)
-            self.storage.set_study_system_attr(study.study_id, records.REQUEUE, requeue)
+            # Written after the trials: a driver killed in between leaves entries
+            # whose slots those (stale) trials hold, and claims skip such entries.
+            if next_slot != attrs.get(records.NEXT_SLOT, 0):
+                self.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, next_slot)
+            if keep != queue:
+                self.storage.set_study_system_attr(study.study_id, records.REQUEUE, keep)
+            self.in_flight.update((task.slot, task) for task in tasks)
         return tasks
 
     def _new_task(self, slot: int, params: dict) -> TrialTask:
@@ -155,12 +190,24 @@ class RunLoop:
         return self.study.make_task(trial_id, slot, old.system_attrs[records.SEED], params,
                                     self.blas_threads)
 
+    def _trials(self) -> list:
+        return self.storage.get_all_trials(self.study.study_id, deepcopy=False)
+
+    def _queue(self) -> list[dict]:
+        attrs = self.storage.get_study_system_attrs(self.study.study_id)
+        return list(attrs.get(records.REQUEUE, []))
+
+    @contextlib.contextmanager
+    def _locked(self):
+        with self.mutex, storage_lock(self.study.storage_url):
+            yield
+
     def _sync(self) -> int:
         """Tell the strategy finished trials it has not seen (earlier runs, other
         drivers); returns the number of finished trials in the study."""
         if count_trials(self.storage, self.study.study_id) == self.known_trials:
             return -1
-        trials = self.study.trials()
+        trials = self._trials()
         self.known_trials = len(trials)
         finished = [t for t in trials if records.is_finished(t)]
         fresh = [t for t in finished if t._trial_id not in self.told]
@@ -171,22 +218,42 @@ class RunLoop:
         return len(finished)
 
     def _record(self, result: TrialResult) -> None:
-        task = self.in_flight.pop(result.slot)
-        records.finish(self.storage, task.trial_id, result)
+        task = self.in_flight[result.slot]
+        try:
+            records.finish(self.storage, task.trial_id, result)
+        except UpdateFinishedTrialError:
+            # Another driver judged this run dead (its heartbeat was late) and
+            # re-queued the slot: that re-run counts, this result does not.
+            log.warning("trial %d was taken over by another driver; its result is dropped",
+                        result.slot)
+            del self.in_flight[result.slot]
+            self._tell_round()
+            return
+        del self.in_flight[result.slot]  # only now: until then the trial is this run's
         self.told.add(task.trial_id)
         if task.files is not None and task.files.model_path:
-            prune_models(self.study)
-        if self.adaptive:
-            self.round.append(result)
-            if not self.in_flight:
-                self.strategy.tell(self.round)
-                self.round = []
-        else:
-            self.strategy.tell([result])
+            self._retry(prune_models, self.study)
+        self._tell(result)
         self._count_failure(result)
         self.bar.update(1)
         self._note_best([result])
         self._show_best()
+
+    def _tell(self, result: TrialResult) -> None:
+        if self.adaptive:
+            self.round.append(result)
+            self._tell_round()
+        else:
+            self.strategy.tell([result])
+
+    def _tell_round(self) -> None:
+        if self.adaptive and not self.in_flight and self.round:
+            self.strategy.tell(self.round)
+            self.round = []
+
+    def _retry(self, fn, *args):
+        return call_with_retry(fn, *args, url=self.study.storage_url) \
+            if is_server_url(self.study.storage_url) else fn(*args)
 
     def _count_failure(self, result: TrialResult) -> None:
         if result.state != FAIL:
@@ -216,71 +283,118 @@ class RunLoop:
         if self.best is not None:
             self.bar.set_postfix(best=f"{self.best:.4g}", refresh=False)
 
-    def _recover_stale(self) -> None:
-        """Fail and re-queue RUNNING trials whose driver is gone (killed, crashed)."""
+    def _recover_stale(self, *, starting: bool = False) -> None:
+        """Fail and re-queue RUNNING trials whose driver is gone (killed, crashed,
+        silent for ``records.stale_after()`` seconds), and re-queue slots that a
+        dead driver left neither running, finished nor queued.
+
+        Called when the run starts (``starting``: this process's RUNNING trials are
+        then leftovers too), when it runs out of slots to claim and by the heartbeat
+        thread, so that a driver dying mid-study is noticed by the others.
+        """
         from optuna.trial import TrialState
 
-        study, me = self.study, records.owner_tag()
-        with storage_lock(study.storage_url):
-            running = self.storage.get_all_trials(study.study_id, deepcopy=False,
-                                                  states=(TrialState.RUNNING,))
+        me = records.owner_tag()
+        with self._locked():
+            trials, busy = self._trials(), dict(self.in_flight)
+            mine = {task.trial_id for task in busy.values()}
             now = time.time()
-            stale = [t for t in running if records.is_stale(t, me, now)]
+            stale = [t for t in trials if t.state == TrialState.RUNNING
+                     and t._trial_id not in mine and records.is_stale(t, me, now, mine=starting)]
+            attrs = self.storage.get_study_system_attrs(self.study.study_id)
+            queue = list(attrs.get(records.REQUEUE, []))
+            next_slot = self._repair_counter(trials, attrs.get(records.NEXT_SLOT, 0))
+            lost = requeue.lost(queue, trials, next_slot, busy)
+            # Queue first, fail second: a driver killed in between leaves a queued
+            # slot whose stale trial the next recovery fails without queueing it twice.
+            merged = requeue.merge(queue, trials, map(requeue.entry, stale + lost))
+            if merged != queue:
+                self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE, merged)
             for trial in stale:
                 owner = trial.system_attrs.get(records.OWNER)
-                records.abandon(self.storage, trial._trial_id,
-                                f"stale: the driver running it ({owner}) is gone; re-queued")
-            self._push_requeue([t._trial_id for t in stale])
-            self._repair_counter()
+                log.warning("trial %d of %s is stale; re-queued", records.slot_of(trial), owner)
+                self._abandon(trial._trial_id,
+                              f"stale: the driver running it ({owner}) is gone; re-queued")
 
-    def _repair_counter(self) -> None:
+    def _repair_counter(self, trials: list, next_slot: int) -> int:
         """A driver killed between creating a trial and advancing the slot counter
         leaves the counter behind its trials; move it past every recorded slot so
-        that no slot is handed out twice."""
-        slots = [t.system_attrs.get(records.SLOT, -1) for t in self.study.trials()]
-        attrs = self.storage.get_study_system_attrs(self.study.study_id)
-        needed = max(slots, default=-1) + 1
-        if needed > attrs.get(records.NEXT_SLOT, 0):
+        that no slot is handed out twice. Returns the counter."""
+        needed = max((t.system_attrs.get(records.SLOT, -1) for t in trials), default=-1) + 1
+        if needed > next_slot:
             self.storage.set_study_system_attr(self.study.study_id, records.NEXT_SLOT, needed)
+        return max(needed, next_slot)
 
     def _count_complete(self) -> int:
         from optuna.trial import TrialState
 
-        return sum(t.state == TrialState.COMPLETE for t in self.study.trials())
+        return sum(t.state == TrialState.COMPLETE for t in self._trials())
 
     def _abandon_in_flight(self, reason: str) -> None:
-        ids = [task.trial_id for task in self.in_flight.values()]
-        for trial_id in ids:
-            records.abandon(self.storage, trial_id, reason)
-        with storage_lock(self.study.storage_url):
-            self._push_requeue(ids)
-        self.in_flight.clear()
+        """Re-queue the run's trials in one write, then fail them: a second Ctrl-C or
+        a kill in between leaves them queued, never lost (and Ctrl-C waits)."""
+        with _sigint_deferred(), self._locked():
+            tasks = list(self.in_flight.values())
+            if tasks:
+                queue = self._queue()
+                merged = requeue.merge(queue, self._trials(),
+                                       ({"trial_id": t.trial_id, "slot": t.slot} for t in tasks))
+                if merged != queue:
+                    self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE,
+                                                       merged)
+            for task in tasks:
+                self._abandon(task.trial_id, reason)
+            self.in_flight.clear()
 
-    def _push_requeue(self, trial_ids: list[int]) -> None:
-        if not trial_ids:
-            return
-        attrs = self.storage.get_study_system_attrs(self.study.study_id)
-        queue = list(attrs.get(records.REQUEUE, [])) + [{"trial_id": i} for i in trial_ids]
-        self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE, queue)
+    def _abandon(self, trial_id: int, reason: str) -> None:
+        # A trial recorded meanwhile keeps its result; its queue entry is then skipped.
+        with contextlib.suppress(UpdateFinishedTrialError):
+            records.abandon(self.storage, trial_id, reason)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold back Ctrl-C for a short critical section, then deliver it.
+
+    Only the main thread can set signal handlers; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        if pending:
+            signal.raise_signal(signal.SIGINT)
 
 
 class _Heartbeat:
-    """Marks the run's in-flight trials as alive every HEARTBEAT_INTERVAL seconds,
-    so that a driver on another machine can tell them from a dead driver's."""
+    """Marks the run's in-flight trials as alive every ``records.heartbeat_interval()``
+    seconds, so that a driver on another machine can tell them from a dead driver's,
+    and recovers other drivers' stale trials while the run goes on."""
 
-    def __init__(self, loop: RunLoop, interval: float = records.HEARTBEAT_INTERVAL):
-        self.loop, self.interval = loop, interval
+    def __init__(self, loop: RunLoop, interval: float | None = None):
+        self.loop = loop
+        self.interval = records.heartbeat_interval() if interval is None else interval
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._beat, name="hpsearch-heartbeat", daemon=True)
         self.thread.start()
 
     def _beat(self) -> None:
+        storage = self.loop.study.storage  # no retries: a missed beat is made up next time
         while not self.done.wait(self.interval):
             for task in list(self.loop.in_flight.values()):
                 # A trial may finish meanwhile; its record is then final, not an error.
                 with contextlib.suppress(Exception):
-                    self.loop.storage.set_trial_system_attr(task.trial_id, records.HEARTBEAT,
-                                                            time.time())
+                    storage.set_trial_system_attr(task.trial_id, records.HEARTBEAT, time.time())
+            if not self.done.is_set():
+                try:
+                    self.loop._recover_stale()
+                except Exception as exc:  # the main loop meets storage trouble itself
+                    log.debug("stale-trial check failed: %s", exc)
 
     def stop(self) -> None:
         self.done.set()

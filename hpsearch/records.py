@@ -24,6 +24,7 @@ from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
 SLOT, SEED, OWNER, REQUEUED = "hpsearch:slot", "hpsearch:seed", "hpsearch:owner", "hpsearch:requeued"
 HEARTBEAT = "hpsearch:heartbeat"
 # A RUNNING trial whose driver has not written a heartbeat for this long is stale.
+# HPSEARCH_HEARTBEAT_INTERVAL and HPSEARCH_STALE_AFTER (seconds) override them.
 HEARTBEAT_INTERVAL, STALE_AFTER = 30.0, 300.0
 NEXT_SLOT, REQUEUE, CONFIG = "hpsearch:next_slot", "hpsearch:requeue", "hpsearch:config"
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
@@ -49,13 +50,40 @@ def owner_is_gone(tag: str | None) -> bool:
     return False
 
 
-def is_stale(trial: FrozenTrial, me: str, now: float) -> bool:
-    """A RUNNING trial left by this process, by a dead process on this host, or by
-    a driver anywhere whose heartbeat stopped more than STALE_AFTER seconds ago."""
+def _seconds(variable: str, default: float) -> float:
+    """A positive number of seconds from the environment, read when needed so that
+    a test or a cluster job can shorten it without touching code."""
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{variable} must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise ValueError(f"{variable} must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def heartbeat_interval() -> float:
+    """Seconds between two heartbeats of a running driver (HPSEARCH_HEARTBEAT_INTERVAL)."""
+    return _seconds("HPSEARCH_HEARTBEAT_INTERVAL", HEARTBEAT_INTERVAL)
+
+
+def stale_after() -> float:
+    """Seconds of heartbeat silence after which a RUNNING trial is stale
+    (HPSEARCH_STALE_AFTER)."""
+    return _seconds("HPSEARCH_STALE_AFTER", STALE_AFTER)
+
+
+def is_stale(trial: FrozenTrial, me: str, now: float, *, mine: bool = True) -> bool:
+    """A RUNNING trial left by this process (unless ``mine`` is False: a running
+    loop knows its own), by a dead process on this host, or by a driver anywhere
+    whose heartbeat stopped more than ``stale_after()`` seconds ago."""
     owner = trial.system_attrs.get(OWNER)
     beat = trial.system_attrs.get(HEARTBEAT)
-    silent = beat is not None and now - beat > STALE_AFTER
-    return owner == me or owner_is_gone(owner) or silent
+    silent = beat is not None and now - beat > stale_after()
+    return (mine and owner == me) or owner_is_gone(owner) or silent
 
 
 def jsonable(value):
@@ -118,3 +146,12 @@ def to_result(trial: FrozenTrial, space: SearchSpace) -> TrialResult:
 
 def is_finished(trial: FrozenTrial) -> bool:
     return trial.state.is_finished() and not trial.system_attrs.get(REQUEUED, False)
+
+
+def slot_of(trial: FrozenTrial) -> int:
+    return trial.system_attrs.get(SLOT, trial.number)
+
+
+def holds_slot(trial: FrozenTrial) -> bool:
+    """True for a trial that settles its slot: running, or finished for good."""
+    return trial.state == TrialState.RUNNING or is_finished(trial)

@@ -4,6 +4,11 @@
 URL such as ``postgresql://user@host/db``, ``journal:///path/to/file.log`` for
 Optuna's journal file, or ``memory`` for an in-process study. Any Optuna tool
 (optuna-dashboard included) can read the same storage.
+
+A database server can restart under a running study: calls made through
+``retrying`` are retried with exponential backoff for up to
+``HPSEARCH_STORAGE_RETRY`` seconds (default 60) when the connection is lost,
+then fail with one ``StorageUnreachableError``.
 """
 
 from __future__ import annotations
@@ -11,12 +16,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import logging
 import os
+import time
 from pathlib import Path
 
 import optuna
 
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
+STORAGE_RETRY = 60.0  # seconds; HPSEARCH_STORAGE_RETRY overrides it
+log = logging.getLogger(__name__)
+
+
+class StorageUnreachableError(ConnectionError):
+    """The storage's database server stayed unreachable for the whole retry time."""
+
+    def __init__(self, url: str, reason: BaseException):
+        super().__init__(f"the storage {_safe_url(url)} is unreachable: {_reason(reason)}")
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -69,7 +85,8 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         engine = sqlalchemy.create_engine(url)
         try:
             with _server_lock(engine, url):
-                return optuna.storages.RDBStorage(url)
+                # Pre-ping replaces pooled connections that a server restart closed.
+                return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
         finally:
             engine.dispose()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,14 +177,135 @@ _LOCK_KEY = 0x6870736561726368  # "hpsearch"; one key for every study of a datab
 
 @contextlib.contextmanager
 def _server_lock(engine, url: str):
-    import sqlalchemy
-
     postgres = url.startswith("postgresql")
     take = "SELECT pg_advisory_lock(:key)" if postgres else "SELECT GET_LOCK('hpsearch', 600)"
     release = "SELECT pg_advisory_unlock(:key)" if postgres else "SELECT RELEASE_LOCK('hpsearch')"
-    with engine.connect() as connection:
+    connection = call_with_retry(_locked_connection, engine, take, url=url)
+    try:
+        yield
+    finally:
+        _release(connection, release)
+
+
+def _locked_connection(engine, take: str):
+    import sqlalchemy
+
+    connection = engine.connect()
+    try:
         connection.execute(sqlalchemy.text(take), {"key": _LOCK_KEY})
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _release(connection, release: str) -> None:
+    """Release a server lock; a lost connection already released it with its session."""
+    import sqlalchemy
+
+    try:
+        connection.execute(sqlalchemy.text(release), {"key": _LOCK_KEY})
+    except Exception as exc:
+        if not is_connection_error(exc):
+            raise
+    finally:
+        with contextlib.suppress(Exception):
+            connection.close()
+
+
+def is_server_url(url: str) -> bool:
+    return normalize_url(url).startswith(("postgresql", "mysql"))
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a lost or refused database connection.
+
+    Optuna wraps SQLAlchemy errors in ``StorageInternalError``, so the whole chain
+    of causes is searched.
+    """
+    import sqlalchemy.exc as sa
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, sa.OperationalError | sa.InterfaceError):
+            return True
+        if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+            return True
+        if type(exc).__module__.startswith("psycopg") and \
+                type(exc).__name__ in ("OperationalError", "InterfaceError"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def retry_limit() -> float:
+    """Seconds to keep retrying a lost storage connection (HPSEARCH_STORAGE_RETRY)."""
+    text = os.environ.get("HPSEARCH_STORAGE_RETRY")
+    try:
+        return STORAGE_RETRY if not text else max(0.0, float(text))
+    except ValueError:
+        raise ValueError(f"HPSEARCH_STORAGE_RETRY must be a number of seconds, got {text!r}") \
+            from None
+
+
+def call_with_retry(fn, *args, url: str, **kwargs):
+    """``fn(*args, **kwargs)``, retried with exponential backoff while the storage's
+    connection is lost, for up to ``retry_limit()`` seconds.
+
+    Raises:
+        StorageUnreachableError: when the storage is still unreachable after that.
+    """
+    deadline, delay = None, 0.25
+    while True:
         try:
-            yield
-        finally:
-            connection.execute(sqlalchemy.text(release), {"key": _LOCK_KEY})
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not is_connection_error(exc):
+                raise
+            now = time.monotonic()
+            if deadline is None:
+                deadline = now + retry_limit()
+                log.warning("lost the connection to %s; retrying for up to %.0f s: %s",
+                            _safe_url(url), deadline - now, _reason(exc))
+            if now >= deadline:
+                raise StorageUnreachableError(url, exc) from exc
+            time.sleep(min(delay, deadline - now))
+            delay = min(2 * delay, 8.0)
+
+
+class _RetryingStorage:
+    """An Optuna storage whose method calls go through ``call_with_retry``."""
+
+    def __init__(self, storage, url: str):
+        self._storage, self._url = storage, url
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._storage, name)
+        if not callable(attr):
+            return attr
+        return functools.partial(call_with_retry, attr, url=self._url)
+
+
+def retrying(storage, url: str):
+    """``storage`` with connection retries when it is on a database server; file and
+    in-memory storages are returned as they are (they lose no connections)."""
+    return _RetryingStorage(storage, url) if is_server_url(url) else storage
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without its password, for messages."""
+    try:
+        import sqlalchemy
+
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost message of an error chain, on one line."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

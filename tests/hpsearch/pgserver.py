@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+_SERVERS: dict[str, tuple] = {}  # url -> (bindir, data folder, options, root), to restart
+
 
 def _binaries() -> Path | None:
     found = shutil.which("initdb")
@@ -54,9 +56,28 @@ def postgres_server() -> Iterator[str]:
     options = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
                                     "-l", str(root / "log"), "-w", "start"]), **run)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    _SERVERS[url] = (bindir, data, options, root)
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield url
     finally:
         subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m",
                                         "immediate", "stop"]), capture_output=True, timeout=60)
+        _SERVERS.pop(url, None)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def stop_server(url: str) -> None:
+    """Stop a server of ``postgres_server`` abruptly, as a crash or a failover does:
+    every client connection is cut."""
+    bindir, data, _, _ = _SERVERS[url]
+    subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
+                                    "-w", "stop"]), check=True, capture_output=True, timeout=120)
+
+
+def start_server(url: str) -> None:
+    """Start a stopped server of ``postgres_server`` again on the same port."""
+    bindir, data, options, root = _SERVERS[url]
+    subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
+                                    "-l", str(root / "log"), "-w", "start"]),
+                   check=True, capture_output=True, timeout=120)

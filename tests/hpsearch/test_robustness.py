@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import optuna
@@ -245,13 +246,24 @@ def test_06_a_silent_driver_elsewhere_is_detected_by_its_heartbeat(storage, monk
     assert len(rerun) == 1 and rerun["seed"].item() == 123
 
 
-def test_06_a_live_driver_elsewhere_is_left_alone(storage):
+def test_06_a_live_driver_elsewhere_is_left_alone(storage, monkeypatch):
     from hpsearch import records
 
+    monkeypatch.setenv("HPSEARCH_STALE_AFTER", "2")
     study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="live")
     trial_id = records.create_running(study.storage, study.study_id, study.config.space, 0,
                                       1, {"lr": 0.01})
     study.storage.set_trial_system_attr(trial_id, records.OWNER, "elsewhere:4242")
     study.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, 1)
-    df = study.run(n_trials=3, progress=False)
-    assert list(df[df["state"] == "RUNNING"]["trial"]) == [0]
+
+    def live_driver():  # beats for longer than the stale time, then finishes its trial
+        for _ in range(40):
+            study.storage.set_trial_system_attr(trial_id, records.HEARTBEAT, time.time())
+            time.sleep(0.1)
+        study.storage.set_trial_state_values(trial_id, optuna.trial.TrialState.COMPLETE, [1.0])
+
+    elsewhere = threading.Thread(target=live_driver)
+    elsewhere.start()
+    df = study.run(n_trials=3, progress=False)  # waits for the other driver's slot
+    elsewhere.join()
+    assert len(df) == 3 and (df["state"] == "COMPLETE").all() and not df["requeued"].any()

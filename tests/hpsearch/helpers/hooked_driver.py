@@ -1,0 +1,39 @@
+"""driver.py with a fault planted in the driver process, chosen by HPSEARCH_TEST_HOOK.
+
+"kill-after-requeue": SIGKILL right after the first re-queued trial is created,
+before the claim writes the shortened re-queue list (case 18).
+"elsewhere": the driver names itself ``otherhost:<pid>``, so other drivers on
+this machine can judge it only by its heartbeat (case 20).
+
+Usage: as driver.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import driver
+
+from hpsearch import loop, records
+
+
+def _kill_after_requeue() -> None:
+    requeued = loop.RunLoop._requeued
+
+    def requeued_then_killed(self, entry):
+        requeued(self, entry)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    loop.RunLoop._requeued = requeued_then_killed
+
+
+def _elsewhere() -> None:
+    records.owner_tag = lambda: f"otherhost:{os.getpid()}"
+
+
+HOOKS = {"kill-after-requeue": _kill_after_requeue, "elsewhere": _elsewhere}
+
+if __name__ == "__main__":
+    HOOKS[os.environ["HPSEARCH_TEST_HOOK"]]()
+    driver.main()
