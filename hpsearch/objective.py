@@ -8,6 +8,8 @@ settings of the study fill whatever the parameters leave out.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import importlib
@@ -16,7 +18,7 @@ import math
 import os
 import runpy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,27 @@ def fit_keys() -> list[str]:
 def parameter_names() -> list[str]:
     """Every name a search space or the fixed settings may use."""
     return sorted({*model_keys(), *fit_keys(), *ARCHITECTURE_KEYS, "patience"})
+
+
+# Set while a stored configuration is rebuilt: a study read from a database is
+# data, not code, so its plugins are not imported and the names they would
+# register (activations, datasets) are not looked up.
+_STRUCTURE_ONLY = contextvars.ContextVar("hpsearch_structure_only", default=False)
+
+
+@contextlib.contextmanager
+def structure_only(active: bool = True) -> Iterator[None]:
+    """Within the block, configurations check their structure only and import nothing."""
+    token = _STRUCTURE_ONLY.set(active)
+    try:
+        yield
+    finally:
+        _STRUCTURE_ONLY.reset(token)
+
+
+def checking_structure_only() -> bool:
+    """True inside ``structure_only()``: a stored configuration is being rebuilt."""
+    return _STRUCTURE_ONLY.get()
 
 
 class DivergedError(RuntimeError):
@@ -124,12 +147,10 @@ class ObjectiveConfig:
     keep_models: int = 5
 
     def __post_init__(self):
-        object.__setattr__(self, "plugins", tuple(self.plugins))
+        object.__setattr__(self, "plugins", plugin_names(self.plugins))
         lr_finder.RangeTestConfig.from_options(self.range_test)
-        load_plugins(self.plugins)
-        if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
-            raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
-                             f"Got {self.dataset!r}. (Your own data: Study.create(data=...).)")
+        if not checking_structure_only():
+            self._check_plugins_and_dataset()
         self._check_task_and_metric()
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.cv_folds, "cv_folds")
@@ -147,6 +168,14 @@ class ObjectiveConfig:
         if isinstance(self.keep_models, bool) or not isinstance(self.keep_models, int) \
                 or self.keep_models < 0:
             raise ValueError(f"keep_models must be an integer >= 0, got {self.keep_models!r}")
+
+    def _check_plugins_and_dataset(self) -> None:
+        """Import the plugins (the caller named them) and check the dataset name,
+        which a plugin may have registered."""
+        load_plugins(self.plugins)
+        if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
+            raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
+                             f"Got {self.dataset!r}. (Your own data: Study.create(data=...).)")
 
     def _check_task_and_metric(self) -> None:
         if self.task not in TASK_METRICS:
@@ -175,6 +204,14 @@ class ObjectiveConfig:
                 "range_test": dict(self.range_test), "data_source": dict(self.data_source),
                 "data_fingerprint": None if self.data_fingerprint is None
                 else dict(self.data_fingerprint)}
+
+
+def plugin_names(plugins) -> tuple[str, ...]:
+    """``plugins`` as a tuple of names, checked to be a list of strings."""
+    if isinstance(plugins, str) or not isinstance(plugins, list | tuple) \
+            or not all(isinstance(p, str) for p in plugins):
+        raise TypeError(f"plugins must be a list of module names or .py paths, got {plugins!r}")
+    return tuple(plugins)
 
 
 @functools.cache

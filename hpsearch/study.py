@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,7 +24,15 @@ import netcore
 from hpsearch import artifacts, models, records
 from hpsearch.checks import check_study_settings
 from hpsearch.lr_finder import RANGE_TEST
-from hpsearch.objective import ObjectiveConfig, TrialFiles, parameter_names
+from hpsearch.objective import (
+    ObjectiveConfig,
+    TrialFiles,
+    checking_structure_only,
+    load_plugins,
+    parameter_names,
+    plugin_names,
+    structure_only,
+)
 from hpsearch.runner import PruningSpec, TrialTask, check_pruner
 from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
@@ -56,14 +65,22 @@ class StudyConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "space", SearchSpace(self.space))
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
-                             f"Got {self.strategy!r} instead.")
         self.space.check_names(parameter_names(), "the netcore objective")
         check_pruner(self.pruner)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         check_positive_int(self.round_size, "round_size")
+        if not isinstance(self.strategy, str):
+            raise TypeError(f"strategy must be a strategy name, got {self.strategy!r}")
+        if not checking_structure_only():
+            self._check_settings()
+
+    def _check_settings(self) -> None:
+        """The checks that build a strategy and stand-in nets, which may need names
+        that plugins register; skipped when a stored configuration is rebuilt."""
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
+                             f"Got {self.strategy!r} instead.")
         # Fails now, before any trial, on a bad space or option. A strategy may reshape
         # the space and objective (lr-range moves "lr" into a range test per trial).
         space, objective = self.build_strategy().configure(self.objective)
@@ -81,10 +98,17 @@ class StudyConfig:
                 "seed": self.seed, "pruner": self.pruner, "round_size": self.round_size}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> StudyConfig:
+    def from_dict(cls, data: Mapping, *, checked: bool = False) -> StudyConfig:
+        """Rebuild a stored configuration (``to_dict``'s output).
+
+        By default only its structure is checked and nothing is imported: a
+        study read from a database is data, not code, so its plugins do not
+        run. ``checked=True`` checks it as at creation, importing its plugins.
+        """
         data = dict(data)
-        return cls(space=SearchSpace.from_dict(data.pop("space")),
-                   objective=ObjectiveConfig(**data.pop("objective")), **data)
+        with structure_only(not checked):
+            return cls(space=SearchSpace.from_dict(data.pop("space")),
+                       objective=ObjectiveConfig(**data.pop("objective")), **data)
 
 
 def _flatten(data, prefix: str = "") -> dict:
@@ -107,6 +131,11 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def _plugin_key(plugin: str) -> str:
+    """A plugin name to compare: a file by its absolute path, a module by its name."""
+    return os.path.abspath(plugin) if plugin.endswith(".py") else plugin
+
+
 def config_differences(stored: Mapping, requested: Mapping) -> str:
     """The settings in which two configurations differ, as
     ``"objective.epochs: stored 20, requested 30; ..."`` (``missing`` where absent)."""
@@ -124,6 +153,10 @@ class Study:
         self.name, self.storage_url, self.config = name, normalize_url(storage), config
         self.storage = open_storage(self.storage_url)
         self.study_id = self.storage.get_study_id_from_name(name)
+        # A configuration read from the storage is checked (and its plugins compared
+        # with the ones the caller named) only when the study is run.
+        self.checked = True
+        self.named_plugins: tuple[str, ...] = ()
 
     @classmethod
     def create(cls, name: str, *, space, dataset: str = "digits", strategy: str = "random",
@@ -198,7 +231,7 @@ class Study:
         if not load_if_exists:
             raise ValueError(f"a study named {name!r} already exists in {url}; use "
                              "Study.load, or pass load_if_exists=True to continue it")
-        study = cls.load(name, url)
+        study = cls.load(name, url, plugins=config.objective.plugins)
         stored, wanted = study.config.to_dict(), json.loads(json.dumps(config.to_dict()))
         models.check_same_data(name, stored["objective"], wanted["objective"])
         for side in (stored, wanted):  # the same data may be read from another place
@@ -228,11 +261,18 @@ class Study:
             shutil.rmtree(artifacts.study_dir(url, name), ignore_errors=True)
 
     @classmethod
-    def load(cls, name: str, storage: str | None = None) -> Study:
+    def load(cls, name: str, storage: str | None = None, *,
+             plugins: Sequence[str] | None = None) -> Study:
         """Open an existing study by name.
 
+        Reading a study imports and runs nothing: the plugins its stored
+        configuration lists are not imported. To ``run`` a study that uses
+        plugins, name them in ``plugins`` (they are imported now, as in
+        ``create``); a stored list the caller did not name is refused.
+
         Raises:
-            ValueError: if there is no such hpsearch study in the storage.
+            ValueError: if there is no such hpsearch study in the storage, or a
+                named plugin cannot be loaded.
         """
         url = normalize_url(storage)
         store = open_storage(url)
@@ -244,7 +284,27 @@ class Study:
         data = store.get_study_user_attrs(study_id).get(records.CONFIG)
         if data is None:
             raise ValueError(f"study {name!r} in {url} was not created by hpsearch")
-        return cls(name, url, StudyConfig.from_dict(data))
+        study = cls(name, url, StudyConfig.from_dict(data))
+        study.checked, study.named_plugins = False, plugin_names(list(plugins or ()))
+        load_plugins(study.named_plugins)
+        return study
+
+    def _checked_config(self) -> StudyConfig:
+        """The configuration checked as at creation, for running it.
+
+        Raises:
+            ValueError: when the stored configuration lists plugins the caller
+                did not name (they are compared, never imported), or fails a check.
+        """
+        if self.checked:
+            return self.config
+        named = {_plugin_key(p) for p in self.named_plugins}
+        stored = self.config.objective.plugins
+        if any(_plugin_key(p) not in named for p in stored):
+            raise ValueError(f"study {self.name!r} uses plugins {list(stored)}; name them to "
+                             "run it: Study.load(..., plugins=[...]) or the spec's plugins")
+        return StudyConfig.from_dict(json.loads(json.dumps(self.config.to_dict())),
+                                     checked=True)
 
     # Results.
     def trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -310,12 +370,16 @@ class Study:
         False (the error is then re-raised once running trials are recorded).
 
         Raises:
+            ValueError: for a loaded study whose stored plugins were not named
+                (``Study.load(..., plugins=[...])``), or whose stored
+                configuration fails the checks made at creation.
             AllTrialsFailedError: when every trial of the study failed.
             TooManyFailuresError: after ``max_consecutive_failures`` failures in a row.
             KeyboardInterrupt: passed on after marking running trials for re-run.
         """
         from hpsearch.loop import RunLoop
 
+        self.config, self.checked = self._checked_config(), True
         RunLoop(self, n_trials=n_trials, n_jobs=n_jobs, timeout=timeout, backend=backend,
                 backend_options=dict(backend_options or {}), blas_threads=blas_threads,
                 catch=catch,
