@@ -226,13 +226,19 @@ def load_plugins(plugins: tuple[str, ...]) -> None:
     """Import each plugin once per process.
 
     Raises:
-        ValueError: naming a plugin that cannot be imported.
+        ValueError: naming a plugin that cannot be imported, or that raised or
+            called ``sys.exit`` while being imported.
     """
     for plugin in plugins:
         try:
             _load_plugin(plugin)
         except (ImportError, OSError, SyntaxError) as exc:
             raise ValueError(f"plugin {plugin!r} cannot be loaded: {exc}") from None
+        except (Exception, SystemExit) as exc:
+            # A plugin is the user's code: whatever it raises, or a sys.exit() in it,
+            # is reported as that plugin's failure instead of ending the process.
+            raise ValueError(f"plugin {plugin!r} failed to load: {type(exc).__name__}: "
+                             f"{exc}") from None
 
 
 @functools.lru_cache(maxsize=4)
