@@ -154,6 +154,10 @@ class ObjectiveConfig:
         self._check_task_and_metric()
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.cv_folds, "cv_folds")
+        if self.max_train is not None and (isinstance(self.max_train, bool) or not isinstance(
+                self.max_train, int) or self.max_train < 1):
+            raise ValueError(f"max_train must be a positive integer or None, "
+                             f"got {self.max_train!r}")
         if self.cv_folds < 2 and self.metric.startswith("cv_"):
             raise ValueError(f"cv_folds must be >= 2 for {self.metric}, got {self.cv_folds}")
         if self.trial_timeout is not None and not (isinstance(self.trial_timeout, int | float)
