@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +204,7 @@ class Study:
         whose objective names a ``data_source`` (a spec's ``[data]`` table) reads
         it from there.
         """
+        check_study_name(name)
         if data is None and config.objective.data_source:
             data = models.read_data_source(config.objective.data_source)
         if data is not None and config.objective.data_fingerprint is None:
@@ -458,6 +460,28 @@ class Study:
         with the preprocessing ``hpsearch predict`` needs."""
         model = self.best_model() if trial is None else self.model(trial)
         return netcore.save(model, path)
+
+
+MAX_NAME_LENGTH = 200
+
+
+def check_study_name(name: str) -> str:
+    """Refuse study names that cannot be shown on one line or kept in a storage:
+    empty, longer than ``MAX_NAME_LENGTH`` characters, or holding control
+    characters (newline, tab, NUL, ...).
+
+    Raises:
+        TypeError, ValueError: naming what is wrong with ``name``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"the study name must be a string, got {type(name).__name__}")
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise ValueError(f"the study name must have 1 to {MAX_NAME_LENGTH} characters, "
+                         f"got {len(name)}")
+    bad = sorted({c for c in name if unicodedata.category(c) == "Cc"})
+    if bad:
+        raise ValueError(f"the study name must not hold control characters, got {name!r}")
+    return name
 
 
 def as_dataset(data) -> netcore.Dataset | None:
