@@ -334,16 +334,15 @@ class Study:
         pick = min if self.config.objective.direction == "minimize" else max
         best = pick(done, key=lambda t: (t.value, t.number) if pick is min
                     else (t.value, -t.number))
-        return {"trial": best.system_attrs.get(records.SLOT, best.number), "value": best.value,
-                "params": self._trained_params(best),
-                "metrics": best.user_attrs.get("metrics", {}),
-                "curves": best.user_attrs.get("curves", {})}
+        return {"trial": records.slot_of(best), "value": best.value,
+                "params": self._trained_params(best), "metrics": records.metrics_of(best),
+                "curves": records.curves_of(best)}
 
     def _trained_params(self, trial: optuna.trial.FrozenTrial) -> dict:
         """A trial's parameters, with the learning rate it trained with when a range
         test chose it (lr-range studies, whose space has no ``lr``)."""
         params = self.config.space.decode(trial.params)
-        metrics = trial.user_attrs.get("metrics", {})
+        metrics = records.metrics_of(trial)
         if self.config.objective.fixed.get("lr") == RANGE_TEST and "lr" in metrics:
             params["lr"] = metrics["lr"]
         return params
