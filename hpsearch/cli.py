@@ -149,7 +149,7 @@ def cmd_run(args) -> int:
               max_consecutive_failures=spec.run["max_consecutive_failures"],
               progress=not args.no_progress)
     _print_summary(study)
-    out = Path(args.out or Path("hpsearch-results") / spec.name)
+    out = Path(args.out or _results_dir(spec.name))
     out.mkdir(parents=True, exist_ok=True)
     study.results().to_csv(out / "results.csv", index=False)
     plots = write_plots(study, out)
@@ -157,6 +157,14 @@ def cmd_run(args) -> int:
     print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
     print(f"plots: {', '.join(str(p) for p in plots)}")
     return EXIT_OK
+
+
+def _results_dir(name: str) -> Path:
+    """``hpsearch-results/<study>``, named so that no study name (``../x``, ``/abs``)
+    leads out of it: unsafe characters are replaced and a hash keeps names apart."""
+    from hpsearch.artifacts import safe_name
+
+    return Path("hpsearch-results") / safe_name(name)
 
 
 def _data_argument(args) -> dict | None:
@@ -169,9 +177,17 @@ def _data_argument(args) -> dict | None:
 
 
 def _require_file(url: str) -> None:
-    """An SQLite storage must exist already: opening it would create an empty one."""
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        raise FileNotFoundError(f"no storage file at {url[len('sqlite:///'):]}")
+    """A file storage (SQLite or journal) must exist already: opening it would
+    create an empty one."""
+    from hpsearch.storage import _journal_path, _sqlite_path
+
+    path = _sqlite_path(url) or _journal_path(url)
+    if path is None:
+        return
+    if not path.exists():
+        raise FileNotFoundError(f"no storage file at {path}")
+    if not path.is_file():
+        raise ValueError(f"storage {url} is not a file: {path} is a folder or a device")
 
 
 def _open_study(storage: str, name: str | None):
@@ -199,7 +215,7 @@ def cmd_plot(args) -> int:
     from hpsearch.plots import write_plots
 
     study = _open_study(args.storage, args.study)
-    paths = write_plots(study, args.out or Path("hpsearch-results") / study.name)
+    paths = write_plots(study, args.out or _results_dir(study.name))
     _print_skipped(study)
     for path in paths:
         print(path)
@@ -298,16 +314,23 @@ def main(argv: list[str] | None = None) -> int:
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, TypeError, FileNotFoundError, KeyError, StorageUnreachableError) as exc:
-        print(f"hpsearch: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, KeyError, OSError, StorageUnreachableError) as exc:
+        # OSError: a storage or results folder that cannot be read or written
+        # (missing, read-only, a file where a folder should be, ...).
+        _error(str(exc))
         return EXIT_BAD_INPUT
     except Exception as exc:
         if not type(exc).__module__.startswith("sqlalchemy"):
             raise
         # Not a database (or not one of ours): say so instead of a driver traceback.
         reason = getattr(exc, "orig", None) or exc
-        print(f"hpsearch: error: cannot read the storage: {reason}", file=sys.stderr)
+        _error(f"cannot read the storage: {reason}")
         return EXIT_BAD_INPUT
+
+
+def _error(message: str) -> None:
+    """Report ``message`` as one line on stderr, whatever lines it holds."""
+    print(f"hpsearch: error: {' '.join(message.split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -53,9 +53,9 @@ def check_same_data(name: str, stored: Mapping, wanted: Mapping) -> None:
 
 
 def _completed_trial(study, slot: int):
-    done = [t for t in study._completed() if t.system_attrs.get(records.SLOT) == slot]
+    done = [t for t in study._completed() if records.slot_of(t) == slot]
     if not done:
-        slots = sorted(t.system_attrs.get(records.SLOT) for t in study._completed())
+        slots = sorted(records.slot_of(t) for t in study._completed())
         raise ValueError(f"study {study.name!r} has no completed trial {slot!r}; completed "
                          f"trials: {slots[:20]}{' ...' if len(slots) > 20 else ''}")
     return done[-1]
@@ -68,10 +68,11 @@ def load_trial_model(study, slot: int) -> netcore.MLP:
         ValueError: when the trial did not complete or its model was not kept.
     """
     trial = _completed_trial(study, slot)
-    name = trial.user_attrs.get("metrics", {}).get("model_file")
+    name = records.metrics_of(trial).get("model_file")
     keep = study.config.objective.keep_models
     path = artifacts.models_dir(study.storage_url, study.name) / str(name)
-    if name is None or not path.exists():
+    # Only a file of the models folder, whatever an edited record names.
+    if not isinstance(name, str) or not _MODEL_FILE.fullmatch(name) or not path.exists():
         why = ("cross-validated trials train one net per fold and keep none"
                if study.config.objective.metric.startswith("cv_")
                else f"the study keeps the models of its {keep} best trials (keep_models)")
@@ -89,7 +90,7 @@ def refit(study, *, on: str, trial: int | None) -> netcore.MLP:
     slot = study.best_trial["trial"] if trial is None else trial
     stored = _completed_trial(study, slot)
     params = study.config.space.decode(stored.params)
-    epochs = stored.user_attrs.get("metrics", {}).get("best_epoch") if on == "train+val" else None
+    epochs = records.metrics_of(stored).get("best_epoch") if on == "train+val" else None
     seed = stored.system_attrs[records.SEED]
     return train_again(study.config.objective, params, seed, study.dataset(), epochs=epochs)
 

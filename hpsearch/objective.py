@@ -8,6 +8,8 @@ settings of the study fill whatever the parameters leave out.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import importlib
@@ -16,7 +18,7 @@ import math
 import os
 import runpy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +53,27 @@ def fit_keys() -> list[str]:
 def parameter_names() -> list[str]:
     """Every name a search space or the fixed settings may use."""
     return sorted({*model_keys(), *fit_keys(), *ARCHITECTURE_KEYS, "patience"})
+
+
+# Set while a stored configuration is rebuilt: a study read from a database is
+# data, not code, so its plugins are not imported and the names they would
+# register (activations, datasets) are not looked up.
+_STRUCTURE_ONLY = contextvars.ContextVar("hpsearch_structure_only", default=False)
+
+
+@contextlib.contextmanager
+def structure_only(active: bool = True) -> Iterator[None]:
+    """Within the block, configurations check their structure only and import nothing."""
+    token = _STRUCTURE_ONLY.set(active)
+    try:
+        yield
+    finally:
+        _STRUCTURE_ONLY.reset(token)
+
+
+def checking_structure_only() -> bool:
+    """True inside ``structure_only()``: a stored configuration is being rebuilt."""
+    return _STRUCTURE_ONLY.get()
 
 
 class DivergedError(RuntimeError):
@@ -124,15 +147,17 @@ class ObjectiveConfig:
     keep_models: int = 5
 
     def __post_init__(self):
-        object.__setattr__(self, "plugins", tuple(self.plugins))
+        object.__setattr__(self, "plugins", plugin_names(self.plugins))
         lr_finder.RangeTestConfig.from_options(self.range_test)
-        load_plugins(self.plugins)
-        if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
-            raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
-                             f"Got {self.dataset!r}. (Your own data: Study.create(data=...).)")
+        if not checking_structure_only():
+            self._check_plugins_and_dataset()
         self._check_task_and_metric()
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.cv_folds, "cv_folds")
+        if self.max_train is not None and (isinstance(self.max_train, bool) or not isinstance(
+                self.max_train, int) or self.max_train < 1):
+            raise ValueError(f"max_train must be a positive integer or None, "
+                             f"got {self.max_train!r}")
         if self.cv_folds < 2 and self.metric.startswith("cv_"):
             raise ValueError(f"cv_folds must be >= 2 for {self.metric}, got {self.cv_folds}")
         if self.trial_timeout is not None and not (isinstance(self.trial_timeout, int | float)
@@ -147,6 +172,14 @@ class ObjectiveConfig:
         if isinstance(self.keep_models, bool) or not isinstance(self.keep_models, int) \
                 or self.keep_models < 0:
             raise ValueError(f"keep_models must be an integer >= 0, got {self.keep_models!r}")
+
+    def _check_plugins_and_dataset(self) -> None:
+        """Import the plugins (the caller named them) and check the dataset name,
+        which a plugin may have registered."""
+        load_plugins(self.plugins)
+        if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
+            raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
+                             f"Got {self.dataset!r}. (Your own data: Study.create(data=...).)")
 
     def _check_task_and_metric(self) -> None:
         if self.task not in TASK_METRICS:
@@ -177,6 +210,14 @@ class ObjectiveConfig:
                 else dict(self.data_fingerprint)}
 
 
+def plugin_names(plugins) -> tuple[str, ...]:
+    """``plugins`` as a tuple of names, checked to be a list of strings."""
+    if isinstance(plugins, str) or not isinstance(plugins, list | tuple) \
+            or not all(isinstance(p, str) for p in plugins):
+        raise TypeError(f"plugins must be a list of module names or .py paths, got {plugins!r}")
+    return tuple(plugins)
+
+
 @functools.cache
 def _load_plugin(plugin: str) -> None:
     if plugin.endswith(".py"):
@@ -189,13 +230,19 @@ def load_plugins(plugins: tuple[str, ...]) -> None:
     """Import each plugin once per process.
 
     Raises:
-        ValueError: naming a plugin that cannot be imported.
+        ValueError: naming a plugin that cannot be imported, or that raised or
+            called ``sys.exit`` while being imported.
     """
     for plugin in plugins:
         try:
             _load_plugin(plugin)
         except (ImportError, OSError, SyntaxError) as exc:
             raise ValueError(f"plugin {plugin!r} cannot be loaded: {exc}") from None
+        except (Exception, SystemExit) as exc:
+            # A plugin is the user's code: whatever it raises, or a sys.exit() in it,
+            # is reported as that plugin's failure instead of ending the process.
+            raise ValueError(f"plugin {plugin!r} failed to load: {type(exc).__name__}: "
+                             f"{exc}") from None
 
 
 @functools.lru_cache(maxsize=4)

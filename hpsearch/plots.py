@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from hpsearch import records
 from hpsearch.dimensions import Choice, Fixed, Float, Int, thaw
 
 log = logging.getLogger(__name__)
@@ -203,11 +204,10 @@ def plot_learning_curves(study, top: int = 5) -> plt.Figure:
     frame = study.results()
     board = leaderboard(frame, study.config.space, study.config.objective.direction, top)
     fig, ax = plt.subplots(figsize=(7, 4))
-    curves = {t.system_attrs.get("hpsearch:slot"): t.user_attrs.get("curves", {})
-              for t in study.trials()}
+    curves = {records.slot_of(t): records.curves_of(t) for t in study.trials()}
     for i, slot in enumerate(board["trial"]):
         curve = curves.get(slot) or {}
-        if "val_loss" in curve:
+        if "val_loss" in curve and "loss" in curve:
             epochs = range(1, len(curve["val_loss"]) + 1)
             ax.plot(epochs, curve["val_loss"], color=f"C{i}", label=f"trial {slot} validation")
             ax.plot(epochs, curve["loss"], color=f"C{i}", ls="--", alpha=0.6)

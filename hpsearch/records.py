@@ -135,21 +135,54 @@ def abandon(storage, trial_id: int, reason: str) -> None:
     storage.set_trial_state_values(trial_id, TrialState.FAIL, None)
 
 
+# Readers of a trial's attributes. A storage file may have been edited or damaged,
+# so each checks the type it expects and falls back to what a trial without the
+# attribute gives: reading a study shows what can be shown instead of failing.
+def slot_of(trial: FrozenTrial) -> int:
+    """The trial's slot (its Optuna number when the stored slot is missing or not an int)."""
+    slot = trial.system_attrs.get(SLOT)
+    return slot if isinstance(slot, int) and not isinstance(slot, bool) else trial.number
+
+
+def seed_of(trial: FrozenTrial) -> int | None:
+    seed = trial.system_attrs.get(SEED)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def metrics_of(trial: FrozenTrial) -> dict:
+    """The trial's scalar results (``{}`` when missing or not a mapping)."""
+    metrics = trial.user_attrs.get("metrics")
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def curves_of(trial: FrozenTrial) -> dict:
+    """The trial's per-epoch lists by metric name (only the entries that are lists)."""
+    curves = trial.user_attrs.get("curves")
+    if not isinstance(curves, dict):
+        return {}
+    return {k: v for k, v in curves.items() if isinstance(v, list)}
+
+
+def error_of(trial: FrozenTrial) -> str | None:
+    error = trial.user_attrs.get("error")
+    return None if error is None else str(error)
+
+
+def is_requeued(trial: FrozenTrial) -> bool:
+    return trial.system_attrs.get(REQUEUED) is True
+
+
 def to_result(trial: FrozenTrial, space: SearchSpace) -> TrialResult:
     """A finished stored trial as the TrialResult a strategy is told."""
     state = {TrialState.COMPLETE: COMPLETE, TrialState.PRUNED: PRUNED}.get(trial.state, FAIL)
-    return TrialResult(slot=trial.system_attrs.get(SLOT, trial.number),
-                       params=space.decode(trial.params), seed=trial.system_attrs.get(SEED, 0),
-                       state=state, value=trial.value, record=trial.user_attrs.get("metrics", {}),
-                       error=trial.user_attrs.get("error"))
+    seed = seed_of(trial)
+    return TrialResult(slot=slot_of(trial), params=space.decode(trial.params),
+                       seed=0 if seed is None else seed, state=state, value=trial.value,
+                       record=metrics_of(trial), error=error_of(trial))
 
 
 def is_finished(trial: FrozenTrial) -> bool:
-    return trial.state.is_finished() and not trial.system_attrs.get(REQUEUED, False)
-
-
-def slot_of(trial: FrozenTrial) -> int:
-    return trial.system_attrs.get(SLOT, trial.number)
+    return trial.state.is_finished() and not is_requeued(trial)
 
 
 def holds_slot(trial: FrozenTrial) -> bool:

@@ -25,15 +25,15 @@ def _hashable(value):
 
 def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classification") -> dict:
     params = space.decode(trial.params)
-    metrics = trial.user_attrs.get("metrics", {})
-    row = {"trial": trial.system_attrs.get(records.SLOT, trial.number), "number": trial.number,
+    metrics = records.metrics_of(trial)
+    row = {"trial": records.slot_of(trial), "number": trial.number,
            "state": trial.state.name, "value": trial.value,
            **{name: _hashable(params.get(name)) for name in space}}
     row.update({k: metrics.get(k) for k in _METRIC_COLUMNS[task]})
     row.update({k: v for k, v in metrics.items() if k not in row})
-    row["seed"] = trial.system_attrs.get(records.SEED)
-    row["error"] = trial.user_attrs.get("error")
-    row["requeued"] = bool(trial.system_attrs.get(records.REQUEUED, False))
+    row["seed"] = records.seed_of(trial)
+    row["error"] = records.error_of(trial)
+    row["requeued"] = records.is_requeued(trial)
     return row
 
 

@@ -49,7 +49,7 @@ from typing import Any
 
 from hpsearch import space as sp
 from hpsearch.objective import ObjectiveConfig
-from hpsearch.study import StudyConfig
+from hpsearch.study import StudyConfig, check_study_name
 
 _NUMBER = (numbers.Real,)
 # key: (accepted types, description, default)
@@ -211,6 +211,10 @@ def parse_spec(data: dict, path: Path) -> Spec:
         if table in data and not isinstance(data[table], dict):
             raise SpecError(f"{path}: {table} must be a table ([{table}])")
     study = _study_table(path, data.get("study", {}), has_data="data" in data)
+    try:
+        check_study_name(study["name"])
+    except ValueError as exc:
+        raise SpecError(f"{path}: study.name: {exc}") from None
     if not data.get("space"):
         raise SpecError(f"{path}: the spec needs a [space] with at least one parameter")
     dims = {name: _dimension(path, name, t) for name, t in data["space"].items()}

@@ -10,7 +10,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import shutil
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +25,15 @@ import netcore
 from hpsearch import artifacts, models, records
 from hpsearch.checks import check_study_settings
 from hpsearch.lr_finder import RANGE_TEST
-from hpsearch.objective import ObjectiveConfig, TrialFiles, parameter_names
+from hpsearch.objective import (
+    ObjectiveConfig,
+    TrialFiles,
+    checking_structure_only,
+    load_plugins,
+    parameter_names,
+    plugin_names,
+    structure_only,
+)
 from hpsearch.runner import PruningSpec, TrialTask, check_pruner
 from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
@@ -56,14 +66,22 @@ class StudyConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "space", SearchSpace(self.space))
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
-                             f"Got {self.strategy!r} instead.")
         self.space.check_names(parameter_names(), "the netcore objective")
         check_pruner(self.pruner)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         check_positive_int(self.round_size, "round_size")
+        if not isinstance(self.strategy, str):
+            raise TypeError(f"strategy must be a strategy name, got {self.strategy!r}")
+        if not checking_structure_only():
+            self._check_settings()
+
+    def _check_settings(self) -> None:
+        """The checks that build a strategy and stand-in nets, which may need names
+        that plugins register; skipped when a stored configuration is rebuilt."""
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
+                             f"Got {self.strategy!r} instead.")
         # Fails now, before any trial, on a bad space or option. A strategy may reshape
         # the space and objective (lr-range moves "lr" into a range test per trial).
         space, objective = self.build_strategy().configure(self.objective)
@@ -81,10 +99,17 @@ class StudyConfig:
                 "seed": self.seed, "pruner": self.pruner, "round_size": self.round_size}
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> StudyConfig:
+    def from_dict(cls, data: Mapping, *, checked: bool = False) -> StudyConfig:
+        """Rebuild a stored configuration (``to_dict``'s output).
+
+        By default only its structure is checked and nothing is imported: a
+        study read from a database is data, not code, so its plugins do not
+        run. ``checked=True`` checks it as at creation, importing its plugins.
+        """
         data = dict(data)
-        return cls(space=SearchSpace.from_dict(data.pop("space")),
-                   objective=ObjectiveConfig(**data.pop("objective")), **data)
+        with structure_only(not checked):
+            return cls(space=SearchSpace.from_dict(data.pop("space")),
+                       objective=ObjectiveConfig(**data.pop("objective")), **data)
 
 
 def _flatten(data, prefix: str = "") -> dict:
@@ -107,6 +132,11 @@ class _Missing:
 _MISSING = _Missing()
 
 
+def _plugin_key(plugin: str) -> str:
+    """A plugin name to compare: a file by its absolute path, a module by its name."""
+    return os.path.abspath(plugin) if plugin.endswith(".py") else plugin
+
+
 def config_differences(stored: Mapping, requested: Mapping) -> str:
     """The settings in which two configurations differ, as
     ``"objective.epochs: stored 20, requested 30; ..."`` (``missing`` where absent)."""
@@ -124,6 +154,10 @@ class Study:
         self.name, self.storage_url, self.config = name, normalize_url(storage), config
         self.storage = open_storage(self.storage_url)
         self.study_id = self.storage.get_study_id_from_name(name)
+        # A configuration read from the storage is checked (and its plugins compared
+        # with the ones the caller named) only when the study is run.
+        self.checked = True
+        self.named_plugins: tuple[str, ...] = ()
 
     @classmethod
     def create(cls, name: str, *, space, dataset: str = "digits", strategy: str = "random",
@@ -170,6 +204,7 @@ class Study:
         whose objective names a ``data_source`` (a spec's ``[data]`` table) reads
         it from there.
         """
+        check_study_name(name)
         if data is None and config.objective.data_source:
             data = models.read_data_source(config.objective.data_source)
         if data is not None and config.objective.data_fingerprint is None:
@@ -198,7 +233,7 @@ class Study:
         if not load_if_exists:
             raise ValueError(f"a study named {name!r} already exists in {url}; use "
                              "Study.load, or pass load_if_exists=True to continue it")
-        study = cls.load(name, url)
+        study = cls.load(name, url, plugins=config.objective.plugins)
         stored, wanted = study.config.to_dict(), json.loads(json.dumps(config.to_dict()))
         models.check_same_data(name, stored["objective"], wanted["objective"])
         for side in (stored, wanted):  # the same data may be read from another place
@@ -228,11 +263,18 @@ class Study:
             shutil.rmtree(artifacts.study_dir(url, name), ignore_errors=True)
 
     @classmethod
-    def load(cls, name: str, storage: str | None = None) -> Study:
+    def load(cls, name: str, storage: str | None = None, *,
+             plugins: Sequence[str] | None = None) -> Study:
         """Open an existing study by name.
 
+        Reading a study imports and runs nothing: the plugins its stored
+        configuration lists are not imported. To ``run`` a study that uses
+        plugins, name them in ``plugins`` (they are imported now, as in
+        ``create``); a stored list the caller did not name is refused.
+
         Raises:
-            ValueError: if there is no such hpsearch study in the storage.
+            ValueError: if there is no such hpsearch study in the storage, or a
+                named plugin cannot be loaded.
         """
         url = normalize_url(storage)
         store = open_storage(url)
@@ -244,7 +286,27 @@ class Study:
         data = store.get_study_user_attrs(study_id).get(records.CONFIG)
         if data is None:
             raise ValueError(f"study {name!r} in {url} was not created by hpsearch")
-        return cls(name, url, StudyConfig.from_dict(data))
+        study = cls(name, url, StudyConfig.from_dict(data))
+        study.checked, study.named_plugins = False, plugin_names(list(plugins or ()))
+        load_plugins(study.named_plugins)
+        return study
+
+    def _checked_config(self) -> StudyConfig:
+        """The configuration checked as at creation, for running it.
+
+        Raises:
+            ValueError: when the stored configuration lists plugins the caller
+                did not name (they are compared, never imported), or fails a check.
+        """
+        if self.checked:
+            return self.config
+        named = {_plugin_key(p) for p in self.named_plugins}
+        stored = self.config.objective.plugins
+        if any(_plugin_key(p) not in named for p in stored):
+            raise ValueError(f"study {self.name!r} uses plugins {list(stored)}; name them to "
+                             "run it: Study.load(..., plugins=[...]) or the spec's plugins")
+        return StudyConfig.from_dict(json.loads(json.dumps(self.config.to_dict())),
+                                     checked=True)
 
     # Results.
     def trials(self) -> list[optuna.trial.FrozenTrial]:
@@ -272,16 +334,15 @@ class Study:
         pick = min if self.config.objective.direction == "minimize" else max
         best = pick(done, key=lambda t: (t.value, t.number) if pick is min
                     else (t.value, -t.number))
-        return {"trial": best.system_attrs.get(records.SLOT, best.number), "value": best.value,
-                "params": self._trained_params(best),
-                "metrics": best.user_attrs.get("metrics", {}),
-                "curves": best.user_attrs.get("curves", {})}
+        return {"trial": records.slot_of(best), "value": best.value,
+                "params": self._trained_params(best), "metrics": records.metrics_of(best),
+                "curves": records.curves_of(best)}
 
     def _trained_params(self, trial: optuna.trial.FrozenTrial) -> dict:
         """A trial's parameters, with the learning rate it trained with when a range
         test chose it (lr-range studies, whose space has no ``lr``)."""
         params = self.config.space.decode(trial.params)
-        metrics = trial.user_attrs.get("metrics", {})
+        metrics = records.metrics_of(trial)
         if self.config.objective.fixed.get("lr") == RANGE_TEST and "lr" in metrics:
             params["lr"] = metrics["lr"]
         return params
@@ -310,12 +371,16 @@ class Study:
         False (the error is then re-raised once running trials are recorded).
 
         Raises:
+            ValueError: for a loaded study whose stored plugins were not named
+                (``Study.load(..., plugins=[...])``), or whose stored
+                configuration fails the checks made at creation.
             AllTrialsFailedError: when every trial of the study failed.
             TooManyFailuresError: after ``max_consecutive_failures`` failures in a row.
             KeyboardInterrupt: passed on after marking running trials for re-run.
         """
         from hpsearch.loop import RunLoop
 
+        self.config, self.checked = self._checked_config(), True
         RunLoop(self, n_trials=n_trials, n_jobs=n_jobs, timeout=timeout, backend=backend,
                 backend_options=dict(backend_options or {}), blas_threads=blas_threads,
                 catch=catch,
@@ -394,6 +459,28 @@ class Study:
         with the preprocessing ``hpsearch predict`` needs."""
         model = self.best_model() if trial is None else self.model(trial)
         return netcore.save(model, path)
+
+
+MAX_NAME_LENGTH = 200
+
+
+def check_study_name(name: str) -> str:
+    """Refuse study names that cannot be shown on one line or kept in a storage:
+    empty, longer than ``MAX_NAME_LENGTH`` characters, or holding control
+    characters (newline, tab, NUL, ...).
+
+    Raises:
+        TypeError, ValueError: naming what is wrong with ``name``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"the study name must be a string, got {type(name).__name__}")
+    if not 1 <= len(name) <= MAX_NAME_LENGTH:
+        raise ValueError(f"the study name must have 1 to {MAX_NAME_LENGTH} characters, "
+                         f"got {len(name)}")
+    bad = sorted({c for c in name if unicodedata.category(c) == "Cc"})
+    if bad:
+        raise ValueError(f"the study name must not hold control characters, got {name!r}")
+    return name
 
 
 def as_dataset(data) -> netcore.Dataset | None:

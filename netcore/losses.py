@@ -39,10 +39,25 @@ class Loss:
         return self.loss_and_delta(z.copy(), t, scale=1.0)
 
 
-def _class_labels(y: np.ndarray, n_classes: int, argument: str) -> np.ndarray:
-    """Validate integer class labels in [0, n_classes)."""
+def _numeric(y, argument: str, what: str, hint: str = "") -> np.ndarray:
+    """``y`` as an array of numbers (or booleans), or a TypeError naming ``argument``."""
     y = np.asarray(y)
+    if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+        raise TypeError(f"{argument} must hold {what}, got dtype {y.dtype}{hint}")
+    return y
+
+
+def _class_labels(y: np.ndarray, n_classes: int, argument: str, *,
+                  column: bool = False) -> np.ndarray:
+    """Validate integer class labels in [0, n_classes); an (n, 1) column only when
+    ``column`` (the targets of a one-output net have its output's shape)."""
+    y = _numeric(y, argument, f"integer class labels in [0, {n_classes})",
+                 f"; encode them first: classes, {argument} = np.unique({argument}, "
+                 "return_inverse=True) (netcore.Dataset.from_arrays does it for you)")
     if y.ndim == 2 and y.shape[1] == 1:
+        if not column:
+            raise ValueError(f"{argument} has shape {y.shape}, a column; class labels must be "
+                             f"1-D of shape ({len(y)},): pass {argument}.ravel()")
         y = y[:, 0]
     if y.ndim != 1:
         raise ValueError(f"{argument} must be a 1-D array of class labels, got shape {y.shape}")
@@ -102,7 +117,7 @@ class SigmoidBinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
 
     def prepare_targets(self, y, n_outputs, dtype, argument="y"):
-        labels = _class_labels(y, max(n_outputs, 2), argument)
+        labels = _class_labels(y, max(n_outputs, 2), argument, column=n_outputs == 1)
         if n_outputs == 1:
             return labels.astype(dtype).reshape(-1, 1)
         onehot = np.zeros((len(labels), n_outputs), dtype=dtype)
@@ -135,7 +150,7 @@ class MeanSquaredError(Loss):
     is_classifier = False
 
     def prepare_targets(self, y, n_outputs, dtype, argument="y"):
-        y = np.asarray(y, dtype=dtype)
+        y = _numeric(y, argument, "numbers for mse").astype(dtype, copy=False)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2 or y.shape[1] != n_outputs:

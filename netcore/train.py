@@ -6,6 +6,7 @@ import dataclasses
 import logging
 import math
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netcore.callbacks import Callback, EarlyStopping
+from netcore.layers import BatchNorm
 from netcore.model import MLP
 from netcore.optim import (
     ClipGlobalNorm,
@@ -191,10 +193,13 @@ def _prepare_data(model: MLP, X, y, X_val, y_val) -> _Data:
 class _Trainer:
     """One training run: the epoch loop delegates batching, stepping and stopping."""
 
-    def __init__(self, model: MLP, config: TrainConfig, data: _Data):
+    def __init__(self, model: MLP, config: TrainConfig, data: _Data,
+                 n_used: int | None = None):
         self.model, self.config, self.data = model, config, data
+        # Samples trained on per epoch (batch norm drops a last batch of one sample).
+        self.n_used = len(data.X) if n_used is None else n_used
         self.train_step = TrainStep.from_config(config)
-        self.schedule = config.build_schedule(math.ceil(len(data.X) / config.batch_size))
+        self.schedule = config.build_schedule(math.ceil(self.n_used / config.batch_size))
         # One seed drives shuffling (the same stream as default_rng(seed)) and, through
         # a spawned child, the dropout masks.
         seeds = np.random.SeedSequence(config.seed)
@@ -229,9 +234,9 @@ class _Trainer:
         start = time.perf_counter()
         first_lr = self.schedule(self.step_count) if self.schedule is not None else None
         loss, correct, finite = self._train_batches()
-        logs = {"epoch": epoch, "loss": loss / len(self.data.X)}
+        logs = {"epoch": epoch, "loss": loss / self.n_used}
         if self.model.loss.is_classifier:
-            logs["accuracy"] = correct / len(self.data.X)
+            logs["accuracy"] = correct / self.n_used
         if finite and self.data.X_val is not None:
             val = self.model.evaluate_prepared(self.data.X_val, self.data.T_val)
             logs.update({f"val_{k}": v for k, v in val.items()})
@@ -269,7 +274,7 @@ class _Trainer:
         else:
             order = np.arange(n)
         total, correct = 0.0, 0
-        for start in range(0, n, bs):
+        for start in range(0, self.n_used, bs):
             idx = order[start:start + bs]
             # mode="clip" lets take write straight into the buffer (indices are valid).
             xb = np.take(X, idx, axis=0, out=self.x_buf[:len(idx)], mode="clip")
@@ -334,4 +339,31 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
         raise ValueError(
             f"early_stopping monitors {config.early_stopping.monitor!r}: pass X_val and y_val"
         )
-    return _Trainer(model, config, data).run()
+    n_used = _samples_per_epoch(model, config.batch_size, len(data.X))
+    return _Trainer(model, config, data, n_used).run()
+
+
+def _samples_per_epoch(model: MLP, batch_size: int, n: int) -> int:
+    """How many of the ``n`` training samples each epoch trains on: all of them,
+    except that a net with batch norm skips a last batch of a single sample, whose
+    batch variance is 0 (its normalized values are all 0, its statistics
+    meaningless), as PyTorch users do with ``drop_last``; which sample is left
+    out changes each epoch when the data is shuffled.
+
+    Raises:
+        ValueError: for batch norm with ``batch_size=1`` or fewer than 2 samples.
+    """
+    if not any(isinstance(layer, BatchNorm) for layer in model.layers):
+        return n
+    if batch_size == 1:
+        raise ValueError("batch_size=1 with batch_norm: the statistics of a one-sample batch "
+                         "are degenerate (its variance is 0); use batch_size >= 2")
+    if n < 2:
+        raise ValueError(f"batch_norm needs at least 2 training samples, got {n}")
+    if n % batch_size != 1:
+        return n
+    warnings.warn(f"batch norm: {n} samples with batch_size={batch_size} leave a last batch "
+                  "of 1 sample, whose statistics are degenerate; it is dropped from each "
+                  "epoch (choose a batch_size that does not leave 1 sample over to keep it)",
+                  UserWarning, stacklevel=3)
+    return n - 1

@@ -1,0 +1,329 @@
+"""More faults injected for real: stored configurations that name code, and the
+faults the command line must report in one line (a plugin that raises or exits,
+an unwritable or corrupted storage, hostile study names, edited trial records).
+
+Numbers in the test names refer to the cases of the project's robustness table.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import optuna
+import pytest
+from test_cli import hpsearch as run_cli
+
+import hpsearch
+from hpsearch import space
+
+# A harmless plugin: registers an activation that the study's space uses.
+PLUGIN = """
+import netcore
+from netcore.activations import ReLU
+
+class Harmless(ReLU):
+    name = "harmless"
+
+netcore.ACTIVATIONS["harmless"] = Harmless
+"""
+
+
+def _evil(folder: Path) -> tuple[Path, Path]:
+    """A plugin file that leaves a marker file when it is imported."""
+    folder.mkdir(parents=True, exist_ok=True)
+    marker = folder / "marker"
+    evil = folder / "evil.py"
+    evil.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    return evil, marker
+
+
+def _plugin_study(tmp_path: Path, n_trials: int = 1) -> tuple[str, Path]:
+    """A study created with a harmless plugin; returns its storage URL and plugin file."""
+    plugin = tmp_path / "harmless.py"
+    plugin.write_text(PLUGIN)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = hpsearch.Study.create("p", dataset="spirals", storage=url, epochs=1, max_train=100,
+                                  space={"lr": space.log_float(1e-3, 1e-1),
+                                         "activation": space.fixed("harmless")},
+                                  plugins=[str(plugin)])
+    if n_trials:
+        study.run(n_trials=n_trials, progress=False)
+    return url, plugin
+
+
+def _edit_config(url: str, name: str, **objective) -> None:
+    """Rewrite the stored configuration of a study, as an attacker with the file would."""
+    storage = optuna.storages.RDBStorage(url)
+    study_id = storage.get_study_id_from_name(name)
+    config = storage.get_study_user_attrs(study_id)["hpsearch:config"]
+    config["objective"].update(objective)
+    storage.set_study_user_attr(study_id, "hpsearch:config", config)
+    storage.engine.dispose()
+
+
+# Case 17: reading a study imports and runs nothing it names.
+def test_17_show_does_not_run_a_plugin_named_in_the_database(tmp_path):
+    url, _ = _plugin_study(tmp_path)
+    evil, marker = _evil(tmp_path / "xyz")
+    _edit_config(url, "p", plugins=[str(evil)])
+    shown = run_cli("show", url, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "1 trials (1 COMPLETE)" in shown.stdout
+    plotted = run_cli("plot", url, "--out", tmp_path / "plots", cwd=tmp_path)
+    assert plotted.returncode == 0, plotted.stderr
+    assert not marker.exists()
+
+
+def test_17_load_and_results_import_nothing(tmp_path):
+    url, _ = _plugin_study(tmp_path)
+    evil, marker = _evil(tmp_path / "xyz")
+    _edit_config(url, "p", plugins=[str(evil)])
+    study = hpsearch.Study.load("p", url)
+    assert len(study.results()) == 1 and study.best_params["activation"] == "harmless"
+    assert study.config.objective.plugins == (str(evil),)
+    assert not marker.exists()
+
+
+def test_17_a_loaded_study_runs_only_with_its_plugins_named(tmp_path):
+    url, plugin = _plugin_study(tmp_path)
+    study = hpsearch.Study.load("p", url)
+    with pytest.raises(ValueError, match=r"study 'p' uses plugins \[.*harmless.py'\]; name them"):
+        study.run(n_trials=2, progress=False)
+    assert len(study.results()) == 1
+    again = hpsearch.Study.load("p", url, plugins=[str(plugin)])
+    assert len(again.run(n_trials=2, progress=False)) == 2
+
+
+def test_17_an_edited_plugin_list_refuses_to_run_and_runs_nothing(tmp_path):
+    url, plugin = _plugin_study(tmp_path)
+    evil, marker = _evil(tmp_path / "xyz")
+    _edit_config(url, "p", plugins=[str(plugin), str(evil)])
+    study = hpsearch.Study.load("p", url, plugins=[str(plugin)])
+    with pytest.raises(ValueError, match=r"evil\.py"):
+        study.run(n_trials=2, progress=False)
+    assert not marker.exists()
+
+
+def test_17_a_spec_run_names_its_plugins_and_resumes(tmp_path):
+    (tmp_path / "harmless.py").write_text(PLUGIN)
+    spec = tmp_path / "s.toml"
+    for trials in (1, 2):
+        spec.write_text(f'[study]\nname = "s"\ndataset = "spirals"\ntrials = {trials}\n'
+                        f'epochs = 1\nmax_train = 100\nstorage = "sqlite:///{tmp_path / "s.db"}"\n'
+                        'plugins = ["harmless.py"]\n[fixed]\nactivation = "harmless"\n'
+                        '[space.lr]\ntype = "log_float"\nlow = 1e-3\nhigh = 1e-1\n')
+        result = run_cli("run", spec, "--no-progress", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert f"{trials} trials ({trials} COMPLETE)" in result.stdout
+
+
+# Case 25: the command line reports these faults in one line with exit code 2.
+SPEC = """[study]
+name = {name}
+dataset = "spirals"
+trials = 1
+epochs = 1
+max_train = {max_train}
+storage = {storage}
+plugins = {plugins}
+
+[space.lr]
+type = "log_float"
+low = 1e-3
+high = 1e-1
+"""
+
+
+def _spec(tmp_path: Path, *, name="s", storage=None, plugins=(), max_train=100) -> Path:
+    path = tmp_path / "spec.toml"
+    storage = storage or f"sqlite:///{tmp_path / 's.db'}"
+    path.write_text(SPEC.format(name=json.dumps(name), storage=json.dumps(storage),
+                                plugins=json.dumps(list(plugins)), max_train=max_train))
+    return path
+
+
+def _one_line_error(result, *words: str) -> str:
+    """The command failed with exit code 2 and one line on stderr holding ``words``."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("body, reason", [("raise RuntimeError('broken plugin')\n",
+                                           "RuntimeError: broken plugin"),
+                                          ("import sys\nsys.exit(3)\n", "SystemExit: 3")])
+def test_25_a_plugin_that_raises_or_exits_is_one_line(tmp_path, body, reason):
+    (tmp_path / "bad.py").write_text(body)
+    spec = _spec(tmp_path, plugins=["bad.py"])
+    for command in ("validate", "run"):
+        result = run_cli(command, spec, "--no-progress" if command == "run" else "--",
+                         cwd=tmp_path)
+        _one_line_error(result, "plugin", "bad.py", "failed to load", reason)
+    assert not (tmp_path / "s.db").exists()
+
+
+def test_25_a_plugin_that_raises_is_a_value_error_in_python(tmp_path):
+    (tmp_path / "bad.py").write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(ValueError, match=r"plugin '.*bad\.py' failed to load: SystemExit: 3"):
+        hpsearch.Study.create("x", dataset="spirals", space={"lr": 0.01},
+                              storage=f"sqlite:///{tmp_path / 'x.db'}",
+                              plugins=[str(tmp_path / "bad.py")])
+
+
+def test_25_a_storage_that_cannot_be_written_is_one_line(tmp_path):
+    blocker = tmp_path / "somefile.txt"
+    blocker.write_text("a file, not a folder")
+    result = run_cli("run", _spec(tmp_path, storage=f"sqlite:///{blocker}/x.db"),
+                     "--no-progress", cwd=tmp_path)
+    _one_line_error(result, "somefile.txt")
+    assert blocker.read_text() == "a file, not a folder"
+
+
+def test_25_a_read_only_folder_is_one_line(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        probe = folder / "probe"
+        try:
+            probe.write_text("")
+        except PermissionError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("this user (root) can write to a 0o555 folder")
+        result = run_cli("run", _spec(tmp_path, storage=f"sqlite:///{folder / 'x.db'}"),
+                         "--no-progress", cwd=tmp_path)
+        _one_line_error(result)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_25_a_storage_on_a_read_only_filesystem_is_one_line(tmp_path):
+    result = run_cli("run", _spec(tmp_path, storage="sqlite:////proc/hpsearch-test/x.db"),
+                     "--no-progress", cwd=tmp_path)
+    _one_line_error(result)
+
+
+def test_25_a_corrupted_sqlite_page_is_one_line(tmp_path):
+    url, _ = _plugin_study(tmp_path, n_trials=2)
+    db = tmp_path / "study.db"
+    data = bytearray(db.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    assert len(data) > 4 * page
+    # Garbage over every page but the first (the header and the schema's root):
+    # the file still opens as SQLite, and reading any table meets the damage.
+    data[page:] = (b"\xde\xad\xbe\xef" * (len(data) // 4 + 1))[:len(data) - page]
+    db.write_bytes(bytes(data))
+    result = run_cli("show", url, cwd=tmp_path)
+    _one_line_error(result, "cannot read the storage")
+
+
+def test_25_a_journal_url_naming_a_folder_is_one_line(tmp_path):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for command in ("show", "plot"):
+        _one_line_error(run_cli(command, f"journal:///{folder}", cwd=tmp_path))
+    result = run_cli("run", _spec(tmp_path, storage=f"journal:///{folder}"), "--no-progress",
+                     cwd=tmp_path)
+    _one_line_error(result)
+    assert not any(folder.iterdir())
+
+
+def test_25_show_of_a_missing_journal_creates_nothing(tmp_path):
+    missing = tmp_path / "missing.log"
+    for command in ("show", "plot", "export"):
+        args = ("--out", tmp_path / "m.npz") if command == "export" else ()
+        _one_line_error(run_cli(command, f"journal:///{missing}", *args, cwd=tmp_path),
+                        "missing.log")
+        _one_line_error(run_cli(command, missing, *args, cwd=tmp_path), "missing.log")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("max_train", [0, -5])
+def test_25_max_train_must_be_positive(tmp_path, max_train):
+    spec = _spec(tmp_path, max_train=max_train)
+    for command in ("validate", "run"):
+        _one_line_error(run_cli(command, spec, cwd=tmp_path), "max_train", str(max_train))
+    with pytest.raises(ValueError, match="max_train must be a positive integer or None"):
+        hpsearch.Study.create("x", dataset="spirals", space={"lr": 0.01}, storage="memory",
+                              max_train=max_train)
+
+
+def _written_outside(work: Path, before: set[Path]) -> list[Path]:
+    """Files written since ``before`` anywhere but the results folder of ``work``
+    and the storage ``work/s.db`` with its files beside it."""
+    allowed = (work / "hpsearch-results", work / "s.db.artifacts")
+    root = work.parent.parent
+    return [p for p in _files(root) - before
+            if not any(a in p.parents for a in allowed) and not p.name.startswith("s.db")]
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("name", ["../escape", "../../escape", "a/../../escape"])
+def test_25_a_path_like_study_name_writes_only_into_the_results_folder(tmp_path, name):
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    spec = _spec(work, name=name, storage=f"sqlite:///{work / 's.db'}")
+    before = _files(tmp_path)
+    result = run_cli("run", spec, "--no-progress", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert _written_outside(work, before) == []
+    assert len(list((work / "hpsearch-results").glob("*/results.csv"))) == 1
+    plotted = run_cli("plot", work / "s.db", cwd=work)
+    assert plotted.returncode == 0, plotted.stderr
+    assert _written_outside(work, before) == []
+
+
+def test_25_an_absolute_study_name_writes_only_into_the_results_folder(tmp_path):
+    target = tmp_path / "outside" / "abs"
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_cli("run", _spec(work, name=str(target)), "--no-progress", cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "outside").exists()
+    assert len(list((work / "hpsearch-results").glob("*/results.csv"))) == 1
+
+
+@pytest.mark.parametrize("name", ["bad\nname", "nul\x00name", "x" * 201, "", "tab\tname"])
+def test_25_study_names_with_control_characters_or_too_long_are_refused(tmp_path, name):
+    with pytest.raises(ValueError, match="study name"):
+        hpsearch.Study.create(name, dataset="spirals", space={"lr": 0.01},
+                              storage=f"sqlite:///{tmp_path / 'x.db'}")
+    spec = _spec(tmp_path, name=name)
+    for command in ("validate", "run"):
+        _one_line_error(run_cli(command, spec, cwd=tmp_path), "study name")
+    if "\x00" not in name:  # a command line cannot hold NUL
+        named = run_cli("run", _spec(tmp_path), "--name", name, cwd=tmp_path)
+        _one_line_error(named, "study name")
+    assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("attr, value", [("metrics", "a string"), ("metrics", [1, 2]),
+                                         ("curves", "not curves"), ("error", {"a": 1}),
+                                         ("hpsearch:slot", "seven"), ("hpsearch:seed", [1]),
+                                         ("hpsearch:requeued", "yes")])
+def test_25_trial_attributes_of_the_wrong_type_are_tolerated(tmp_path, attr, value):
+    url, _ = _plugin_study(tmp_path, n_trials=2)
+    # Finished trials cannot be changed through Optuna: edit the file's rows.
+    table = "trial_system_attributes" if attr.startswith("hpsearch:") else "trial_user_attributes"
+    with sqlite3.connect(tmp_path / "study.db") as db:
+        db.execute(f"DELETE FROM {table} WHERE trial_id = 1 AND key = ?", (attr,))
+        db.execute(f"INSERT INTO {table} (trial_id, key, value_json) VALUES (1, ?, ?)",
+                   (attr, json.dumps(value)))
+    db.close()
+    shown = run_cli("show", url, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "2 trials" in shown.stdout
+    plotted = run_cli("plot", url, "--out", tmp_path / "plots", cwd=tmp_path)
+    assert plotted.returncode == 0, plotted.stderr
+    assert len(hpsearch.Study.load("p", url).results()) == 2
