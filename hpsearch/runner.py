@@ -5,7 +5,8 @@
 a FAIL or PRUNED result with its error text. A worker that dies outright
 (segfault, ``os._exit``, OOM kill) is detected by the runner, which rebuilds
 the pool and fails only the trial that killed it; one that the trial's
-watchdog ended (``hpsearch.guards``) fails with its time limit.
+watchdog ended (``hpsearch.guards``) fails with its time limit. The Dask and
+Ray backends are in ``hpsearch.backends``.
 """
 
 from __future__ import annotations
@@ -357,9 +358,12 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
                 backend_options: dict | None = None):
     """The runner for ``backend``: "loky" (processes, the default) or any joblib backend.
 
-    ``backend_options`` go to ``joblib.parallel_config``; for ``"dask"``, e.g.
-    ``{"scheduler_host": "tcp://host:8786"}`` (without it the current
-    ``dask.distributed`` client is used).
+    ``"dask"`` and ``"ray"`` run one task per trial on the cluster
+    (``hpsearch.backends``), so that a dead worker fails only its trial; their
+    ``backend_options`` are ``scheduler_host`` (e.g. ``"tcp://host:8786"``;
+    without it the current ``dask.distributed`` client is used) or ``client``,
+    and ``address`` or ``remote_args`` for Ray. Other backends' options go to
+    ``joblib.parallel_config``.
     """
     n_jobs = check_positive_int(n_jobs, "n_jobs")
     if not isinstance(backend, str) or not backend:
@@ -369,6 +373,10 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
             raise ValueError("backend_options apply to joblib backends other than 'loky'")
         return LokyRunner(n_jobs, blas_threads)
     _check_backend(backend)
+    if backend in ("dask", "ray"):
+        from hpsearch.backends import make_task_runner
+
+        return make_task_runner(backend, n_jobs, backend_options)
     return JoblibRunner(n_jobs, backend, blas_threads, backend_options)
 
 

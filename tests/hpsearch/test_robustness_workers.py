@@ -1,5 +1,5 @@
-"""Faults of worker processes, injected for real: a trial stuck past its time limit,
-the driver killed under its workers.
+"""Faults of worker processes, injected for real: a worker that segfaults under Dask
+or Ray, a trial stuck past its time limit, the driver killed under its workers.
 
 Numbers in the test names refer to the cases of the project's robustness table.
 Time bounds in these tests only guard against hangs; they are not speed claims.
@@ -7,6 +7,7 @@ Time bounds in these tests only guard against hangs; they are not speed claims.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,44 @@ from hpsearch import space
 
 BACKEND_DRIVER = str(HELPERS / "backend_driver.py")
 TIME_LIMIT = "TrialTimeoutError: the trial exceeded its time limit"
+
+
+def _backend_run(storage: str, backend: str, crash: str, n_trials: int = 6) -> list[dict]:
+    """The trials of a study run in a driver process on ``backend``; fails on a hang."""
+    proc = subprocess.Popen([sys.executable, BACKEND_DRIVER, backend, storage, FAULTS,
+                             str(n_trials), "relu", crash],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=400)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"the {backend} run hung:\n{err[-3000:]}") from None
+    assert proc.returncode == 0 and "DONE" in out, err[-3000:]
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _check_only_crashes_failed(rows: list[dict], crash: str, n_trials: int) -> None:
+    assert sorted(r["trial"] for r in rows) == list(range(n_trials))
+    crashed = [r for r in rows if r["activation"] == crash]
+    healthy = [r for r in rows if r["activation"] == "relu"]
+    assert crashed and healthy
+    for row in crashed:
+        assert row["state"] == "FAIL"
+        assert "worker process died while running this trial" in row["error"]
+    assert all(r["state"] == "COMPLETE" for r in healthy)
+
+
+def test_21_a_worker_segfault_under_dask_fails_only_its_trial(storage):
+    pytest.importorskip("distributed")
+    rows = _backend_run(storage, "dask", "segfault")
+    _check_only_crashes_failed(rows, "segfault", 8)
+
+
+def test_21_a_worker_segfault_under_ray_fails_only_its_trial(storage):
+    pytest.importorskip("ray")
+    rows = _backend_run(storage, "ray", "nullread")
+    _check_only_crashes_failed(rows, "nullread", 8)
 
 
 def _study(storage, dims, name="t", **kwargs):
