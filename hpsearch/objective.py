@@ -26,6 +26,8 @@ import numpy as np
 
 import netcore
 from hpsearch import lr_finder
+from hpsearch.guards import Deadline
+from hpsearch.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from netcore.train import TrainConfig
 from netcore.validation import check_positive_int
 
@@ -80,21 +82,14 @@ class DivergedError(RuntimeError):
     """Training produced a NaN or infinite loss."""
 
 
-class TrialTimeoutError(RuntimeError):
-    """A trial ran longer than the study's ``trial_timeout``."""
-
-
 class _Deadline(netcore.Callback):
-    """Stops a training that runs past its time limit, checked after every batch."""
+    """Stops a training that runs past its trial's deadline, checked after every batch."""
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+    def __init__(self, deadline: Deadline):
+        self.deadline = deadline
 
     def on_batch_end(self, model, step: int) -> None:
-        if time.monotonic() > self.deadline:
-            raise TrialTimeoutError(f"the trial exceeded its time limit of {self.seconds:g} s "
-                                    f"(after {step} optimizer steps)")
+        self.deadline.check(f"after {step} optimizer steps")
 
 
 @dataclass(frozen=True)
@@ -308,11 +303,14 @@ def build_model(config: ObjectiveConfig, settings: dict, seed: int,
 
 
 def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset,
-               X, y, X_val, y_val, reporter: Callable[[int, dict], None] | None = None):
+               X, y, X_val, y_val, reporter: Callable[[int, dict], None] | None = None,
+               deadline: Deadline | None = None):
     """Build and train one model; returns (model, history). Raises DivergedError.
 
     The model returned holds the weights of its best epoch on the validation
     metric (early stopping restores them; without patience nothing stops early).
+    ``deadline`` is the trial's (shared by all its trainings); without one a
+    ``trial_timeout`` starts its own now.
     """
     _, fit_kw = _split(settings)
     fit_kw.setdefault("epochs", config.epochs)
@@ -321,8 +319,9 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore
     stopper = netcore.EarlyStopping(config.monitor, patience=fit_kw["epochs"]
                                     if patience is None else patience)
     callbacks = [netcore.EpochHook(reporter)] if reporter else []
-    if config.trial_timeout is not None:
-        callbacks.append(_Deadline(config.trial_timeout))
+    deadline = deadline or Deadline.start(config.trial_timeout)
+    if deadline is not None:
+        callbacks.append(_Deadline(deadline))
     hist = netcore.fit(model, X, y, X_val, y_val, seed=seed, early_stopping=stopper,
                        callbacks=callbacks, **fit_kw)
     if hist.diverged:
@@ -339,7 +338,7 @@ def _best(hist: netcore.History, metric: str) -> tuple[float, int]:
 
 def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
              reporter: Callable[[int, dict], None] | None = None,
-             files: TrialFiles | None = None) -> dict:
+             files: TrialFiles | None = None, deadline: Deadline | None = None) -> dict:
     """Train with ``params`` (over the fixed settings) and return the trial's record.
 
     The record holds ``value`` (the metric to optimise) and everything worth
@@ -347,15 +346,23 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     learning curves and wall time. ``reporter(epoch, logs)`` is called after each
     epoch (the pruning hook). With ``files.model_path`` (and ``keep_models``) the
     trained model of a holdout trial is saved there, with the data's preprocessing.
+    ``trial_timeout`` is one ``deadline`` for the whole trial (by default from
+    now): every fold and the range test count against it.
+
+    Raises:
+        TrialTimeoutError: once the trial is past its deadline.
     """
     start = time.perf_counter()
+    deadline = deadline or Deadline.start(config.trial_timeout)
     load_plugins(config.plugins)
     data = load_data(config, files)
     settings, range_test = _range_test_lr(config, {**config.fixed, **params}, seed, data)
+    if deadline is not None:
+        deadline.check("before training")
     if config.metric.startswith("cv_"):
-        record = _cross_validate(config, settings, seed, data)
+        record = _cross_validate(config, settings, seed, data, deadline)
     else:
-        record = _holdout(config, settings, seed, data, reporter, files)
+        record = _holdout(config, settings, seed, data, reporter, files, deadline)
     if range_test is not None:
         _add_range_test(record, range_test)
     record["duration"] = time.perf_counter() - start
@@ -375,9 +382,9 @@ def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: net
     return {**settings, "lr": result.suggestion}, result
 
 
-def _holdout(config, settings, seed, data, reporter, files) -> dict:
+def _holdout(config, settings, seed, data, reporter, files, deadline) -> dict:
     model, hist = train_once(config, settings, seed, data, data.X_train, data.y_train,
-                             data.X_val, data.y_val, reporter)
+                             data.X_val, data.y_val, reporter, deadline)
     value, best_epoch = _best(hist, config.metric)
     test = model.evaluate(data.X_test, data.y_test)
     val = {key: hist[key][best_epoch - 1] for key in hist.metrics
@@ -407,14 +414,16 @@ def _folds(config: ObjectiveConfig, seed: int):
     return kind(config.cv_folds, shuffle=True, random_state=seed % (2**32))
 
 
-def _cross_validate(config, settings, seed, data) -> dict:
+def _cross_validate(config, settings, seed, data, deadline) -> dict:
     folds = _folds(config, seed)
     metric = config.monitor
     scores, epochs = [], []
-    for train_idx, val_idx in folds.split(data.X_train, data.y_train):
+    for fold, (train_idx, val_idx) in enumerate(folds.split(data.X_train, data.y_train)):
+        if deadline is not None:
+            deadline.check(f"after {fold} of {config.cv_folds} folds")
         _, hist = train_once(config, settings, seed, data, data.X_train[train_idx],
                              data.y_train[train_idx], data.X_train[val_idx],
-                             data.y_train[val_idx])
+                             data.y_train[val_idx], deadline=deadline)
         score, best_epoch = _best(hist, metric)
         scores.append(score)
         epochs.append(best_epoch)

@@ -4,7 +4,9 @@
 ``TrialResult``: an exception, a diverged loss or a pruning decision becomes
 a FAIL or PRUNED result with its error text. A worker that dies outright
 (segfault, ``os._exit``, OOM kill) is detected by the runner, which rebuilds
-the pool and fails only the trial that killed it.
+the pool and fails only the trial that killed it; one that the trial's
+watchdog ended (``hpsearch.guards``) fails with its time limit. The Dask and
+Ray backends are in ``hpsearch.backends``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ from __future__ import annotations
 import atexit
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import functools
+import os
+import shutil
+import tempfile
 import time
 import traceback
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import optuna
 
-from hpsearch import objective
+from hpsearch import guards, objective
 from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
 from netcore.validation import check_positive_int
 
@@ -62,6 +69,8 @@ class TrialTask:
     blas_threads: int | None = 1
     pruning: PruningSpec | None = None
     files: objective.TrialFiles | None = None
+    # Created by the trial's watchdog when it ends the worker (set by the loky runner).
+    overrun_marker: str | None = None
 
 
 @functools.cache
@@ -98,10 +107,12 @@ def execute(task: TrialTask) -> TrialResult:
     start = time.perf_counter()
     result = TrialResult(task.slot, task.params, task.seed, FAIL)
     reporter = None
+    deadline = guards.Deadline.start(task.objective.trial_timeout)
     try:
         reporter = _reporter(task.pruning, task.trial_id) if task.pruning else None
-        record = objective.evaluate(task.objective, task.params, task.seed, reporter,
-                                    task.files)
+        with guards.enforced(deadline, task.overrun_marker):
+            record = objective.evaluate(task.objective, task.params, task.seed, reporter,
+                                        task.files, deadline)
         result.state, result.value, result.record = COMPLETE, record.pop("value"), record
     except optuna.TrialPruned as exc:
         result.state, result.error = PRUNED, str(exc)
@@ -114,9 +125,23 @@ def execute(task: TrialTask) -> TrialResult:
     return result
 
 
-def _crashed(task: TrialTask, exc: BaseException) -> TrialResult:
+def _crashed(task: TrialTask, exc: BaseException | str) -> TrialResult:
     return TrialResult(task.slot, task.params, task.seed, FAIL,
                        error=f"worker process died while running this trial: {exc}")
+
+
+def _overran(task: TrialTask) -> TrialResult:
+    return TrialResult(task.slot, task.params, task.seed, FAIL,
+                       error=guards.overrun_message(task.objective.trial_timeout))
+
+
+def _was_overrun(task: TrialTask) -> bool:
+    """Whether the trial's watchdog ended its worker (it leaves the marker)."""
+    marker = task.overrun_marker
+    if marker is None or not os.path.exists(marker):
+        return False
+    os.unlink(marker)
+    return True
 
 
 class LokyRunner:
@@ -131,6 +156,8 @@ class LokyRunner:
         self.futures: dict[cf.Future, TrialTask] = {}
         self.pools: dict[cf.Future, object] = {}
         self.suspects: list[TrialTask] = []
+        self.ready: list[TrialResult] = []
+        self.markers: str | None = None  # folder of the watchdogs' marker files
 
     def _pool(self):
         return _worker_pool(self.n_jobs, self._env())
@@ -143,7 +170,7 @@ class LokyRunner:
 
     @property
     def in_flight(self) -> int:
-        return len(self.futures) + len(self.suspects)
+        return len(self.futures) + len(self.suspects) + len(self.ready)
 
     def free_slots(self, prefetch: int = 0) -> int:
         """Tasks to submit now; ``prefetch`` extra ones wait in the pool's queue so that
@@ -151,6 +178,7 @@ class LokyRunner:
         return max(0, self.n_jobs + prefetch - self.in_flight)
 
     def submit(self, task: TrialTask) -> None:
+        task = self._with_marker(task)
         pool = self._pool()
         try:
             future = pool.submit(execute, task)
@@ -161,8 +189,19 @@ class LokyRunner:
         self.futures[future] = task
         self.pools[future] = pool
 
+    def _with_marker(self, task: TrialTask) -> TrialTask:
+        if task.objective.trial_timeout is None:
+            return task
+        if self.markers is None:
+            self.markers = tempfile.mkdtemp(prefix="hpsearch-watchdog-")
+            weakref.finalize(self, shutil.rmtree, self.markers, ignore_errors=True)
+        marker = os.path.join(self.markers, f"{task.trial_id}.overrun")
+        return dataclasses.replace(task, overrun_marker=marker)
+
     def next_result(self) -> TrialResult:
         """Block until a trial finishes; isolate trials whose worker died."""
+        if self.ready:
+            return self.ready.pop(0)
         if self.suspects:
             return self._run_alone(self.suspects.pop(0))
         done, _ = cf.wait(self.futures, return_when=cf.FIRST_COMPLETED)
@@ -171,27 +210,48 @@ class LokyRunner:
         try:
             return future.result()
         except cf.process.BrokenProcessPool as exc:
-            # The pool is gone: every unfinished trial in it failed with it. Re-run
-            # each alone so that only the trial that kills its worker is marked failed.
+            # The pool is gone: every unfinished trial in it failed with it.
             _discard_pool(pool, kill=True)
-            lost = [f for f, p in self.pools.items() if p is pool]
-            self.suspects.extend(self.futures.pop(f) for f in lost)
-            for f in lost:
-                del self.pools[f]
-            if not self.suspects:
-                return _crashed(task, exc)
-            self.suspects.insert(0, task)
-            return self._run_alone(self.suspects.pop(0))
+            self._sort_out([task, *self._forget(pool)], exc)
+            return self.next_result()
+
+    def _forget(self, pool) -> list[TrialTask]:
+        lost = [f for f, p in self.pools.items() if p is pool]
+        for f in lost:
+            del self.pools[f]
+        return [self.futures.pop(f) for f in lost]
+
+    def _sort_out(self, lost: list[TrialTask], exc: BaseException) -> None:
+        """Fail the trials that the watchdog ended (time limit) and a lone trial (its
+        crash); re-run each other one alone, so that only the trial that kills its
+        worker is marked failed."""
+        alive = []
+        for task in lost:
+            if _was_overrun(task):
+                self.ready.append(_overran(task))
+            else:
+                alive.append(task)
+        if len(lost) == 1 and alive:
+            self.ready.append(_crashed(alive[0], exc))
+        else:
+            self.suspects.extend(alive)
 
     def _run_alone(self, task: TrialTask) -> TrialResult:
         from joblib.externals.loky import ProcessPoolExecutor
 
         # A private one-worker pool: the shared pool keeps its size and its workers.
-        with ProcessPoolExecutor(max_workers=1, env=self._env()) as pool:
-            try:
-                return pool.submit(execute, task).result()
-            except cf.process.BrokenProcessPool as exc:
-                return _crashed(task, exc)
+        pool = ProcessPoolExecutor(max_workers=1, env=self._env(),
+                                   initializer=guards.init_worker, initargs=(os.getpid(),))
+        broken = True
+        try:
+            result = pool.submit(execute, task).result(timeout=_alone_limit(task))
+            broken = False
+        except cf.process.BrokenProcessPool as exc:
+            result = _overran(task) if _was_overrun(task) else _crashed(task, exc)
+        except cf.TimeoutError:  # not even the watchdog could end it
+            result = _overran(task)
+        pool.shutdown(wait=not broken, kill_workers=broken)
+        return result
 
     def shutdown(self, kill: bool = False) -> None:
         if kill and self.futures:
@@ -199,14 +259,24 @@ class LokyRunner:
         self.futures.clear()
         self.pools.clear()
         self.suspects.clear()
+        self.ready.clear()
+
+
+# Seconds a trial run alone may take beyond its time limit and its watchdog's grace
+# (worker start-up, data loading) before the driver gives up on it.
+ALONE_MARGIN = 60.0
+
+
+def _alone_limit(task: TrialTask) -> float | None:
+    limit = task.objective.trial_timeout
+    return None if limit is None else limit + guards.WATCHDOG_GRACE + ALONE_MARGIN
 
 
 # hpsearch's own pool of worker processes, kept between runs so that workers (and
 # the datasets they have loaded) are reused. It is not loky's process-wide
 # reusable executor, which joblib.Parallel (and scikit-learn) expect to own.
 _POOL: dict = {}
-# Idle workers exit after this many seconds (the pool starts new ones when work comes),
-# so the workers of a driver that was killed outright do not outlive it for long.
+# Idle workers exit after this many seconds (the pool starts new ones when work comes).
 WORKER_IDLE_TIMEOUT = 300.0
 
 
@@ -216,8 +286,11 @@ def _worker_pool(workers: int, env: dict[str, str]):
     key = (workers, tuple(sorted(env.items())))
     if _POOL.get("key") != key:
         _discard_pool()
+        # Workers watch this process: if it is killed outright they exit within a
+        # second rather than finishing doomed trials while holding its pipes.
         _POOL["pool"], _POOL["key"] = ProcessPoolExecutor(
-            max_workers=workers, env=env, timeout=WORKER_IDLE_TIMEOUT), key
+            max_workers=workers, env=env, timeout=WORKER_IDLE_TIMEOUT,
+            initializer=guards.init_worker, initargs=(os.getpid(),)), key
     return _POOL["pool"]
 
 
@@ -285,9 +358,12 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
                 backend_options: dict | None = None):
     """The runner for ``backend``: "loky" (processes, the default) or any joblib backend.
 
-    ``backend_options`` go to ``joblib.parallel_config``; for ``"dask"``, e.g.
-    ``{"scheduler_host": "tcp://host:8786"}`` (without it the current
-    ``dask.distributed`` client is used).
+    ``"dask"`` and ``"ray"`` run one task per trial on the cluster
+    (``hpsearch.backends``), so that a dead worker fails only its trial; their
+    ``backend_options`` are ``scheduler_host`` (e.g. ``"tcp://host:8786"``;
+    without it the current ``dask.distributed`` client is used) or ``client``,
+    and ``address`` or ``remote_args`` for Ray. Other backends' options go to
+    ``joblib.parallel_config``.
     """
     n_jobs = check_positive_int(n_jobs, "n_jobs")
     if not isinstance(backend, str) or not backend:
@@ -297,6 +373,10 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
             raise ValueError("backend_options apply to joblib backends other than 'loky'")
         return LokyRunner(n_jobs, blas_threads)
     _check_backend(backend)
+    if backend in ("dask", "ray"):
+        from hpsearch.backends import make_task_runner
+
+        return make_task_runner(backend, n_jobs, backend_options)
     return JoblibRunner(n_jobs, backend, blas_threads, backend_options)
 
 

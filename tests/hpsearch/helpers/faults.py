@@ -3,11 +3,16 @@
 Loaded in each worker process through ``plugins=[...]``: "raise" raises,
 "exit" kills its worker with os._exit, "segfault" sends itself SIGSEGV,
 "killed" receives SIGKILL (what an OOM kill looks like),
-"slow" sleeps a little per batch so that a study can be interrupted mid-run.
+"nullread" reads address 0 (a real segmentation fault from native code),
+"slow" sleeps a little per batch so that a study can be interrupted mid-run,
+"stuck" sleeps 30 s inside one batch, and "stubborn" also swallows the
+exception that is meant to stop it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import signal
 import time
@@ -48,6 +53,32 @@ class Killed(ReLU):
         time.sleep(5)
 
 
+class NullRead(ReLU):
+    name = "nullread"
+
+    def forward(self, z, out):
+        ctypes.string_at(0)
+
+
+class Stuck(ReLU):
+    name = "stuck"
+
+    def forward(self, z, out):
+        time.sleep(30)
+        return super().forward(z, out)
+
+
+class Stubborn(ReLU):
+    """A trial that cannot be stopped from inside Python: only its process can end."""
+
+    name = "stubborn"
+
+    def forward(self, z, out):
+        while True:
+            with contextlib.suppress(Exception):  # swallowing the stop request is the fault
+                time.sleep(30)
+
+
 class Slow(ReLU):
     name = "slow"
 
@@ -56,5 +87,5 @@ class Slow(ReLU):
         return super().forward(z, out)
 
 
-for cls in (Raise, Exit, Segfault, Killed, Slow):
+for cls in (Raise, Exit, Segfault, Killed, NullRead, Stuck, Stubborn, Slow):
     netcore.ACTIVATIONS[cls.name] = cls
