@@ -19,14 +19,15 @@ import importlib
 # Public name -> the module that defines it (``space`` is a module itself).
 _EXPORTS = {
     "STRATEGIES": "hpsearch.strategies",
-    "AllTrialsFailedError": "hpsearch.study",
+    "AllTrialsFailedError": "hpsearch.errors",
     "LRRangeResult": "hpsearch.lr_finder",
     "ObjectiveConfig": "hpsearch.objective",
     "SearchSpace": "hpsearch.searchspace",
     "Strategy": "hpsearch.strategies",
     "Study": "hpsearch.study",
     "StudyConfig": "hpsearch.study",
-    "TooManyFailuresError": "hpsearch.study",
+    "TooManyFailuresError": "hpsearch.errors",
+    "RunInterrupted": "hpsearch.errors",
     "TrialResult": "hpsearch.trial",
     "get_strategy": "hpsearch.strategies",
     "lr_range_test": "hpsearch.lr_finder",

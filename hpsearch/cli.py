@@ -301,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError
     from hpsearch.storage import StorageUnreachableError
-    from hpsearch.study import AllTrialsFailedError, TooManyFailuresError
 
     try:
         return COMMANDS[args.command](args)

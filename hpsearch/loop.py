@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from hpsearch import records, requeue
 from hpsearch.checks import grid_coverage
+from hpsearch.errors import RunInterrupted, TooManyFailuresError
 from hpsearch.models import prune_models
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import (
@@ -41,15 +42,6 @@ from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a run. Its running trials were re-queued, so running the study
-    again resumes it; ``complete`` is the number of complete trials it holds."""
-
-    def __init__(self, complete: int):
-        super().__init__(f"the run was interrupted with {complete} complete trials")
-        self.complete = complete
 
 
 class RunLoop:
@@ -265,8 +257,6 @@ class RunLoop:
             self.error = RuntimeError(f"trial {result.slot} failed: {result.error}")
         if self.max_failures and self.consecutive_failures >= self.max_failures \
                 and self.error is None:
-            from hpsearch.study import TooManyFailuresError
-
             self.stopping = True
             self.error = TooManyFailuresError(
                 f"study {self.study.name!r} stopped after {self.consecutive_failures} "

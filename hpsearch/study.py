@@ -24,6 +24,7 @@ from optuna.trial import TrialState
 import netcore
 from hpsearch import artifacts, models, records
 from hpsearch.checks import check_study_settings
+from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError  # noqa: F401 (re-exported)
 from hpsearch.lr_finder import RANGE_TEST
 from hpsearch.objective import (
     ObjectiveConfig,
@@ -42,14 +43,6 @@ from hpsearch.strategies.tpe import quiet_optuna
 from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)
-
-
-class AllTrialsFailedError(RuntimeError):
-    """Every trial of a study failed: there is no best trial."""
-
-
-class TooManyFailuresError(RuntimeError):
-    """A run stopped after too many consecutive failed trials."""
 
 
 @dataclass(frozen=True)
