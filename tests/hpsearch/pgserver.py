@@ -81,3 +81,17 @@ def start_server(url: str) -> None:
     subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
                                     "-l", str(root / "log"), "-w", "start"]),
                    check=True, capture_output=True, timeout=120)
+
+
+def postgres_or_skip() -> Iterator[str]:
+    """A fixture body: a server's URL, or a skip where none can start (a failure
+    when ``HPSEARCH_REQUIRE_POSTGRES`` says the machine must have one)."""
+    import pytest
+
+    try:
+        with postgres_server() as url:
+            yield url
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        if os.environ.get("HPSEARCH_REQUIRE_POSTGRES"):
+            raise
+        pytest.skip(f"no PostgreSQL server could be started here: {exc}")

@@ -17,7 +17,7 @@ import time
 import optuna
 import pytest
 from conftest import DRIVER, FAULTS, HELPERS
-from pgserver import postgres_server, start_server, stop_server
+from pgserver import postgres_or_skip, start_server, stop_server
 
 import hpsearch
 from hpsearch import records, space
@@ -151,13 +151,7 @@ def test_20_a_driver_restarted_elsewhere_waits_for_silent_trials(storage, monkey
 
 @pytest.fixture
 def postgres_url():
-    try:
-        with postgres_server() as url:
-            yield url
-    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
-        if os.environ.get("HPSEARCH_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"no PostgreSQL server could be started here: {exc}")
+    yield from postgres_or_skip()
 
 
 def test_24_a_database_restart_mid_study_is_ridden_out(postgres_url, tmp_path):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
 from conftest import HELPERS
-from pgserver import postgres_server
+from pgserver import postgres_or_skip
 
 import hpsearch
 from hpsearch.storage import count_trials, open_storage
@@ -18,13 +17,7 @@ SHARED = str(HELPERS / "shared_driver.py")
 
 @pytest.fixture(scope="module")
 def postgres_url():
-    try:
-        with postgres_server() as url:
-            yield url
-    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
-        if os.environ.get("HPSEARCH_REQUIRE_POSTGRES"):
-            raise
-        pytest.skip(f"no PostgreSQL server could be started here: {exc}")
+    yield from postgres_or_skip()
 
 
 def _four_workers(storage: str, name: str, strategy: str, n_trials: int):
