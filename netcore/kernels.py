@@ -87,6 +87,13 @@ def kernel_for(name: str, backend: str, *arrays: np.ndarray) -> Callable | None:
     return compiled(name)
 
 
+def for_model(n_params: int, dtype) -> bool:
+    """True when a model of ``n_params`` parameters of ``dtype`` should run the compiled layer
+    and loss kernels: numba chosen, a float dtype, and at least ``MIN_SIZE`` parameters (the
+    threshold of the Adam kernel, so a net too small for it never imports numba either)."""
+    return np.dtype(dtype).type in _DTYPES and n_params >= MIN_SIZE and backend() == "numba"
+
+
 def fits(*arrays: np.ndarray) -> bool:
     """True when the arrays suit a kernel and pay for it: 1-D, C-contiguous, one shape,
     one float dtype, and at least ``MIN_SIZE`` elements."""
@@ -108,6 +115,56 @@ def adam_loop(params, grads, m_sum, v_sum, beta1, beta2, scale, eps) -> None:
         params[i] = params[i] - (m / (np.sqrt(v) + eps)) * scale
 
 
+def bias_relu(z, b) -> None:
+    """``z = max(z + b, 0)`` in place, one pass: numpy's ``z += b`` then ``np.maximum(z, 0, out=z)``.
+
+    As numpy's vectorized maximum: NaN stays NaN and ``-0.0`` becomes ``+0.0``.
+    """
+    for i in range(z.shape[0]):
+        for j in range(z.shape[1]):
+            v = z[i, j] + b[j]
+            z[i, j] = v if (v > 0 or v != v) else 0
+
+
+def relu_backward(a, delta) -> None:
+    """``delta *= a > 0`` in place, one pass and no boolean temporary: the mask as 1 or 0,
+    multiplied, so ``-x * 0`` keeps numpy's ``-0.0`` and ``inf * 0`` its NaN."""
+    one, zero = delta.dtype.type(1), delta.dtype.type(0)
+    for i in range(delta.shape[0]):
+        for j in range(delta.shape[1]):
+            delta[i, j] = delta[i, j] * (one if a[i, j] > 0 else zero)
+
+
+def softmax_shift(z, t, true_logit) -> int:
+    """The first half of ``SoftmaxCrossEntropy.loss_and_delta``, one pass per row: count the rows
+    whose argmax (numpy's: the first maximum, or the first NaN) is ``t``, subtract the row
+    maximum from ``z`` in place and keep each row's shifted true logit in ``true_logit``."""
+    correct = 0
+    for i in range(z.shape[0]):
+        best, at = z[i, 0], 0
+        for j in range(1, z.shape[1]):
+            v = z[i, j]
+            if best != best:
+                break
+            if v > best or v != v:
+                best, at = v, j
+        correct += at == t[i]
+        for j in range(z.shape[1]):
+            z[i, j] = z[i, j] - best
+        true_logit[i] = z[i, t[i]]
+    return correct
+
+
+def softmax_finish(z, t, total, scale) -> None:
+    """The gradient half, after numpy's ``exp`` of ``z`` and its row sums ``total``:
+    ``z * (scale / total) - scale * onehot(t)`` written into ``z``, one pass."""
+    for i in range(z.shape[0]):
+        r = scale / total[i]
+        for j in range(z.shape[1]):
+            z[i, j] = z[i, j] * r
+        z[i, t[i]] = z[i, t[i]] - scale
+
+
 @functools.cache
 def _load() -> dict[str, Callable] | ImportError:
     # Imported on first use only: numba takes about half a second to import.
@@ -117,7 +174,9 @@ def _load() -> dict[str, Callable] | ImportError:
         log.warning("numba is installed but does not import (%s); netcore uses its numpy "
                     "optimizer steps", exc)
         return exc
-    return {"adam": jit(numba, adam_loop)}
+    kernels = {"adam": adam_loop, "bias_relu": bias_relu, "relu_backward": relu_backward,
+               "softmax_shift": softmax_shift, "softmax_finish": softmax_finish}
+    return {name: jit(numba, function) for name, function in kernels.items()}
 
 
 def jit(numba, function: Callable) -> Callable:
