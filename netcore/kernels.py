@@ -1,21 +1,36 @@
-"""Optional compiled optimizer steps: one pass over the flat buffers instead of ten.
+"""Optional compiled kernels: the optimizer step and the elementwise passes of a training step.
 
-The numpy updates in ``netcore.optim`` are the reference and always work. An
-Adam step there is ten passes over every parameter, memory- and sqrt-bound:
-about a fifth of a training step of a 784-256-128-10 net at batch 128. With
-numba installed (``pip install 'hpsearch[fast]'``) the same arithmetic runs as
-one compiled loop, in the same order and with IEEE semantics (no fused
-multiply-add, no reassociation, no approximate square root), so the results
-are bit for bit those of the numpy step, three to five times faster
-(``python -m studies.benchmarks.adam_step``).
+The numpy code in ``netcore.optim``, ``netcore.layers`` and ``netcore.losses``
+is the reference and always works. With numba installed (``pip install
+'hpsearch[fast]'``) these run compiled, each as one pass:
+
+- Adam: ten numpy passes over every parameter (memory- and sqrt-bound, a fifth
+  of a 784-256-128-10 step at batch 128) become one loop, three to five times
+  faster (``python -m studies.benchmarks.adam_step``);
+- bias add + ReLU: ``z += b; max(z, 0)`` after a dense layer's GEMM;
+- ReLU derivative: ``delta *= a > 0`` without the boolean temporary;
+- softmax cross-entropy: argmax count, row-maximum shift and true-logit gather
+  in one pass, the scaling by ``1 / row sum`` and the one-hot subtraction in
+  another. ``exp``, ``log`` and all sums stay numpy's calls (the row and bias
+  column sums are BLAS products with a ones vector, whose order no loop can
+  reproduce), so nothing is reassociated.
+
+Every kernel does the numpy path's operations in its order with IEEE semantics
+(no fused multiply-add, no reassociation, no approximate square root), so the
+results are bit for bit those of numpy, NaN, infinities and signed zeros
+included; a training run is identical with or without numba
+(``tests/netcore/test_kernels.py``, ``test_fused_kernels.py``). The biases'
+gradient sums are not fused for that reason: they cost a BLAS call each.
+``python -m studies.benchmarks.step_profile`` times each part of a step.
 
 ``NETCORE_KERNELS`` chooses: ``auto`` (the default: numba when it is installed),
-``numba`` (numba required) or ``numpy``. It is read when an optimizer is built.
-The first compiled step of a process imports numba and loads the kernel from
-its disk cache (compiling it the first time): about half a second to a second,
-repaid after a few thousand steps of a net with a few hundred thousand
-parameters. Buffers of fewer than ``MIN_SIZE`` parameters, where a step costs
-microseconds either way, always take the numpy path and never pay it.
+``numba`` (numba required) or ``numpy``. It is read when an optimizer or a
+model is built. The first compiled call of a process imports numba and loads
+the kernels from its disk cache (compiling them the first time): about half a
+second to a second, repaid after a few thousand steps of a net with a few
+hundred thousand parameters. Models and buffers of fewer than ``MIN_SIZE``
+parameters, where a step costs microseconds either way, always take the numpy
+path and never import numba.
 """
 
 from __future__ import annotations
@@ -63,7 +78,7 @@ def _choice() -> str:
 
 
 def compiled(name: str) -> Callable | None:
-    """The compiled step ``name`` (``"adam"``), loaded on first use.
+    """The compiled kernel ``name`` (``"adam"``, ``"bias_relu"``, ...), loaded on first use.
 
     None when numba is installed but does not import (built for another numpy,
     say) and ``NETCORE_KERNELS`` is ``auto``: the numpy step then runs, with a
