@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from netcore import kernels
 from netcore.reductions import row_sums
 
 
@@ -22,6 +23,9 @@ class Loss:
 
     name = "loss"
     is_classifier = True
+    # Set by the model (``MLP``) when the compiled kernels (``netcore.kernels``) run; only the
+    # softmax cross-entropy has one.
+    compiled = False
 
     def prepare_targets(self, y: np.ndarray, n_outputs: int, dtype) -> np.ndarray:
         raise NotImplementedError
@@ -92,6 +96,8 @@ class SoftmaxCrossEntropy(Loss):
         return p
 
     def loss_and_delta(self, z, t, *, scale):
+        if self.compiled and kernels.compiled("softmax_shift") is not None:
+            return self._compiled_loss_and_delta(z, t, scale)
         n, k = z.shape
         correct = int(np.count_nonzero(z.argmax(axis=1) == t))
         z -= z.max(axis=1, keepdims=True)
@@ -105,6 +111,17 @@ class SoftmaxCrossEntropy(Loss):
         flat = z.reshape(-1)
         flat[true_at] -= scale
         return loss, correct
+
+    def _compiled_loss_and_delta(self, z, t, scale):
+        """``loss_and_delta`` with its elementwise passes compiled (``netcore.kernels``): the same
+        operations in the same order, and numpy's own exp, log and sums, so the same bits."""
+        true_logit = np.empty(len(z), dtype=z.dtype)
+        correct = kernels.compiled("softmax_shift")(z, t, true_logit)
+        np.exp(z, out=z)
+        total = row_sums(z)
+        loss = float(np.log(total).sum() - true_logit.sum())
+        kernels.compiled("softmax_finish")(z, t, total, z.dtype.type(scale))
+        return loss, int(correct)
 
 
 class SigmoidBinaryCrossEntropy(Loss):

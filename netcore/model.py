@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from netcore import kernels
 from netcore.activations import get_activation
 from netcore.init import BIAS_INITS, get_initializer, init_bias
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
@@ -142,6 +143,8 @@ class MLP:
         self._configure(sizes, activation, loss, init, bias_init, seed, dtype, activation_options,
                         dropout, input_dropout, batch_norm, bn_momentum)
         self._allocate()
+        if kernels.for_model(self.params.size, self.dtype):
+            self._use_kernels()
         rng = np.random.default_rng(seed)
         self._initialize(get_initializer(init), rng)
         # Backprop stops at the first layer with parameters (input dropout needs no gradient).
@@ -216,6 +219,13 @@ class MLP:
             offset += size
         for layer in self.layers:
             layer.bind(*views[id(layer)])
+
+    def _use_kernels(self) -> None:
+        """Hand the ReLU layers and the softmax loss their compiled kernels (``netcore.kernels``)."""
+        for previous, layer in itertools.pairwise(self.layers):
+            if isinstance(layer, ActivationLayer):
+                layer.use_kernels(previous)
+        self.loss.compiled = True
 
     def _initialize(self, initializer, rng: np.random.Generator) -> None:
         for layer in self.layers:
