@@ -34,6 +34,9 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classificatio
     row["seed"] = records.seed_of(trial)
     row["error"] = records.error_of(trial)
     row["requeued"] = records.is_requeued(trial)
+    if records.is_confirmation(trial):
+        row["confirms"] = trial.system_attrs.get(records.CONFIRMS)
+        row["repeat"] = trial.system_attrs.get(records.REPEAT)
     return row
 
 

@@ -302,14 +302,23 @@ class Study:
                                      checked=True)
 
     # Results.
-    def trials(self) -> list[optuna.trial.FrozenTrial]:
-        return self.storage.get_all_trials(self.study_id, deepcopy=False)
+    def trials(self, *, confirmations: bool = False) -> list[optuna.trial.FrozenTrial]:
+        """The search's stored trials; with ``confirmations`` also the repeats that
+        ``confirm`` trained (which are no part of the search)."""
+        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        return trials if confirmations else [t for t in trials
+                                             if not records.is_confirmation(t)]
 
-    def results(self) -> pd.DataFrame:
-        """One row per trial: slot, state, value, parameters and metrics as columns."""
+    def results(self, *, confirmations: bool = False) -> pd.DataFrame:
+        """One row per trial: slot, state, value, parameters and metrics as columns.
+
+        With ``confirmations`` the repeats of ``confirm`` are rows too, marked by
+        their ``confirms`` (the configuration's slot) and ``repeat`` columns.
+        """
         from hpsearch.report import results_frame
 
-        return results_frame(self.trials(), self.config.space, self.config.objective.task)
+        return results_frame(self.trials(confirmations=confirmations), self.config.space,
+                             self.config.objective.task)
 
     def _completed(self) -> list[optuna.trial.FrozenTrial]:
         return [t for t in self.trials() if t.state == TrialState.COMPLETE]
