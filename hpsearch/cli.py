@@ -50,8 +50,19 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--study", help="study name (needed when the storage holds several)")
         if name == "show":
             cmd.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
+            cmd.add_argument("--confirmed", action="store_true",
+                             help="also print the table of `hpsearch confirm` and its verdict")
         else:
             cmd.add_argument("--out", help="output folder (default hpsearch-results/<study>)")
+    confirm = sub.add_parser("confirm", help="train the best configurations again with fresh "
+                                             "seeds; print means, 95%% intervals and Welch tests")
+    confirm.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    confirm.add_argument("--study", help="study name (needed when the storage holds several)")
+    # Checked by Study.confirm, so that a bad count is one line like every other error.
+    confirm.add_argument("--top", default="5", help="configurations to confirm (default 5)")
+    confirm.add_argument("--repeats", default="5", help="trainings of each (default 5)")
+    confirm.add_argument("--jobs", default="1", help="parallel worker processes (default 1)")
+    confirm.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     export = sub.add_parser("export", help="write a study's best (or one trial's) model to a file")
     export.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
     export.add_argument("--study", help="study name (needed when the storage holds several)")
@@ -207,7 +218,45 @@ def _open_study(storage: str, name: str | None):
 
 
 def cmd_show(args) -> int:
-    _print_summary(_open_study(args.storage, args.study), top=args.top)
+    study = _open_study(args.storage, args.study)
+    _print_summary(study, top=args.top)
+    if args.confirmed:
+        table = study.confirmations()
+        if table.empty:
+            print("no configuration confirmed yet: hpsearch confirm STORAGE --study NAME")
+        else:
+            _print_confirmations(table)
+    return EXIT_OK
+
+
+def _count(text: str, option: str) -> int:
+    """A command-line count as an int (checked for being positive by its user)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{option} must be a positive integer, got {text!r}") from None
+
+
+def _print_confirmations(table) -> None:
+    from hpsearch.confirm import verdict
+
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(verdict(table))
+
+
+def cmd_confirm(args) -> int:
+    top, repeats = _count(args.top, "--top"), _count(args.repeats, "--repeats")
+    jobs = _count(args.jobs, "--jobs")
+    for value, option in ((top, "--top"), (repeats, "--repeats"), (jobs, "--jobs")):
+        if value < 1:
+            raise ValueError(f"{option} must be a positive integer, got {value}")
+    study = _open_study(args.storage, args.study)
+    table = study.confirm(top=top, repeats=repeats, n_jobs=jobs, progress=not args.no_progress)
+    if table.empty:
+        print(f"study {study.name!r} has no completed trial to confirm")
+        return EXIT_OK
+    _print_confirmations(table)
     return EXIT_OK
 
 
@@ -292,7 +341,7 @@ def cmd_lr_find(args) -> int:
 
 COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_validate,
             "lr-find": cmd_lr_find, "export": cmd_export, "predict": cmd_predict,
-            "delete": cmd_delete}
+            "delete": cmd_delete, "confirm": cmd_confirm}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,6 +183,11 @@ class RunLoop:
                                     self.blas_threads)
 
     def _trials(self) -> list:
+        """The search's trials: confirmation repeats (``Study.confirm``) are no part
+        of the budget, the strategy's history, the slots or stale recovery."""
+        return [t for t in self._all_trials() if not records.is_confirmation(t)]
+
+    def _all_trials(self) -> list:
         return self.storage.get_all_trials(self.study.study_id, deepcopy=False)
 
     def _queue(self) -> list[dict]:
@@ -199,8 +204,9 @@ class RunLoop:
         drivers); returns the number of finished trials in the study."""
         if count_trials(self.storage, self.study.study_id) == self.known_trials:
             return -1
-        trials = self._trials()
-        self.known_trials = len(trials)
+        everything = self._all_trials()
+        self.known_trials = len(everything)  # compared with count_trials, which counts all
+        trials = [t for t in everything if not records.is_confirmation(t)]
         finished = [t for t in trials if records.is_finished(t)]
         fresh = [t for t in finished if t._trial_id not in self.told]
         self.told.update(t._trial_id for t in fresh)

@@ -3,7 +3,10 @@
 Each trial carries system attributes ``hpsearch:slot`` (its place in the
 study's sequence), ``hpsearch:seed``, ``hpsearch:owner`` (host and pid of the
 driver running it) and, for a trial abandoned by a dead driver,
-``hpsearch:requeued``. Results are user attributes: ``metrics`` (scalars),
+``hpsearch:requeued``. A confirmation repeat (``Study.confirm``) also carries
+``hpsearch:confirms`` (the slot of the configuration it re-trains) and
+``hpsearch:repeat``; it is no part of the search and readers of the search's
+trials skip it. Results are user attributes: ``metrics`` (scalars),
 ``curves`` (per-epoch lists) and ``error``.
 """
 
@@ -27,6 +30,7 @@ HEARTBEAT = "hpsearch:heartbeat"
 # HPSEARCH_HEARTBEAT_INTERVAL and HPSEARCH_STALE_AFTER (seconds) override them.
 HEARTBEAT_INTERVAL, STALE_AFTER = 30.0, 300.0
 NEXT_SLOT, REQUEUE, CONFIG = "hpsearch:next_slot", "hpsearch:requeue", "hpsearch:config"
+CONFIRMS, REPEAT = "hpsearch:confirms", "hpsearch:repeat"
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
 
 
@@ -100,12 +104,16 @@ def jsonable(value):
 
 
 def create_running(storage, study_id: int, space: SearchSpace, slot: int, seed: int,
-                   params: dict) -> int:
-    """Record a RUNNING trial with its parameters; returns its trial id."""
+                   params: dict, extra: dict | None = None) -> int:
+    """Record a RUNNING trial with its parameters; returns its trial id.
+
+    ``extra`` adds system attributes (a confirmation repeat's ``CONFIRMS`` and ``REPEAT``).
+    """
     template = optuna.trial.create_trial(
         state=TrialState.RUNNING, params=space.encode(params),
         distributions=space.distributions(params),
-        system_attrs={SLOT: slot, SEED: seed, OWNER: owner_tag(), HEARTBEAT: time.time()})
+        system_attrs={SLOT: slot, SEED: seed, OWNER: owner_tag(), HEARTBEAT: time.time(),
+                      **(extra or {})})
     return storage.create_new_trial(study_id, template_trial=template)
 
 
@@ -181,10 +189,19 @@ def to_result(trial: FrozenTrial, space: SearchSpace) -> TrialResult:
                        record=metrics_of(trial), error=error_of(trial))
 
 
+def is_confirmation(trial: FrozenTrial) -> bool:
+    """True for a repeat of ``Study.confirm``: stored beside the search's trials but
+    no part of the search (budget, strategy, slots, best trial, results)."""
+    return CONFIRMS in trial.system_attrs
+
+
 def is_finished(trial: FrozenTrial) -> bool:
-    return trial.state.is_finished() and not is_requeued(trial)
+    """True for a search trial finished for good (not re-queued, not a confirmation)."""
+    return trial.state.is_finished() and not is_requeued(trial) and not is_confirmation(trial)
 
 
 def holds_slot(trial: FrozenTrial) -> bool:
-    """True for a trial that settles its slot: running, or finished for good."""
+    """True for a search trial that settles its slot: running, or finished for good."""
+    if is_confirmation(trial):
+        return False
     return trial.state == TrialState.RUNNING or is_finished(trial)

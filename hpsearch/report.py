@@ -34,6 +34,9 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classificatio
     row["seed"] = records.seed_of(trial)
     row["error"] = records.error_of(trial)
     row["requeued"] = records.is_requeued(trial)
+    if records.is_confirmation(trial):
+        row["confirms"] = trial.system_attrs.get(records.CONFIRMS)
+        row["repeat"] = trial.system_attrs.get(records.REPEAT)
     return row
 
 
@@ -47,14 +50,43 @@ def results_frame(trials: list[FrozenTrial], space: SearchSpace,
     return frame.sort_values(["trial", "number"], kind="stable").reset_index(drop=True)
 
 
+RANK_BY = ("value", "confirmed")
+
+
 def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
-                top: int = 10) -> pd.DataFrame:
-    """The ``top`` complete trials, best first, with their parameters and key metrics."""
+                top: int = 10, *, rank_by: str = "value",
+                confirmed: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``top`` complete trials, best first, with their parameters and key metrics.
+
+    ``rank_by="confirmed"`` puts the configurations of ``confirmed`` (the table of
+    ``Study.confirm``) first, by their confirmed mean, with its ``mean``,
+    ``ci_low``, ``ci_high`` and ``n``; the other trials follow by value.
+    """
+    if rank_by not in RANK_BY:
+        raise ValueError(f"The 'rank_by' parameter must be one of {sorted(RANK_BY)}. "
+                         f"Got {rank_by!r} instead.")
     done = frame[frame["state"] == "COMPLETE"]
     done = done.sort_values(["value", "trial"], ascending=[direction == "minimize", True])
     # "lr" is a metric, not a parameter, when a range test chose it (lr-range studies).
     columns = ["trial", "value", *space, *[c for c in ("lr", *_BOARD_METRICS) if c in frame]]
+    if rank_by == "confirmed":
+        if confirmed is None:
+            raise ValueError("rank_by='confirmed' needs the table of Study.confirm: "
+                             "confirmed=study.confirmations()")
+        done = _by_confirmed(done, confirmed)
+        columns[2:2] = _CONFIRMED
     return done[[c for c in dict.fromkeys(columns) if c in done]].head(top).reset_index(drop=True)
+
+
+_CONFIRMED = ["mean", "ci_low", "ci_high", "n"]
+
+
+def _by_confirmed(done: pd.DataFrame, confirmed: pd.DataFrame) -> pd.DataFrame:
+    """``done`` (already by value) with confirmed configurations first, by their rank."""
+    stats = confirmed[["trial", "rank", *_CONFIRMED]]
+    merged = done.merge(stats, on="trial", how="left")
+    merged["n"] = merged["n"].astype("Int64")  # a count, blank for unconfirmed trials
+    return merged.sort_values("rank", kind="stable", na_position="last")
 
 
 def state_counts(frame: pd.DataFrame) -> dict[str, int]:

@@ -302,14 +302,66 @@ class Study:
                                      checked=True)
 
     # Results.
-    def trials(self) -> list[optuna.trial.FrozenTrial]:
-        return self.storage.get_all_trials(self.study_id, deepcopy=False)
+    def trials(self, *, confirmations: bool = False) -> list[optuna.trial.FrozenTrial]:
+        """The search's stored trials; with ``confirmations`` also the repeats that
+        ``confirm`` trained (which are no part of the search)."""
+        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        return trials if confirmations else [t for t in trials
+                                             if not records.is_confirmation(t)]
 
-    def results(self) -> pd.DataFrame:
-        """One row per trial: slot, state, value, parameters and metrics as columns."""
+    def results(self, *, confirmations: bool = False) -> pd.DataFrame:
+        """One row per trial: slot, state, value, parameters and metrics as columns.
+
+        With ``confirmations`` the repeats of ``confirm`` are rows too, marked by
+        their ``confirms`` (the configuration's slot) and ``repeat`` columns.
+        """
         from hpsearch.report import results_frame
 
-        return results_frame(self.trials(), self.config.space, self.config.objective.task)
+        return results_frame(self.trials(confirmations=confirmations), self.config.space,
+                             self.config.objective.task)
+
+    def confirm(self, top: int = 5, repeats: int = 5, *, n_jobs: int = 1,
+                seed: int | None = None, progress: bool = True) -> pd.DataFrame:
+        """Train the ``top`` best complete configurations ``repeats`` times more with
+        fresh seeds, to tell a good configuration from a lucky seed.
+
+        The repeats are stored in the study (reused by the next call with the same
+        arguments, which trains only missing ones) but are no part of the search:
+        they do not count toward the budget, reach the strategy or change
+        ``best_trial``. Their seeds come from ``seed`` (default: the study's), the
+        configuration's slot and the repeat index.
+
+        Returns:
+            One row per configuration, best confirmed mean first: ``trial``, the
+            parameters, ``search_value``, ``mean``, ``std``, ``ci_low``/``ci_high``
+            (95 % t-interval of the mean), ``n``, ``failed`` (excluded from the
+            statistics), ``rank``, ``p_vs_next`` (Welch's t-test against the next
+            row) and ``beats_next`` (better mean and p < 0.05).
+
+        Raises:
+            ValueError: when ``top``, ``repeats``, ``n_jobs`` or ``seed`` is not a
+                positive integer (``seed``: None or >= 0), or for the reasons of ``run``.
+        """
+        from hpsearch import confirm
+
+        self.config, self.checked = self._checked_config(), True
+        return confirm.confirm(self, top, repeats, n_jobs=n_jobs, seed=seed, progress=progress)
+
+    def confirmations(self) -> pd.DataFrame:
+        """The table of ``confirm`` read back from storage, pooling every stored repeat
+        of each configuration (empty when nothing was confirmed)."""
+        from hpsearch import confirm
+
+        return confirm.confirmations(self)
+
+    def leaderboard(self, top: int = 10, *, rank_by: str = "value") -> pd.DataFrame:
+        """The ``top`` complete trials, best first by their search ``value`` or, with
+        ``rank_by="confirmed"``, confirmed configurations first by their confirmed mean."""
+        from hpsearch.report import leaderboard
+
+        confirmed = self.confirmations() if rank_by == "confirmed" else None
+        return leaderboard(self.results(), self.config.space, self.config.objective.direction,
+                           top, rank_by=rank_by, confirmed=confirmed)
 
     def _completed(self) -> list[optuna.trial.FrozenTrial]:
         return [t for t in self.trials() if t.state == TrialState.COMPLETE]
