@@ -223,6 +223,9 @@ def render(after: dict, before: dict | None, meta: dict) -> str:
         cells = [label, _cell(before.get(key)), _cell(after.get(key))] if before \
             else [label, _cell(after.get(key))]
         lines.append("| " + " | ".join(cells) + " |")
+    if before:
+        lines += ["", f"The before column is {meta['baseline']}: the same script, run on the "
+                  "code before worker start-up was cut."]
     lines += ["", "Heavy libraries loaded in a worker:", ""]
     for key, label in (("imports_heavy", "after `import hpsearch.runner`"),
                        ("trial_heavy", "after a first digits trial")):
@@ -249,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     repeats = 1 if args.quick else args.repeats
     meta = {"repeats": repeats, "cpus": os.cpu_count(), "load": os.getloadavg()[0],
-            "when": datetime.now(UTC).strftime("%Y-%m-%d"), "shared": args.shared}
+            "when": datetime.now(UTC).strftime("%Y-%m-%d"), "shared": args.shared,
+            "baseline": args.baseline.name if args.baseline else None}
     after = medians([measure_once(args.quick) for _ in range(repeats)])
     before = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
     report = render(after, before, meta)
