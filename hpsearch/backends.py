@@ -20,7 +20,7 @@ import uuid
 import weakref
 from collections.abc import Hashable
 
-from hpsearch.runner import TrialTask, _crashed, execute
+from hpsearch.runner import TrialTask, WorkerSetup, _crashed, execute
 from hpsearch.trial import FAIL, TrialResult
 
 # Seconds between checks while waiting, so that an interrupt or a closed
@@ -57,6 +57,12 @@ class _TaskRunner:
         if self.suspects or self.alone:
             return 0
         return max(0, self.n_jobs + prefetch - self.in_flight)
+
+    def warm(self, setup: WorkerSetup) -> None:
+        """Nothing: a cluster's workers live on; each prepares in its first trial."""
+
+    def wait_warm(self, timeout: float) -> None:
+        """Nothing to wait for."""
 
     def submit(self, task: TrialTask) -> None:
         self.pending[self._submit(task)] = task

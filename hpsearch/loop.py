@@ -43,6 +43,10 @@ from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)
 
+# Seconds the driver waits, once its first trials are queued, for the workers' warm-up
+# before it starts the progress bar's clock anyway.
+WARM_WAIT = 30.0
+
 
 class RunLoop:
     """One ``Study.run`` call."""
@@ -70,8 +74,10 @@ class RunLoop:
         self.best: float | None = None  # of the study's complete trials, for the progress bar
         self.better = min if study.config.objective.direction == "minimize" else max
         self.consecutive_failures, self.stopping, self.error = 0, False, None
+        self.warming = False
 
     def run(self) -> None:
+        self._warm_pool()
         self._recover_stale(starting=True)
         self.strategy = self.study.config.build_strategy()
         note = grid_coverage(self.strategy.size, self.n_trials)
@@ -98,10 +104,29 @@ class RunLoop:
         if self.error is not None:
             raise self.error
 
+    def _warm_pool(self) -> None:
+        """Have the workers start and prepare (imports, data, plugins) while this driver
+        recovers, syncs and claims: the first trials then start at once."""
+        try:
+            setup = self.study.worker_setup(self.blas_threads)
+        except ValueError:  # the study's data folder is missing: its first trial says so
+            return
+        self.runner.warm(setup)
+        self.warming = True
+
+    def _start_clock(self) -> None:
+        """Once, with the first trials queued behind the warm-up: wait for it, then
+        start the progress bar's clock, so that its first estimate holds no start-up."""
+        if self.warming:
+            self.warming = False
+            self.runner.wait_warm(WARM_WAIT)
+            self.bar.unpause()
+
     def _loop(self) -> None:
         while True:
             if not self.stopping:
                 self._submit()
+                self._start_clock()
             if self.in_flight:
                 self._record(self.runner.next_result())
             elif self.stopping or not self._should_wait():

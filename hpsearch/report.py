@@ -11,9 +11,9 @@ from hpsearch.searchspace import SearchSpace
 # The metric columns of each task, in this order, also for trials without them (failed).
 _METRIC_COLUMNS = {
     "classification": ("val_loss", "val_accuracy", "test_loss", "test_accuracy", "epochs_run",
-                       "best_epoch", "stop_reason", "duration"),
+                       "best_epoch", "stop_reason", "duration", "worker_startup"),
     "regression": ("val_loss", "val_rmse", "val_r2", "test_loss", "test_rmse", "test_r2",
-                   "epochs_run", "best_epoch", "stop_reason", "duration"),
+                   "epochs_run", "best_epoch", "stop_reason", "duration", "worker_startup"),
 }
 _BOARD_METRICS = ("val_loss", "val_accuracy", "val_rmse", "val_r2", "test_accuracy", "test_rmse",
                   "test_r2", "epochs_run", "duration")

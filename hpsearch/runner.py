@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import os
 import shutil
+import sys
 import tempfile
 import time
 import traceback
@@ -25,18 +26,32 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import optuna
-
 from hpsearch import guards, objective
 from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
 from netcore.validation import check_positive_int
 
-PRUNERS = {
-    "median": lambda epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
-    "successive_halving": lambda epochs: optuna.pruners.SuccessiveHalvingPruner(),
-    "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(min_resource=1,
-                                                                max_resource=epochs),
-}
+
+# Optuna is imported by a worker only for a study with a pruner: it costs a fresh
+# worker a few tenths of a second that a trial without one never uses.
+def _median(epochs: int):
+    from optuna.pruners import MedianPruner
+
+    return MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+
+
+def _successive_halving(epochs: int):
+    from optuna.pruners import SuccessiveHalvingPruner
+
+    return SuccessiveHalvingPruner()
+
+
+def _hyperband(epochs: int):
+    from optuna.pruners import HyperbandPruner
+
+    return HyperbandPruner(min_resource=1, max_resource=epochs)
+
+
+PRUNERS = {"median": _median, "successive_halving": _successive_halving, "hyperband": _hyperband}
 
 
 def check_pruner(name: str | None) -> str | None:
@@ -58,6 +73,22 @@ class PruningSpec:
 
 
 @dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker prepares once for a study's trials: BLAS limit, plugins, data, optuna."""
+
+    objective: objective.ObjectiveConfig
+    blas_threads: int | None = 1
+    pruning: bool = False
+    files: objective.TrialFiles | None = None
+
+    def key(self) -> tuple:
+        config = self.objective
+        return (config.dataset, tuple(sorted(config.dataset_options.items())), config.plugins,
+                config.max_train, self.files.data_dir if self.files else None,
+                self.blas_threads, self.pruning)
+
+
+@dataclass(frozen=True)
 class TrialTask:
     """Everything a worker needs to run one trial (picklable)."""
 
@@ -72,6 +103,10 @@ class TrialTask:
     # Created by the trial's watchdog when it ends the worker (set by the loky runner).
     overrun_marker: str | None = None
 
+    @property
+    def setup(self) -> WorkerSetup:
+        return WorkerSetup(self.objective, self.blas_threads, self.pruning is not None, self.files)
+
 
 @functools.cache
 def _limit_blas(threads: int) -> None:
@@ -81,7 +116,46 @@ def _limit_blas(threads: int) -> None:
     threadpool_limits(limits=threads)
 
 
+# The setups this worker process has prepared (WorkerSetup.key()).
+_PREPARED: set[tuple] = set()
+
+
+def prepare(setup: WorkerSetup) -> float:
+    """Do a worker's one-time work for ``setup``; returns its seconds (0 when done before).
+
+    The plugins and the data are cached per process, so the trials that follow
+    start training at once; a trial's clock starts after this.
+    """
+    if setup.key() in _PREPARED:
+        return 0.0
+    start = time.perf_counter()
+    if setup.blas_threads:
+        _limit_blas(setup.blas_threads)
+    if setup.pruning:
+        import optuna  # noqa: F401  (the pruner's reporter needs it)
+    objective.load_plugins(setup.objective.plugins)
+    objective.load_data(setup.objective, setup.files)
+    _PREPARED.add(setup.key())
+    return time.perf_counter() - start
+
+
+def warm_up(setup: WorkerSetup) -> float | None:
+    """``prepare`` in a worker before its first trial arrives; never raises.
+
+    A failure here is the first trial's to report: it prepares again and fails
+    with the error. Returns the seconds taken, or None after a failure.
+    """
+    deadline = guards.Deadline.start(setup.objective.trial_timeout)
+    try:
+        with guards.enforced(deadline):
+            return prepare(setup)
+    except Exception:
+        return None
+
+
 def _reporter(spec: PruningSpec, trial_id: int):
+    import optuna
+
     from hpsearch.storage import open_storage
 
     study = optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage),
@@ -101,28 +175,42 @@ def _reporter(spec: PruningSpec, trial_id: int):
 
 
 def execute(task: TrialTask) -> TrialResult:
-    """Run one trial and describe its outcome; never raises for a trial's fault."""
-    if task.blas_threads:
-        _limit_blas(task.blas_threads)
-    start = time.perf_counter()
+    """Run one trial and describe its outcome; never raises for a trial's fault.
+
+    The worker's one-time work (``prepare``) is done before the trial's clock
+    and time limit start: its seconds are the record's ``worker_startup`` (0
+    when an earlier trial or the pool's warm-up did it), not its ``duration``.
+    """
     result = TrialResult(task.slot, task.params, task.seed, FAIL)
-    reporter = None
-    deadline = guards.Deadline.start(task.objective.trial_timeout)
+    reporter, startup, start = None, 0.0, time.perf_counter()
     try:
+        with guards.enforced(guards.Deadline.start(task.objective.trial_timeout),
+                             task.overrun_marker):
+            startup = prepare(task.setup)
+        start = time.perf_counter()
+        deadline = guards.Deadline.start(task.objective.trial_timeout)
         reporter = _reporter(task.pruning, task.trial_id) if task.pruning else None
         with guards.enforced(deadline, task.overrun_marker):
             record = objective.evaluate(task.objective, task.params, task.seed, reporter,
                                         task.files, deadline)
         result.state, result.value, result.record = COMPLETE, record.pop("value"), record
-    except optuna.TrialPruned as exc:
+    except Exception as exc:  # a failed trial is data, not a crash of the study
+        _failed(result, exc, reporter)
+    result.duration = time.perf_counter() - start
+    result.record["worker_startup"] = startup
+    return result
+
+
+def _failed(result: TrialResult, exc: Exception, reporter) -> None:
+    """Describe a trial that raised: PRUNED by its pruner, else FAIL with the error."""
+    optuna = sys.modules.get("optuna")  # only a pruner raises TrialPruned, and it imported optuna
+    if optuna is not None and isinstance(exc, optuna.TrialPruned):
         result.state, result.error = PRUNED, str(exc)
         result.value = reporter.last.get("value") if reporter else None
         result.record = {"epochs_run": reporter.last.get("epoch")} if reporter else {}
-    except Exception as exc:  # a failed trial is data, not a crash of the study
-        result.error = f"{type(exc).__name__}: {exc}"
-        result.record = {"traceback": traceback.format_exc(limit=-8)}
-    result.duration = time.perf_counter() - start
-    return result
+        return
+    result.error = f"{type(exc).__name__}: {exc}"
+    result.record = {"traceback": traceback.format_exc(limit=-8)}
 
 
 def _crashed(task: TrialTask, exc: BaseException | str) -> TrialResult:
@@ -158,6 +246,7 @@ class LokyRunner:
         self.suspects: list[TrialTask] = []
         self.ready: list[TrialResult] = []
         self.markers: str | None = None  # folder of the watchdogs' marker files
+        self.warming: list[cf.Future] = []
 
     def _pool(self):
         return _worker_pool(self.n_jobs, self._env())
@@ -176,6 +265,21 @@ class LokyRunner:
         """Tasks to submit now; ``prefetch`` extra ones wait in the pool's queue so that
         a worker starts its next trial while the driver records the last one."""
         return max(0, self.n_jobs + prefetch - self.in_flight)
+
+    def warm(self, setup: WorkerSetup) -> None:
+        """Start the workers and have each ``prepare`` for the study while the driver
+        syncs and claims; the trials queue behind. What these calls return is ignored."""
+        pool = self._pool()
+        try:
+            self.warming = [pool.submit(warm_up, setup) for _ in range(self.n_jobs)]
+        except cf.process.BrokenProcessPool:  # a worker died since the last run: submit replaces it
+            self.warming = []
+
+    def wait_warm(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the warm-up calls to end."""
+        if self.warming:
+            cf.wait(self.warming, timeout=timeout)
+            self.warming = []
 
     def submit(self, task: TrialTask) -> None:
         task = self._with_marker(task)
@@ -326,6 +430,12 @@ class JoblibRunner:
 
     def free_slots(self, prefetch: int = 0) -> int:
         return self.n_jobs - len(self.queue) if self.remaining == 0 else 0
+
+    def warm(self, setup: WorkerSetup) -> None:
+        """Nothing: joblib backends start their workers themselves."""
+
+    def wait_warm(self, timeout: float) -> None:
+        """Nothing to wait for."""
 
     def submit(self, task: TrialTask) -> None:
         self.queue.append(task)

@@ -35,7 +35,7 @@ from hpsearch.objective import (
     plugin_names,
     structure_only,
 )
-from hpsearch.runner import PruningSpec, TrialTask, check_pruner
+from hpsearch.runner import PruningSpec, TrialTask, WorkerSetup, check_pruner
 from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
@@ -439,6 +439,13 @@ class Study:
             last = finished[-1].user_attrs.get("error", "unknown error")
             raise AllTrialsFailedError(f"all {len(finished)} trials of study {self.name!r} "
                                        f"failed; the last error was: {last}")
+
+    def worker_setup(self, blas_threads: int | None) -> WorkerSetup:
+        """What each worker prepares once before this study's trials (``runner.prepare``)."""
+        objective = self.config.objective
+        data_dir = str(self.data_dir()) if objective.data_fingerprint is not None else None
+        return WorkerSetup(objective, blas_threads, bool(self.config.pruner),
+                           TrialFiles(data_dir=data_dir))
 
     def make_task(self, trial_id: int, slot: int, seed: int, params: dict,
                   blas_threads: int | None) -> TrialTask:

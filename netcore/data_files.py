@@ -12,12 +12,15 @@ import hashlib
 import json
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from netcore.array_cache import array_specs, load_arrays, save_arrays
 from netcore.tabular import Preprocessing, check_task, shown
+
+if TYPE_CHECKING:  # imported by the readers of tables: opening saved arrays needs no pandas
+    import pandas as pd
 
 FORMAT = "netcore-dataset"
 VERSION = 1
@@ -59,6 +62,8 @@ def table_columns(frame: pd.DataFrame, target: str, features, source: Path
 def read_csv(path: str | Path, target: str, *, features=None, sep: str = ","
              ) -> tuple[pd.DataFrame, pd.Series]:
     """Features and target of a delimited text file (``pandas.read_csv``)."""
+    import pandas as pd
+
     path = existing_file(path)
     try:
         frame = pd.read_csv(path, sep=sep)
@@ -69,6 +74,8 @@ def read_csv(path: str | Path, target: str, *, features=None, sep: str = ","
 
 def read_parquet(path: str | Path, target: str, *, features=None) -> tuple[pd.DataFrame, pd.Series]:
     """Features and target of a parquet file (``pandas.read_parquet``; needs pyarrow)."""
+    import pandas as pd
+
     path = existing_file(path)
     try:
         frame = pd.read_parquet(path)

@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is read: a worker training on arrays needs none
+    import pandas as pd
 
 TASKS = ("classification", "regression")
 FLOAT_DTYPES = ("float32", "float64")
@@ -60,7 +64,15 @@ def python_scalar(value):
     raise TypeError(f"class labels must be str, int, float or bool, got {value!r}")
 
 
+def is_frame(value) -> bool:
+    """True for a pandas DataFrame, without importing pandas (a DataFrame means it is loaded)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
 def _non_numeric_columns(frame: pd.DataFrame) -> list[str]:
+    import pandas as pd
+
     return [str(name) for name, dtype in frame.dtypes.items()
             if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
 
@@ -217,7 +229,7 @@ class Preprocessing:
             TypeError: non-numeric columns.
         """
         dtype = check_float_dtype(dtype)
-        if isinstance(X, pd.DataFrame):
+        if is_frame(X):
             matrix, names = frame_matrix(X, self.feature_names)
         else:
             matrix, names = array_matrix(X), self.feature_names
@@ -252,6 +264,8 @@ class Preprocessing:
         if self.classes is None:
             raise ValueError(f"encode needs classes; this preprocessing is for task={self.task!r} "
                              "without class labels")
+        import pandas as pd
+
         values = np.asarray(labels, dtype=object).reshape(-1)
         indices = pd.Index(self.classes, dtype=object).get_indexer(values)
         unknown = indices < 0

@@ -13,7 +13,6 @@ import math
 import numbers
 
 import numpy as np
-import pandas as pd
 
 from netcore.tabular import (
     Preprocessing,
@@ -22,6 +21,7 @@ from netcore.tabular import (
     check_float_dtype,
     check_task,
     frame_matrix,
+    is_frame,
     python_scalar,
     shown,
 )
@@ -63,7 +63,7 @@ def features(X, names: tuple[str, ...] | None, argument: str, n_features: int | 
 
     ``names`` picks a DataFrame's columns; ``n_features`` is the width ``X`` must have.
     """
-    if isinstance(X, pd.DataFrame):
+    if is_frame(X):
         matrix, found = frame_matrix(X, names, argument)
         matrix = array_matrix(matrix, argument)  # rows and columns present
     else:
@@ -76,6 +76,8 @@ def features(X, names: tuple[str, ...] | None, argument: str, n_features: int | 
 
 def label_values(y, argument: str, n_rows: int) -> np.ndarray:
     """``y`` as a 1-D (or 2-D numeric) array without missing values, one label per row."""
+    import pandas as pd  # here, not at the top: netcore.data imports this module in every worker
+
     if isinstance(y, pd.DataFrame):
         y = y.iloc[:, 0] if y.shape[1] == 1 else y.to_numpy()
     if isinstance(y, pd.Series):
