@@ -20,8 +20,8 @@ import uuid
 import weakref
 from collections.abc import Hashable
 
-from hpsearch.runner import TrialTask, WorkerSetup, _crashed, execute
 from hpsearch.trial import FAIL, TrialResult
+from hpsearch.worker import TrialTask, WorkerSetup, _crashed, execute
 
 # Seconds between checks while waiting, so that an interrupt or a closed
 # client is noticed and no wait is unbounded.

@@ -1,8 +1,7 @@
-"""Parallel evaluation of trials: worker processes, BLAS limits, captured failures.
+"""Parallel evaluation of trials: pools of worker processes, captured crashes.
 
-``execute`` runs one trial inside a worker and always returns a
-``TrialResult``: an exception, a diverged loss or a pruning decision becomes
-a FAIL or PRUNED result with its error text. A worker that dies outright
+Each worker runs ``hpsearch.worker.execute``, which always returns a
+``TrialResult``. A worker that dies outright
 (segfault, ``os._exit``, OOM kill) is detected by the runner, which rebuilds
 the pool and fails only the trial that killed it; one that the trial's
 watchdog ended (``hpsearch.guards``) fails with its time limit. The Dask and
@@ -15,221 +14,26 @@ import atexit
 import concurrent.futures as cf
 import contextlib
 import dataclasses
-import functools
 import os
 import shutil
-import sys
 import tempfile
-import time
-import traceback
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-from hpsearch import guards, objective
-from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
+from hpsearch import guards
+from hpsearch.pruners import PRUNERS, PruningSpec, check_pruner  # noqa: F401 (re-exported)
+from hpsearch.trial import TrialResult
+from hpsearch.worker import (  # noqa: F401 (TrialTask, WorkerSetup, execute, prepare re-exported)
+    TrialTask,
+    WorkerSetup,
+    _crashed,
+    _overran,
+    _was_overrun,
+    execute,
+    prepare,
+    warm_up,
+)
 from netcore.validation import check_positive_int
-
-
-# Optuna is imported by a worker only for a study with a pruner: it costs a fresh
-# worker a few tenths of a second that a trial without one never uses.
-def _median(epochs: int):
-    from optuna.pruners import MedianPruner
-
-    return MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-
-
-def _successive_halving(epochs: int):
-    from optuna.pruners import SuccessiveHalvingPruner
-
-    return SuccessiveHalvingPruner()
-
-
-def _hyperband(epochs: int):
-    from optuna.pruners import HyperbandPruner
-
-    return HyperbandPruner(min_resource=1, max_resource=epochs)
-
-
-PRUNERS = {"median": _median, "successive_halving": _successive_halving, "hyperband": _hyperband}
-
-
-def check_pruner(name: str | None) -> str | None:
-    if name is not None and name not in PRUNERS:
-        raise ValueError(f"The 'pruner' parameter must be one of {sorted(PRUNERS)} or None. "
-                         f"Got {name!r} instead.")
-    return name
-
-
-@dataclass(frozen=True)
-class PruningSpec:
-    """Where a worker reports epochs so that an Optuna pruner can stop the trial."""
-
-    storage: str
-    study_name: str
-    pruner: str
-    epochs: int
-    monitor: str = "val_loss"
-
-
-@dataclass(frozen=True)
-class WorkerSetup:
-    """What a worker prepares once for a study's trials: BLAS limit, plugins, data, optuna."""
-
-    objective: objective.ObjectiveConfig
-    blas_threads: int | None = 1
-    pruning: bool = False
-    files: objective.TrialFiles | None = None
-
-    def key(self) -> tuple:
-        config = self.objective
-        return (config.dataset, tuple(sorted(config.dataset_options.items())), config.plugins,
-                config.max_train, self.files.data_dir if self.files else None,
-                self.blas_threads, self.pruning)
-
-
-@dataclass(frozen=True)
-class TrialTask:
-    """Everything a worker needs to run one trial (picklable)."""
-
-    trial_id: int
-    slot: int
-    params: dict
-    seed: int
-    objective: objective.ObjectiveConfig
-    blas_threads: int | None = 1
-    pruning: PruningSpec | None = None
-    files: objective.TrialFiles | None = None
-    # Created by the trial's watchdog when it ends the worker (set by the loky runner).
-    overrun_marker: str | None = None
-
-    @property
-    def setup(self) -> WorkerSetup:
-        return WorkerSetup(self.objective, self.blas_threads, self.pruning is not None, self.files)
-
-
-@functools.cache
-def _limit_blas(threads: int) -> None:
-    # Once per worker process: two workers on two cores must not run four BLAS threads.
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
-
-
-# The setups this worker process has prepared (WorkerSetup.key()).
-_PREPARED: set[tuple] = set()
-
-
-def prepare(setup: WorkerSetup) -> float:
-    """Do a worker's one-time work for ``setup``; returns its seconds (0 when done before).
-
-    The plugins and the data are cached per process, so the trials that follow
-    start training at once; a trial's clock starts after this.
-    """
-    if setup.key() in _PREPARED:
-        return 0.0
-    start = time.perf_counter()
-    if setup.blas_threads:
-        _limit_blas(setup.blas_threads)
-    if setup.pruning:
-        import optuna  # noqa: F401  (the pruner's reporter needs it)
-    objective.load_plugins(setup.objective.plugins)
-    objective.load_data(setup.objective, setup.files)
-    _PREPARED.add(setup.key())
-    return time.perf_counter() - start
-
-
-def warm_up(setup: WorkerSetup) -> float | None:
-    """``prepare`` in a worker before its first trial arrives; never raises.
-
-    A failure here is the first trial's to report: it prepares again and fails
-    with the error. Returns the seconds taken, or None after a failure.
-    """
-    deadline = guards.Deadline.start(setup.objective.trial_timeout)
-    try:
-        with guards.enforced(deadline):
-            return prepare(setup)
-    except Exception:
-        return None
-
-
-def _reporter(spec: PruningSpec, trial_id: int):
-    import optuna
-
-    from hpsearch.storage import open_storage
-
-    study = optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage),
-                              pruner=PRUNERS[spec.pruner](spec.epochs))
-    trial = optuna.trial.Trial(study, trial_id)
-    last: dict = {}
-
-    def report(epoch: int, logs: dict) -> None:
-        value = logs.get(spec.monitor)
-        last["value"], last["epoch"] = value, epoch
-        trial.report(value, epoch)
-        if trial.should_prune():
-            raise optuna.TrialPruned(f"pruned after epoch {epoch}")
-
-    report.last = last
-    return report
-
-
-def execute(task: TrialTask) -> TrialResult:
-    """Run one trial and describe its outcome; never raises for a trial's fault.
-
-    The worker's one-time work (``prepare``) is done before the trial's clock
-    and time limit start: its seconds are the record's ``worker_startup`` (0
-    when an earlier trial or the pool's warm-up did it), not its ``duration``.
-    """
-    result = TrialResult(task.slot, task.params, task.seed, FAIL)
-    reporter, startup, start = None, 0.0, time.perf_counter()
-    try:
-        with guards.enforced(guards.Deadline.start(task.objective.trial_timeout),
-                             task.overrun_marker):
-            startup = prepare(task.setup)
-        start = time.perf_counter()
-        deadline = guards.Deadline.start(task.objective.trial_timeout)
-        reporter = _reporter(task.pruning, task.trial_id) if task.pruning else None
-        with guards.enforced(deadline, task.overrun_marker):
-            record = objective.evaluate(task.objective, task.params, task.seed, reporter,
-                                        task.files, deadline)
-        result.state, result.value, result.record = COMPLETE, record.pop("value"), record
-    except Exception as exc:  # a failed trial is data, not a crash of the study
-        _failed(result, exc, reporter)
-    result.duration = time.perf_counter() - start
-    result.record["worker_startup"] = startup
-    return result
-
-
-def _failed(result: TrialResult, exc: Exception, reporter) -> None:
-    """Describe a trial that raised: PRUNED by its pruner, else FAIL with the error."""
-    optuna = sys.modules.get("optuna")  # only a pruner raises TrialPruned, and it imported optuna
-    if optuna is not None and isinstance(exc, optuna.TrialPruned):
-        result.state, result.error = PRUNED, str(exc)
-        result.value = reporter.last.get("value") if reporter else None
-        result.record = {"epochs_run": reporter.last.get("epoch")} if reporter else {}
-        return
-    result.error = f"{type(exc).__name__}: {exc}"
-    result.record = {"traceback": traceback.format_exc(limit=-8)}
-
-
-def _crashed(task: TrialTask, exc: BaseException | str) -> TrialResult:
-    return TrialResult(task.slot, task.params, task.seed, FAIL,
-                       error=f"worker process died while running this trial: {exc}")
-
-
-def _overran(task: TrialTask) -> TrialResult:
-    return TrialResult(task.slot, task.params, task.seed, FAIL,
-                       error=guards.overrun_message(task.objective.trial_timeout))
-
-
-def _was_overrun(task: TrialTask) -> bool:
-    """Whether the trial's watchdog ended its worker (it leaves the marker)."""
-    marker = task.overrun_marker
-    if marker is None or not os.path.exists(marker):
-        return False
-    os.unlink(marker)
-    return True
 
 
 class LokyRunner:

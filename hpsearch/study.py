@@ -35,11 +35,12 @@ from hpsearch.objective import (
     plugin_names,
     structure_only,
 )
-from hpsearch.runner import PruningSpec, TrialTask, WorkerSetup, check_pruner
+from hpsearch.pruners import PruningSpec, check_pruner
 from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
+from hpsearch.worker import TrialTask, WorkerSetup
 from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)

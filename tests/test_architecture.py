@@ -1,0 +1,88 @@
+"""The shape of the code, checked by reading it: no import cycles, one training step."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Every ``package`` module that ``path`` imports, at its top or inside functions."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith(package))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(package):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return found
+
+
+def _graph(package: str) -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in (ROOT / package).rglob("*.py")}
+    return {name: {m for m in _imports(path, package) if m in modules and m != name
+                   and not name.startswith(m + ".")}
+            for name, path in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_hpsearch_has_no_import_cycle():
+    assert _cycles(_graph("hpsearch")) == []
+
+
+def test_netcore_has_no_import_cycle_and_never_imports_hpsearch():
+    assert _cycles(_graph("netcore")) == []
+    for path in (ROOT / "netcore").rglob("*.py"):
+        assert not _imports(path, "hpsearch"), path
+
+
+def test_the_lr_finder_files_stay_small():
+    for path in (ROOT / "hpsearch" / "lr_finder").glob("*.py"):
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 350, path
+
+
+def test_one_training_step():
+    """Only netcore's TrainStep updates parameters; fit and the range test both call it."""
+    stepping = [p for p in [*ROOT.joinpath("netcore").rglob("*.py"),
+                            *ROOT.joinpath("hpsearch").rglob("*.py")]
+                if "optimizer.step(" in p.read_text(encoding="utf-8")]
+    assert [p.relative_to(ROOT).as_posix() for p in stepping] == ["netcore/step.py"]
+    for user in ("netcore/train.py", "hpsearch/lr_finder/run.py"):
+        assert "TrainStep" in (ROOT / user).read_text(encoding="utf-8"), user
