@@ -4,10 +4,14 @@
 array (default 200 MB) with a learnable label, runs a study on it with
 ``Study.create(data=(X, y))`` and ``n_jobs=2``, and samples the memory of the
 worker processes while they train: RSS (every page a process touches, shared
-ones included) and PSS (shared pages divided among the processes that map
-them) from ``/proc/<pid>/smaps_rollup`` (Linux). One shared copy shows as
-workers whose private memory is far below the array's size while their RSS
-includes the mapped data. Writes ``results/shared_data.md``.
+ones included), PSS (shared pages divided among the processes that map them),
+the file-backed part of the PSS (the mapped data) and the anonymous memory
+(the process's own heap: where a copy of the data sent to the worker would
+live) from ``/proc/<pid>/smaps_rollup`` (Linux). One shared copy shows as
+workers whose anonymous memory stays far below the data's size while their
+RSS includes the mapped data. (Not "private dirty": file pages that were just
+written are dirty in the page cache until written back, so the freshly saved
+data counts there too.) Writes ``results/shared_data.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
-_FIELDS = ("Rss", "Pss", "Shared_Clean", "Private_Clean", "Private_Dirty")
+_FIELDS = ("Rss", "Pss", "Pss_File", "Anonymous")
 
 
 def memory_mb(pid: int) -> dict[str, float] | None:
@@ -103,21 +107,21 @@ def run(megabytes: int, trials: int, jobs: int) -> str:
         data = study.dataset()
         data_mb = sum(a.nbytes for a in (data.X_train, data.X_val, data.X_test)) / 2**20
     workers = {pid: p for pid, p in sampler.peaks.items() if p["Rss"] > 50}
-    rows = [f"| {pid} | {p['Rss']:.0f} | {p['Pss']:.0f} | {p['Shared_Clean']:.0f} | "
-            f"{p['Private_Dirty']:.0f} |" for pid, p in workers.items()]
+    rows = [f"| {pid} | {p['Rss']:.0f} | {p['Pss']:.0f} | {p['Pss_File']:.0f} | "
+            f"{p['Anonymous']:.0f} |" for pid, p in workers.items()]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return "\n".join([
         f"# Shared data: {data_mb:.0f} MB of study data, {len(workers)} workers ({stamp})", "",
         f"`Study.create(data=(X, y))` on {megabytes} MB of float32 features, n_jobs={jobs}, "
         f"{trials} trials (each trains one epoch on the whole training split and evaluates "
         "the validation and test splits). Peak memory per worker process, MB:", "",
-        "| worker pid | RSS | PSS | shared clean | private dirty |", "|---|---|---|---|---|",
+        "| worker pid | RSS | PSS | PSS of mapped files | anonymous |", "|---|---|---|---|---|",
         *rows, "",
         "RSS counts the mapped data pages in every worker that reads them; PSS splits shared "
-        "pages among the processes that map them; 'shared clean' are file pages mapped by "
-        "more than one process (the data); 'private dirty' is each worker's own writable "
-        "memory (interpreter, libraries, training buffers), where a copy of the data sent "
-        "to the worker would have to live.", ""])
+        "pages among the processes that map them (its file part is mostly the data); "
+        "'anonymous' is each worker's own memory (interpreter, libraries, training "
+        "buffers), where a copy of the data sent to the worker would have to live. Each "
+        "figure is that process's peak over the run, sampled every 0.2 s.", ""])
 
 
 def main(argv: list[str] | None = None) -> None:
