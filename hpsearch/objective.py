@@ -292,14 +292,20 @@ def _split(settings: dict) -> tuple[dict, dict]:
     return model_kw, fit_kw
 
 
-def build_model(config: ObjectiveConfig, settings: dict, seed: int,
-                data: netcore.Dataset) -> netcore.MLP:
-    """The untrained net of one trial: the data's widths around the hidden layers."""
+def model_config(config: ObjectiveConfig, settings: dict, seed: int,
+                 data: netcore.Dataset) -> dict:
+    """The MLP arguments of one trial: the data's widths around the hidden layers."""
     model_kw, _ = _split(settings)
     if config.task == "regression":
         model_kw.setdefault("loss", "mse")
-    return netcore.MLP([data.n_features, *_hidden(settings), data.n_outputs], seed=seed,
-                       **model_kw)
+    return {"sizes": [data.n_features, *_hidden(settings), data.n_outputs], "seed": seed,
+            **model_kw}
+
+
+def build_model(config: ObjectiveConfig, settings: dict, seed: int,
+                data: netcore.Dataset) -> netcore.MLP:
+    """The untrained net of one trial."""
+    return netcore.MLP(**model_config(config, settings, seed, data))
 
 
 def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset,
@@ -377,8 +383,8 @@ def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: net
     if settings.get("lr") != lr_finder.RANGE_TEST:
         return settings, None
     _, fit_kw = _split(settings)
-    model_config = build_model(config, settings, seed, data).get_config()
-    result = _trial_range_test(model_config, data, fit_kw, seed=seed, options=config.range_test)
+    result = _trial_range_test(model_config(config, settings, seed, data), data, fit_kw,
+                               seed=seed, options=config.range_test)
     return {**settings, "lr": result.suggestion}, result
 
 

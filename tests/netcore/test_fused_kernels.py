@@ -172,25 +172,9 @@ def test_a_tiny_net_never_imports_numba(tmp_path):
     assert done.stdout.strip() == "False"
 
 
-@pytest.fixture
-def numba_broken(monkeypatch):
-    """numba installed but failing to import, as when it was built for another numpy."""
-    monkeypatch.setattr(kernels.importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setitem(sys.modules, "numba", None)  # makes ``import numba`` raise ImportError
-    kernels._load.cache_clear()
-    yield
-    kernels._load.cache_clear()
-
-
-def test_a_numba_that_does_not_import_leaves_training_on_the_numpy_path(monkeypatch):
-    reference = _trained("numpy", monkeypatch, "float32")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(kernels.importlib.util, "find_spec", lambda name: object())
-        patch.setitem(sys.modules, "numba", None)
-        kernels._load.cache_clear()
-        try:
-            broken = _trained("auto", monkeypatch, "float32")
-        finally:
-            kernels._load.cache_clear()
+def test_a_numba_that_does_not_import_leaves_training_on_the_numpy_path(monkeypatch,
+                                                                       numba_broken):
+    reference = _trained("numpy", monkeypatch, "float32")  # the numpy choice never imports numba
+    broken = _trained("auto", monkeypatch, "float32")
     assert broken.loss.compiled  # chosen, but the kernels were not there: numpy ran
     _bits_equal(broken.params, reference.params)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import numpy as np
 import pytest
@@ -88,16 +87,6 @@ def test_the_kernel_as_plain_python_matches_the_numpy_step(monkeypatch, rng):
     kernels.adam_loop(p, g, m_sum, v_sum, f32(0.9), f32(0.999), f32(1e-2), f32(1e-8))
     np.testing.assert_array_equal(p, expected)
     np.testing.assert_array_equal(m_sum, numpy_adam.state["m_sum"])
-
-
-@pytest.fixture
-def numba_broken(monkeypatch):
-    """numba installed but failing to import, as when it was built for another numpy."""
-    monkeypatch.setattr(kernels.importlib.util, "find_spec", lambda name: object())
-    monkeypatch.setitem(sys.modules, "numba", None)  # makes ``import numba`` raise ImportError
-    kernels._load.cache_clear()
-    yield
-    kernels._load.cache_clear()
 
 
 @pytest.mark.usefixtures("numba_broken")
