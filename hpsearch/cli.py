@@ -121,15 +121,29 @@ def _print_summary(study, top: int = 10) -> None:
     counts = state_counts(frame)
     print(f"study {study.name!r} in {study.storage_url}: {len(frame)} trials "
           f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none yet'})")
-    board = leaderboard(frame, study.config.space, study.config.objective.direction, top)
+    objective = study.config.objective
+    board = leaderboard(frame, study.config.space, objective.directions[0], top)
     if board.empty:
         print("no completed trial yet")
         return
     with pd.option_context("display.width", 160, "display.max_columns", 30):
         print(board.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if objective.multi_objective:
+        _print_pareto(study)
+        return
     best = study.best_trial
-    print(f"best trial {best['trial']}: {study.config.objective.metric} = {best['value']:.5g}")
+    print(f"best trial {best['trial']}: {objective.metric} = {best['value']:.5g}")
     print(f"best parameters: {best['params']}")
+
+
+def _print_pareto(study) -> None:
+    """A multi-objective study has no single best trial: print its Pareto set."""
+    objective = study.config.objective
+    front = study.best_trials
+    print(f"Pareto set: {len(front)} trial(s) that no other trial beats in every objective "
+          f"of {_goals(objective)}")
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        print(front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def _print_skipped(study) -> None:
@@ -314,14 +328,19 @@ def _print_grid_coverage(config, n_trials: int) -> None:
         print(note)
 
 
+def _goals(objective) -> str:
+    """``val_loss (minimize)``, or each metric with its direction for several objectives."""
+    return ", ".join(f"{m} ({d})" for m, d in zip(objective.metrics, objective.directions,
+                                                  strict=True))
+
+
 def cmd_validate(args) -> int:
     from hpsearch.spec import load_spec
 
     spec = load_spec(args.spec)
     config = spec.config
     print(f"{args.spec}: study {spec.name!r}, {config.strategy} search on "
-          f"{config.objective.dataset}, {config.objective.metric} "
-          f"({config.objective.direction}), {spec.run['trials']} trials, "
+          f"{config.objective.dataset}, {_goals(config.objective)}, {spec.run['trials']} trials, "
           f"{spec.run['jobs']} job(s)")
     for line in config.space.summary().split("; "):
         print(f"  {line}")

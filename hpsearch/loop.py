@@ -28,6 +28,7 @@ from hpsearch import records, requeue
 from hpsearch.checks import grid_coverage
 from hpsearch.errors import RunInterrupted, TooManyFailuresError
 from hpsearch.models import prune_models
+from hpsearch.pareto import dominates
 from hpsearch.runner import TrialTask, make_runner
 from hpsearch.storage import (
     StorageUnreachableError,
@@ -72,7 +73,11 @@ class RunLoop:
         self.told: set[int] = set()
         self.known_trials = -1
         self.best: float | None = None  # of the study's complete trials, for the progress bar
-        self.better = min if study.config.objective.direction == "minimize" else max
+        objective = study.config.objective
+        self.directions = objective.directions
+        self.better = min if self.directions[0] == "minimize" else max
+        # A multi-objective study shows the size of its Pareto set instead of a best value.
+        self.front: list[list[float]] | None = [] if objective.multi_objective else None
         self.consecutive_failures, self.stopping, self.error = 0, False, None
         self.warming = False
 
@@ -294,14 +299,20 @@ class RunLoop:
                 f"consecutive failed trials; the last error was: {result.error}")
 
     def _note_best(self, results: list[TrialResult]) -> None:
-        """Fold results into the best value, so that the progress bar need not read
-        every trial back from storage after each one."""
+        """Fold results into the best value (or the Pareto set), so that the progress
+        bar need not read every trial back from storage after each one."""
         for result in results:
-            if result.state == COMPLETE and result.value is not None and math.isfinite(result.value):
+            if result.state != COMPLETE or result.value is None or not math.isfinite(result.value):
+                continue
+            if self.front is not None and result.values is not None:
+                self.front = _with_point(self.front, list(result.values), self.directions)
+            elif self.front is None:
                 self.best = result.value if self.best is None else self.better(self.best, result.value)
 
     def _show_best(self) -> None:
-        if self.best is not None:
+        if self.front:
+            self.bar.set_postfix(pareto=len(self.front), refresh=False)
+        elif self.best is not None:
             self.bar.set_postfix(best=f"{self.best:.4g}", refresh=False)
 
     def _recover_stale(self, *, starting: bool = False) -> None:
@@ -420,3 +431,11 @@ class _Heartbeat:
     def stop(self) -> None:
         self.done.set()
         self.thread.join(timeout=5)
+
+
+def _with_point(front: list[list[float]], point: list[float], directions) -> list[list[float]]:
+    """The Pareto set ``front`` after adding ``point``: unchanged when a member dominates
+    it, else with it and without the members it dominates."""
+    if any(dominates(member, point, directions) for member in front):
+        return front
+    return [m for m in front if not dominates(point, m, directions)] + [point]

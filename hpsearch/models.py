@@ -16,6 +16,7 @@ from pathlib import Path
 
 import netcore
 from hpsearch import artifacts, records
+from hpsearch.pareto import pareto_mask
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def load_trial_model(study, slot: int) -> netcore.MLP:
     # Only a file of the models folder, whatever an edited record names.
     if not isinstance(name, str) or not _MODEL_FILE.fullmatch(name) or not path.exists():
         why = ("cross-validated trials train one net per fold and keep none"
-               if study.config.objective.metric.startswith("cv_")
+               if study.config.objective.cross_validated
                else f"the study keeps the models of its {keep} best trials (keep_models)")
         raise ValueError(f"the model of trial {slot} was not kept: {why}; "
                          f"study.refit(trial={slot}) trains it again")
@@ -112,15 +113,26 @@ def prune_models(study) -> None:
         trial = _stored_trial(study, int(match.group(2)))
         if trial is None or not trial.state.is_finished():
             continue
-        if trial.state.name == "COMPLETE" and trial.value is not None:
-            kept.append((trial.value, int(match.group(1)), path))
+        if trial.state.name == "COMPLETE" and trial.values is not None:
+            kept.append((trial.values, int(match.group(1)), path))
         else:
             drop.append(path)
-    kept.sort(key=lambda item: (item[0] if study.config.objective.direction == "minimize"
-                                else -item[0], item[1]))
+    kept = [kept[i] for i in _model_order(study.config.objective.directions,
+                                          [(values, slot) for values, slot, _ in kept])]
     drop += [path for _, _, path in kept[study.config.objective.keep_models:]]
     for path in drop:
         _remove(path)
+
+
+def _model_order(directions: list[str], trials: list[tuple[list[float], int]]) -> list[int]:
+    """Indices of ``trials`` (values, slot), best first: by the first objective, and in a
+    multi-objective study the Pareto-optimal trials before the others."""
+    if not trials:
+        return []
+    front = pareto_mask([values for values, _ in trials], directions)
+    sign = 1.0 if directions[0] == "minimize" else -1.0
+    return sorted(range(len(trials)), key=lambda i: (not front[i] if len(directions) > 1 else 0,
+                                                     sign * trials[i][0][0], trials[i][1]))
 
 
 def _stored_trial(study, trial_id: int):

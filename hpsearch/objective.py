@@ -28,14 +28,10 @@ import netcore
 from hpsearch import lr_finder
 from hpsearch.guards import Deadline
 from hpsearch.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
+from hpsearch.metrics import COST_METRICS, METRICS, TASK_METRICS, metric_names, monitor_of
 from netcore.train import TrainConfig
 from netcore.validation import check_positive_int
 
-METRICS = {"val_loss": "minimize", "val_accuracy": "maximize", "val_rmse": "minimize",
-           "val_r2": "maximize", "cv_loss": "minimize", "cv_accuracy": "maximize"}
-# The metrics each task can optimise; regression nets have no accuracy.
-TASK_METRICS = {"classification": ("val_loss", "val_accuracy", "cv_loss", "cv_accuracy"),
-                "regression": ("val_loss", "val_rmse", "val_r2", "cv_loss")}
 _MAXIMIZED = ("accuracy", "r2")
 ARCHITECTURE_KEYS = ("hidden", "n_layers", "units")
 _NOT_SEARCHABLE = {"sizes", "seed", "callbacks", "early_stopping"}
@@ -102,6 +98,9 @@ class ObjectiveConfig:
         metric: ``val_loss`` (default), ``val_accuracy``, or ``cv_loss`` /
             ``cv_accuracy`` for k-fold cross-validation on the training split;
             for regression ``val_loss``, ``val_rmse``, ``val_r2`` or ``cv_loss``.
+            A list of two or more distinct metrics makes a multi-objective
+            study (kept as a tuple); it may add the costs ``n_params`` and
+            ``epoch_time`` (see ``hpsearch.metrics``).
         fixed: settings used by every trial unless a parameter overrides them.
         epochs: training epochs (an upper bound when early stopping is on).
         patience: early-stopping patience on the metric; ``None`` disables it.
@@ -126,7 +125,7 @@ class ObjectiveConfig:
     """
 
     dataset: str = "digits"
-    metric: str = "val_loss"
+    metric: str | tuple[str, ...] = "val_loss"
     fixed: Mapping = field(default_factory=dict)
     epochs: int = 20
     patience: int | None = 5
@@ -142,6 +141,8 @@ class ObjectiveConfig:
     keep_models: int = 5
 
     def __post_init__(self):
+        if isinstance(self.metric, list):  # a stored or spec list; frozen as a tuple
+            object.__setattr__(self, "metric", tuple(self.metric))
         object.__setattr__(self, "plugins", plugin_names(self.plugins))
         lr_finder.RangeTestConfig.from_options(self.range_test)
         if not checking_structure_only():
@@ -153,7 +154,7 @@ class ObjectiveConfig:
                 self.max_train, int) or self.max_train < 1):
             raise ValueError(f"max_train must be a positive integer or None, "
                              f"got {self.max_train!r}")
-        if self.cv_folds < 2 and self.metric.startswith("cv_"):
+        if self.cv_folds < 2 and self.cross_validated:
             raise ValueError(f"cv_folds must be >= 2 for {self.metric}, got {self.cv_folds}")
         if self.trial_timeout is not None and not (isinstance(self.trial_timeout, int | float)
                                                    and self.trial_timeout > 0):
@@ -180,25 +181,51 @@ class ObjectiveConfig:
         if self.task not in TASK_METRICS:
             raise ValueError(f"The 'task' parameter must be one of {sorted(TASK_METRICS)}. "
                              f"Got {self.task!r}.")
-        allowed = TASK_METRICS[self.task]
-        if self.metric not in allowed:
-            raise ValueError(f"The 'metric' parameter must be one of {list(allowed)} for a "
-                             f"{self.task} task. Got {self.metric!r}.")
+        metric_names(self.metric, self.task)
         loss = self.fixed.get("loss")
         if self.task == "regression" and loss not in (None, "mse"):
             raise ValueError(f"a regression study trains with loss 'mse'; fixed.loss is {loss!r}")
 
     @property
+    def metrics(self) -> tuple[str, ...]:
+        """The metrics optimised, in order: one name, or several for a multi-objective study."""
+        return (self.metric,) if isinstance(self.metric, str) else tuple(self.metric)
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.metrics) > 1
+
+    @property
+    def cross_validated(self) -> bool:
+        """True when the validation metrics are k-fold cross-validated (``cv_*``)."""
+        return any(m.startswith("cv_") for m in self.metrics)
+
+    @property
     def monitor(self) -> str:
-        """The per-epoch validation metric early stopping and pruners watch."""
-        return self.metric.replace("cv_", "val_")
+        """The per-epoch validation metric early stopping and pruners watch: the
+        first validation metric of the list (``cv_*`` read as each fold's ``val_*``)."""
+        return monitor_of(self.metrics)
+
+    @property
+    def directions(self) -> list[str]:
+        """``"minimize"`` or ``"maximize"`` per metric, in the order of ``metrics``."""
+        return [METRICS.get(m) or COST_METRICS[m] for m in self.metrics]
 
     @property
     def direction(self) -> str:
-        return METRICS[self.metric]
+        """The direction of a single-objective study.
+
+        Raises:
+            ValueError: for a multi-objective study, which has ``directions``.
+        """
+        if self.multi_objective:
+            raise ValueError(f"a multi-objective study ({list(self.metrics)}) has no single "
+                             f"direction; use directions: {self.directions}")
+        return self.directions[0]
 
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "fixed": dict(self.fixed),
+                "metric": self.metric if isinstance(self.metric, str) else list(self.metric),
                 "dataset_options": dict(self.dataset_options), "plugins": list(self.plugins),
                 "range_test": dict(self.range_test), "data_source": dict(self.data_source),
                 "data_fingerprint": None if self.data_fingerprint is None
@@ -347,7 +374,8 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
              files: TrialFiles | None = None, deadline: Deadline | None = None) -> dict:
     """Train with ``params`` (over the fixed settings) and return the trial's record.
 
-    The record holds ``value`` (the metric to optimise) and everything worth
+    The record holds ``value`` (the metric to optimise; for a multi-objective
+    study the first one, with all of them in ``values``) and everything worth
     keeping: validation and test metrics, epochs run, best epoch, stop reason,
     learning curves and wall time. ``reporter(epoch, logs)`` is called after each
     epoch (the pruning hook). With ``files.model_path`` (and ``keep_models``) the
@@ -365,16 +393,32 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     settings, range_test = _range_test_lr(config, {**config.fixed, **params}, seed, data)
     if deadline is not None:
         deadline.check("before training")
-    if config.metric.startswith("cv_"):
+    if config.cross_validated:
         record = _cross_validate(config, settings, seed, data, deadline)
     else:
         record = _holdout(config, settings, seed, data, reporter, files, deadline)
     if range_test is not None:
         _add_range_test(record, range_test)
     record["duration"] = time.perf_counter() - start
-    if not math.isfinite(record["value"]):
-        raise DivergedError(f"the metric {config.metric} is not finite: {record['value']}")
+    if config.multi_objective:
+        record["values"] = [float(record[m]) for m in config.metrics]
+        record["value"] = record["values"][0]
+    for name, value in zip(config.metrics, record.get("values", [record["value"]]), strict=True):
+        if not math.isfinite(value):
+            raise DivergedError(f"the metric {name} is not finite: {value}")
     return record
+
+
+def _costs(config: ObjectiveConfig, model: netcore.MLP, hists: list) -> dict:
+    """The cost metrics the study optimises: ``n_params`` of the trained net and
+    ``epoch_time``, the mean seconds of an epoch (training and validation pass)
+    over every epoch trained (all folds when cross-validated)."""
+    costs = {}
+    if "n_params" in config.metrics:
+        costs["n_params"] = model.n_params
+    if "epoch_time" in config.metrics:
+        costs["epoch_time"] = float(np.mean([t for h in hists for t in h.metrics["time"]]))
+    return costs
 
 
 def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset):
@@ -391,11 +435,13 @@ def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: net
 def _holdout(config, settings, seed, data, reporter, files, deadline) -> dict:
     model, hist = train_once(config, settings, seed, data, data.X_train, data.y_train,
                              data.X_val, data.y_val, reporter, deadline)
-    value, best_epoch = _best(hist, config.metric)
+    value, best_epoch = _best(hist, config.monitor)
     test = model.evaluate(data.X_test, data.y_test)
+    # Every validation metric at the monitor's best epoch: the model kept.
     val = {key: hist[key][best_epoch - 1] for key in hist.metrics
            if key.startswith("val_")}
-    record = {"value": value, **val, **{f"test_{k}": v for k, v in test.items()},
+    record = {"value": value, **val, **_costs(config, model, [hist]),
+              **{f"test_{k}": v for k, v in test.items()},
               "epochs_run": hist.epochs_run, "best_epoch": best_epoch,
               "stop_reason": hist.stop_reason,
               "curves": {k: list(v) for k, v in hist.metrics.items() if k != "time"}}
@@ -421,21 +467,32 @@ def _folds(config: ObjectiveConfig, seed: int):
 
 
 def _cross_validate(config, settings, seed, data, deadline) -> dict:
+    """Train one net per fold. The value is the mean over folds of the monitor's best
+    score; for a multi-objective study every ``cv_*`` metric is the mean of its fold
+    scores at that best epoch (its ``_std`` beside it) and the costs are added."""
     folds = _folds(config, seed)
-    metric = config.monitor
-    scores, epochs = [], []
+    cv = [m for m in config.metrics if m.startswith("cv_")]
+    scores, epochs, hists = {m: [] for m in cv}, [], []
     for fold, (train_idx, val_idx) in enumerate(folds.split(data.X_train, data.y_train)):
         if deadline is not None:
             deadline.check(f"after {fold} of {config.cv_folds} folds")
-        _, hist = train_once(config, settings, seed, data, data.X_train[train_idx],
-                             data.y_train[train_idx], data.X_train[val_idx],
-                             data.y_train[val_idx], deadline=deadline)
-        score, best_epoch = _best(hist, metric)
-        scores.append(score)
+        model, hist = train_once(config, settings, seed, data, data.X_train[train_idx],
+                                 data.y_train[train_idx], data.X_train[val_idx],
+                                 data.y_train[val_idx], deadline=deadline)
+        _, best_epoch = _best(hist, config.monitor)
+        for m in cv:
+            scores[m].append(float(hist[m.replace("cv_", "val_")][best_epoch - 1]))
         epochs.append(best_epoch)
-    return {"value": float(np.mean(scores)), f"{config.metric}_std": float(np.std(scores)),
-            "fold_scores": scores, "best_epoch": int(np.median(epochs)),
-            "epochs_run": int(max(epochs)), "stop_reason": "cross_validation"}
+        hists.append(hist)
+    first = scores[cv[0]]
+    record = {"value": float(np.mean(first)), f"{cv[0]}_std": float(np.std(first)),
+              "fold_scores": first, "best_epoch": int(np.median(epochs)),
+              "epochs_run": int(max(epochs)), "stop_reason": "cross_validation"}
+    if config.multi_objective:
+        for m in cv:
+            record.update({m: float(np.mean(scores[m])), f"{m}_std": float(np.std(scores[m]))})
+        record.update(_costs(config, model, hists))
+    return record
 
 
 def refit(config: ObjectiveConfig, params: Mapping, seed: int, data: netcore.Dataset, *,

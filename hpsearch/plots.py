@@ -1,10 +1,15 @@
 """Pictures of a study, as PNG files: history, importances, parallel
-coordinates, slices and the learning curves of the best trials."""
+coordinates, slices, the learning curves of the best trials and, for a study of
+several objectives, its Pareto front.
+
+In a multi-objective study the one-value plots show ``value``, the first
+objective (as the leaderboard ranks by it); the Pareto plot shows them all."""
 
 from __future__ import annotations
 
 import logging
 import math
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -30,14 +35,23 @@ def plot_history(study) -> plt.Figure:
     done = _complete(study).sort_values("trial")
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.scatter(done["trial"], done["value"], s=14, label="trial")
-    best = done["value"].cummin() if study.config.objective.direction == "minimize" \
+    best = done["value"].cummin() if _direction(study) == "minimize" \
         else done["value"].cummax()
     ax.step(done["trial"], best, where="post", color="C3", label="best so far")
-    ax.set(xlabel="trial", ylabel=study.config.objective.metric,
+    ax.set(xlabel="trial", ylabel=_metric(study),
            title=f"{study.name}: optimization history")
     ax.legend()
     fig.tight_layout()
     return fig
+
+
+def _metric(study) -> str:
+    """The metric of the ``value`` column: the first objective of a multi-objective study."""
+    return study.config.objective.metrics[0]
+
+
+def _direction(study) -> str:
+    return study.config.objective.directions[0]
 
 
 def _searched(study) -> list[str]:
@@ -49,6 +63,15 @@ def constant_parameters(study) -> list[str]:
     value): they explain none of the variation, so importances leave them out."""
     done = _complete(study)
     return [n for n in _searched(study) if n not in done or done[n].dropna().nunique() <= 1]
+
+
+def _first_objective(study):
+    """For a multi-objective study, the importance target: the first objective (the
+    ``value`` column), negated when maximized; None (the study's value) otherwise."""
+    if not study.config.objective.multi_objective:
+        return None
+    sign = 1.0 if _direction(study) == "minimize" else -1.0
+    return lambda trial: sign * trial.values[0]
 
 
 def plot_importances(study) -> plt.Figure:
@@ -70,7 +93,12 @@ def plot_importances(study) -> plt.Figure:
         raise ValueError(f"no parameter of study {study.name!r} varied among its complete "
                          "trials; there are no importances to plot")
     optuna_study = optuna.load_study(study_name=study.name, storage=study.storage)
-    importances = optuna.importance.get_param_importances(optuna_study, params=varied)
+    with warnings.catch_warnings():
+        # A target is read as "lower is better", which _first_objective makes true.
+        warnings.filterwarnings("ignore", message=".*computes the importances of params to "
+                                "achieve low `target` values")
+        importances = optuna.importance.get_param_importances(
+            optuna_study, params=varied, target=_first_objective(study))
     fig, ax = plt.subplots(figsize=(6, 0.9 + 0.45 * max(1, len(importances))))
     names = list(importances)[::-1]
     ax.barh(names, [importances[n] for n in names], color="C0")
@@ -130,7 +158,7 @@ def plot_parallel(study) -> plt.Figure:
     from matplotlib.colors import Normalize
 
     done = _complete(study)
-    minimize = study.config.objective.direction == "minimize"
+    minimize = _direction(study) == "minimize"
     done = done.sort_values("value", ascending=not minimize)  # the best last
     dims = {n: d for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)}
     axes = [_parallel_axis(done[name], dim) for name, dim in dims.items()]
@@ -144,11 +172,11 @@ def plot_parallel(study) -> plt.Figure:
         ax.plot(range(len(axes)), row, color=cmap(norm(v)), alpha=0.7, lw=1.2, zorder=2)
     for x, (_, ticks) in enumerate(axes):
         _draw_axis(ax, x, ticks)
-    ax.set_xticks(range(len(axes)), [*dims, study.config.objective.metric], rotation=20)
+    ax.set_xticks(range(len(axes)), [*dims, _metric(study)], rotation=20)
     ax.set(yticks=[], xlim=(-0.3, len(axes) - 0.4), ylim=(-0.06, 1.06))
     ax.spines[["left", "right", "top"]].set_visible(False)
     fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02,
-                 label=study.config.objective.metric)
+                 label=_metric(study))
     ax.set_title(f"{study.name}: parallel coordinates")
     fig.tight_layout()
     return fig
@@ -184,10 +212,10 @@ def plot_slices(study) -> plt.Figure:
     cols = min(3, max(1, len(dims)))
     rows = math.ceil(max(1, len(dims)) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
-    best = _best_row(done, study.config.objective.direction)
+    best = _best_row(done, _direction(study))
     for ax, (name, dim) in zip(axes.flat, dims.items(), strict=False):
         _slice(ax, done, name, dim, best)
-        ax.set_ylabel(study.config.objective.metric)
+        ax.set_ylabel(_metric(study))
     for ax in list(axes.flat)[len(dims):]:
         ax.set_visible(False)
     if dims:
@@ -202,7 +230,7 @@ def plot_learning_curves(study, top: int = 5) -> plt.Figure:
     from hpsearch.report import leaderboard
 
     frame = study.results()
-    board = leaderboard(frame, study.config.space, study.config.objective.direction, top)
+    board = leaderboard(frame, study.config.space, _direction(study), top)
     fig, ax = plt.subplots(figsize=(7, 4))
     curves = {records.slot_of(t): records.curves_of(t) for t in study.trials()}
     for i, slot in enumerate(board["trial"]):
@@ -219,12 +247,65 @@ def plot_learning_curves(study, top: int = 5) -> plt.Figure:
     return fig
 
 
+def _pareto_panel(ax, done: pd.DataFrame, x: str, y: str, directions: dict,
+                  front: np.ndarray) -> None:
+    """One pair of objectives: every complete trial, the Pareto set on top as a step line."""
+    ax.scatter(done[x], done[y], s=16, color="0.6", label="trial", zorder=2)
+    best = done[front].sort_values([x, y], ascending=[directions[x] == "minimize",
+                                                      directions[y] != "minimize"])
+    ax.step(best[x], best[y], where="post", color="C3", lw=1.2, zorder=3)
+    ax.scatter(best[x], best[y], s=34, color="C3", edgecolors="k", linewidths=0.5,
+               label="Pareto set", zorder=4)
+    ax.set(xlabel=f"{x} ({directions[x]})", ylabel=f"{y} ({directions[y]})")
+
+
+def plot_pareto(study) -> plt.Figure:
+    """The Pareto front of a multi-objective study: every complete trial against two
+    objectives, the Pareto-optimal ones highlighted and joined as a step line.
+
+    With two objectives, one panel; with more, one panel per pair of objectives
+    (a trial of the Pareto set is highlighted in every panel, though in one pair
+    alone it may look beaten: it is better in an objective that panel leaves out).
+
+    Raises:
+        ValueError: for a single-objective study, or when no trial completed.
+    """
+    from itertools import combinations
+
+    from hpsearch.pareto import pareto_mask
+
+    objective = study.config.objective
+    if not objective.multi_objective:
+        raise ValueError(f"study {study.name!r} has one objective ({objective.metric}); "
+                         "a Pareto front needs several")
+    done = _complete(study).dropna(subset=list(objective.metrics))
+    if done.empty:
+        raise ValueError(f"study {study.name!r} has no completed trial to plot")
+    directions = dict(zip(objective.metrics, objective.directions, strict=True))
+    front = pareto_mask(done[list(objective.metrics)].to_numpy(float), objective.directions)
+    pairs = list(combinations(objective.metrics, 2))
+    cols = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
+    for ax, (x, y) in zip(axes.flat, pairs, strict=False):
+        _pareto_panel(ax, done, x, y, directions, front)
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"{study.name}: Pareto front ({int(front.sum())} of {len(done)} trials)")
+    fig.tight_layout()
+    return fig
+
+
 PLOTS = {"history": plot_history, "importances": plot_importances, "parallel": plot_parallel,
          "slices": plot_slices, "learning_curves": plot_learning_curves}
+# Plots only a multi-objective study has.
+MULTI_OBJECTIVE_PLOTS = {"pareto": plot_pareto}
 
 
 def write_plots(study, out_dir: str | Path) -> list[Path]:
-    """Write every plot as ``<out_dir>/<name>.png``; returns the written paths.
+    """Write every plot as ``<out_dir>/<name>.png``; returns the written paths
+    (``pareto.png`` too for a multi-objective study).
 
     Importances need at least two complete trials with varying parameters; a
     plot that cannot be drawn is skipped, the others are still written.
@@ -234,7 +315,8 @@ def write_plots(study, out_dir: str | Path) -> list[Path]:
     if _complete(study).empty:
         raise ValueError(f"study {study.name!r} has no completed trial to plot")
     written = []
-    for name, make in PLOTS.items():
+    plots = {**PLOTS, **(MULTI_OBJECTIVE_PLOTS if study.config.objective.multi_objective else {})}
+    for name, make in plots.items():
         try:
             fig = make(study)
         except (ValueError, RuntimeError, ZeroDivisionError):

@@ -130,9 +130,9 @@ def finish(storage, trial_id: int, result: TrialResult) -> None:
         storage.set_trial_user_attr(trial_id, "error", result.error)
         if traceback_text:
             storage.set_trial_system_attr(trial_id, "hpsearch:traceback", traceback_text)
-    value = result.value
-    finite = value is not None and math.isfinite(value)
-    values = [float(value)] if finite and result.state != FAIL else None
+    values = result.objective_values
+    finite = values is not None and all(v is not None and math.isfinite(v) for v in values)
+    values = [float(v) for v in values] if finite and result.state != FAIL else None
     storage.set_trial_state_values(trial_id, _STATES[result.state], values)
 
 
@@ -180,13 +180,29 @@ def is_requeued(trial: FrozenTrial) -> bool:
     return trial.system_attrs.get(REQUEUED) is True
 
 
+def values_of(trial: FrozenTrial) -> list[float] | None:
+    """The trial's objective values (one per metric of the study), or None.
+
+    ``FrozenTrial.value`` raises for a multi-objective trial; this does not.
+    """
+    return None if trial.values is None else list(trial.values)
+
+
+def value_of(trial: FrozenTrial) -> float | None:
+    """The trial's value: its first objective's in a multi-objective study."""
+    values = trial.values
+    return values[0] if values else None
+
+
 def to_result(trial: FrozenTrial, space: SearchSpace) -> TrialResult:
     """A finished stored trial as the TrialResult a strategy is told."""
     state = {TrialState.COMPLETE: COMPLETE, TrialState.PRUNED: PRUNED}.get(trial.state, FAIL)
     seed = seed_of(trial)
+    values = values_of(trial)
     return TrialResult(slot=slot_of(trial), params=space.decode(trial.params),
-                       seed=0 if seed is None else seed, state=state, value=trial.value,
-                       record=metrics_of(trial), error=error_of(trial))
+                       seed=0 if seed is None else seed, state=state, value=value_of(trial),
+                       record=metrics_of(trial), error=error_of(trial),
+                       values=values if values is not None and len(values) > 1 else None)
 
 
 def is_confirmation(trial: FrozenTrial) -> bool:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 from optuna.trial import FrozenTrial
 
 from hpsearch import records
+from hpsearch.metrics import COST_METRICS
 from hpsearch.searchspace import SearchSpace
 
 # The metric columns of each task, in this order, also for trials without them (failed).
@@ -23,13 +26,19 @@ def _hashable(value):
     return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
 
 
-def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classification") -> dict:
+def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classification",
+              objectives: Sequence[str] = ()) -> dict:
+    """One trial as a row. ``objectives`` are the metrics of a multi-objective study:
+    each gets a column of the trial's stored objective values, after ``value`` (the
+    first objective's)."""
     params = space.decode(trial.params)
     metrics = records.metrics_of(trial)
+    values = records.values_of(trial) or [None] * len(objectives)
     row = {"trial": records.slot_of(trial), "number": trial.number,
-           "state": trial.state.name, "value": trial.value,
+           "state": trial.state.name, "value": records.value_of(trial),
+           **dict(zip(objectives, values, strict=False)),
            **{name: _hashable(params.get(name)) for name in space}}
-    row.update({k: metrics.get(k) for k in _METRIC_COLUMNS[task]})
+    row.update({k: metrics.get(k) for k in _METRIC_COLUMNS[task] if k not in objectives})
     row.update({k: v for k, v in metrics.items() if k not in row})
     row["seed"] = records.seed_of(trial)
     row["error"] = records.error_of(trial)
@@ -41,12 +50,13 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classificatio
 
 
 def results_frame(trials: list[FrozenTrial], space: SearchSpace,
-                  task: str = "classification") -> pd.DataFrame:
-    """One row per trial, ordered by slot: parameters (list values as tuples) and metrics."""
-    rows = [trial_row(t, space, task) for t in trials]
+                  task: str = "classification", objectives: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per trial, ordered by slot: parameters (list values as tuples) and metrics,
+    and for a multi-objective study one column per objective (``objectives``)."""
+    rows = [trial_row(t, space, task, objectives) for t in trials]
     frame = pd.DataFrame(rows)
     if frame.empty:
-        return pd.DataFrame(columns=["trial", "number", "state", "value", *space])
+        return pd.DataFrame(columns=["trial", "number", "state", "value", *objectives, *space])
     return frame.sort_values(["trial", "number"], kind="stable").reset_index(drop=True)
 
 
@@ -58,6 +68,9 @@ def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
                 confirmed: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``top`` complete trials, best first, with their parameters and key metrics.
 
+    ``direction`` is the one of the ``value`` column (a multi-objective study's
+    first objective: the board ranks by it).
+
     ``rank_by="confirmed"`` puts the configurations of ``confirmed`` (the table of
     ``Study.confirm``) first, by their confirmed mean, with its ``mean``,
     ``ci_low``, ``ci_high`` and ``n``; the other trials follow by value.
@@ -68,7 +81,10 @@ def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
     done = frame[frame["state"] == "COMPLETE"]
     done = done.sort_values(["value", "trial"], ascending=[direction == "minimize", True])
     # "lr" is a metric, not a parameter, when a range test chose it (lr-range studies).
-    columns = ["trial", "value", *space, *[c for c in ("lr", *_BOARD_METRICS) if c in frame]]
+    # The objectives of a multi-objective study (n_params, ...) are columns too.
+    costs = [c for c in COST_METRICS if c in frame]
+    columns = ["trial", "value", *space,
+               *[c for c in ("lr", *_BOARD_METRICS, *costs) if c in frame]]
     if rank_by == "confirmed":
         if confirmed is None:
             raise ValueError("rank_by='confirmed' needs the table of Study.confirm: "

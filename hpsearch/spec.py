@@ -58,7 +58,7 @@ STUDY_KEYS: dict[str, tuple[tuple, str, Any]] = {
     "dataset": ((str,), "a string", None),
     "strategy": ((str,), "a string", "random"),
     "seed": ((int,), "an integer", 0),
-    "metric": ((str,), "a string", "val_loss"),
+    "metric": ((str, list), "a metric name or a list of names", "val_loss"),
     "storage": ((str,), "a storage URL string", None),
     "trials": ((int,), "an integer", 20),
     "jobs": ((int,), "an integer", 1),

@@ -62,6 +62,10 @@ class StudyConfig:
         object.__setattr__(self, "space", SearchSpace(self.space))
         self.space.check_names(parameter_names(), "the netcore objective")
         check_pruner(self.pruner)
+        if self.pruner is not None and self.objective.multi_objective:
+            raise ValueError(f"pruner {self.pruner!r} cannot judge a multi-objective study "
+                             f"({list(self.objective.metrics)}): Optuna's pruners watch one "
+                             "objective; use pruner=None")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         check_positive_int(self.round_size, "round_size")
@@ -84,8 +88,10 @@ class StudyConfig:
         check_study_settings(self.objective.fixed, self.space)
 
     def build_strategy(self):
-        return get_strategy(self.strategy, self.space, seed=self.seed,
-                            direction=self.objective.direction, **dict(self.strategy_options))
+        objective = self.objective
+        direction = objective.directions if objective.multi_objective else objective.direction
+        return get_strategy(self.strategy, self.space, seed=self.seed, direction=direction,
+                            **dict(self.strategy_options))
 
     def to_dict(self) -> dict:
         return {"space": self.space.to_dict(), "objective": self.objective.to_dict(),
@@ -155,7 +161,8 @@ class Study:
 
     @classmethod
     def create(cls, name: str, *, space, dataset: str = "digits", strategy: str = "random",
-               storage: str | None = None, seed: int = 0, metric: str = "val_loss",
+               storage: str | None = None, seed: int = 0,
+               metric: str | Sequence[str] = "val_loss",
                fixed: Mapping | None = None, epochs: int = 20, patience: int | None = 5,
                cv_folds: int = 5, max_train: int | None = None, pruner: str | None = None,
                strategy_options: Mapping | None = None, round_size: int = 4,
@@ -164,6 +171,8 @@ class Study:
         """Create the study ``name`` in ``storage`` (default ``sqlite:///hpsearch.db``).
 
         ``space`` maps parameter names to ``hpsearch.space`` dimensions;
+        ``metric`` is one metric, or a list of two or more for a multi-objective
+        study (``["val_loss", "n_params"]``; see ``best_trials``);
         ``fixed`` holds settings shared by every trial (e.g. ``{"epochs": 30}``).
         ``data`` is the user's own data instead of a named ``dataset``: a
         ``netcore.Dataset`` (``Dataset.from_arrays``, ``.from_csv``, ...) or a
@@ -178,7 +187,8 @@ class Study:
                 configuration or other data (or at all, unless ``load_if_exists``).
         """
         data = as_dataset(data)
-        objective = ObjectiveConfig(metric=metric, fixed=dict(fixed or {}),
+        objective = ObjectiveConfig(metric=metric if isinstance(metric, str) else tuple(metric),
+                                    fixed=dict(fixed or {}),
                                     epochs=epochs, patience=patience, cv_folds=cv_folds,
                                     max_train=max_train, plugins=tuple(plugins),
                                     trial_timeout=trial_timeout, keep_models=keep_models,
@@ -214,7 +224,7 @@ class Study:
                 if data is not None:
                     data.save(artifacts.data_dir(url, name))
                 optuna.create_study(study_name=name, storage=store,
-                                    direction=config.objective.direction)
+                                    directions=config.objective.directions)
                 store.set_study_user_attr(store.get_study_id_from_name(name), records.CONFIG,
                                           json.loads(json.dumps(config.to_dict())))
                 study = cls(name, url, config)
@@ -313,13 +323,18 @@ class Study:
     def results(self, *, confirmations: bool = False) -> pd.DataFrame:
         """One row per trial: slot, state, value, parameters and metrics as columns.
 
+        A multi-objective study has a column per objective, named by its metric
+        (``value`` is then the first objective's).
+
         With ``confirmations`` the repeats of ``confirm`` are rows too, marked by
         their ``confirms`` (the configuration's slot) and ``repeat`` columns.
         """
         from hpsearch.report import results_frame
 
+        objective = self.config.objective
         return results_frame(self.trials(confirmations=confirmations), self.config.space,
-                             self.config.objective.task)
+                             objective.task,
+                             objective.metrics if objective.multi_objective else ())
 
     def confirm(self, top: int = 5, repeats: int = 5, *, n_jobs: int = 1,
                 seed: int | None = None, progress: bool = True) -> pd.DataFrame:
@@ -345,6 +360,10 @@ class Study:
         """
         from hpsearch import confirm
 
+        if self.config.objective.multi_objective:
+            raise ValueError(f"confirm ranks trials by one value; study {self.name!r} has "
+                             f"several objectives {list(self.config.objective.metrics)}: pick "
+                             "trials from best_trials and refit(trial=...) them instead")
         self.config, self.checked = self._checked_config(), True
         return confirm.confirm(self, top, repeats, n_jobs=n_jobs, seed=seed, progress=progress)
 
@@ -357,12 +376,17 @@ class Study:
 
     def leaderboard(self, top: int = 10, *, rank_by: str = "value") -> pd.DataFrame:
         """The ``top`` complete trials, best first by their search ``value`` or, with
-        ``rank_by="confirmed"``, confirmed configurations first by their confirmed mean."""
+        ``rank_by="confirmed"``, confirmed configurations first by their confirmed mean.
+
+        In a multi-objective study ``value`` is the first objective's: the board ranks
+        by it alone, with every objective as a column (``best_trials`` is the Pareto set).
+        """
         from hpsearch.report import leaderboard
 
         confirmed = self.confirmations() if rank_by == "confirmed" else None
-        return leaderboard(self.results(), self.config.space, self.config.objective.direction,
-                           top, rank_by=rank_by, confirmed=confirmed)
+        return leaderboard(self.results(), self.config.space,
+                           self.config.objective.directions[0], top, rank_by=rank_by,
+                           confirmed=confirmed)
 
     def _completed(self) -> list[optuna.trial.FrozenTrial]:
         return [t for t in self.trials() if t.state == TrialState.COMPLETE]
@@ -372,8 +396,14 @@ class Study:
         """The best complete trial: its slot, value, parameters, metrics and curves.
 
         Raises:
-            ValueError: when no trial has completed.
+            ValueError: when no trial has completed, or for a multi-objective study,
+                which has no single best trial (its Pareto set is ``best_trials``).
         """
+        objective = self.config.objective
+        if objective.multi_objective:
+            raise ValueError(f"study {self.name!r} optimises several objectives "
+                             f"{list(objective.metrics)} and has no single best trial; "
+                             "use best_trials (the Pareto-optimal trials)")
         done = self._completed()
         if not done:
             raise ValueError(f"study {self.name!r} has no completed trial yet")
@@ -383,6 +413,34 @@ class Study:
         return {"trial": records.slot_of(best), "value": best.value,
                 "params": self._trained_params(best), "metrics": records.metrics_of(best),
                 "curves": records.curves_of(best)}
+
+    @property
+    def best_trials(self) -> pd.DataFrame:
+        """The Pareto-optimal complete trials (as Optuna's ``best_trials``): those no
+        other complete trial beats in every objective.
+
+        One row per trial, by slot: ``trial``, one column per objective (named by
+        its metric, e.g. ``val_loss`` and ``n_params``) and the parameters. For a
+        single-objective study, the trials that share the best value. Empty
+        when no trial has completed.
+        """
+        from hpsearch.pareto import pareto_mask
+
+        objective = self.config.objective
+        columns = ["trial", *objective.metrics, *self.config.space]
+        done = [t for t in self._completed() if t.values is not None]
+        if not done:
+            return pd.DataFrame(columns=columns)
+        values = [t.values for t in done]
+        front = [t for t, keep in zip(done, pareto_mask(values, objective.directions),
+                                      strict=True) if keep]
+        rows = [{"trial": records.slot_of(t), **dict(zip(objective.metrics, t.values,
+                                                             strict=True)),
+                 **self._trained_params(t)} for t in front]
+        frame = pd.DataFrame(rows)
+        extra = [c for c in frame.columns if c not in columns]  # lr chosen by a range test
+        return frame[[c for c in columns if c in frame] + extra].sort_values(
+            "trial", kind="stable").reset_index(drop=True)
 
     def _trained_params(self, trial: optuna.trial.FrozenTrial) -> dict:
         """A trial's parameters, with the learning rate it trained with when a range
@@ -458,7 +516,7 @@ class Study:
         files = TrialFiles(
             data_dir=str(self.data_dir()) if objective.data_fingerprint is not None else None,
             model_path=str(artifacts.model_path(self.storage_url, self.name, slot, trial_id))
-            if objective.keep_models and not objective.metric.startswith("cv_") else None)
+            if objective.keep_models and not objective.cross_validated else None)
         return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files)
 
     # The user's data and the trained models.

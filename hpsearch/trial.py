@@ -27,10 +27,18 @@ class TrialResult:
     record: dict = field(default_factory=dict)
     error: str | None = None
     duration: float = 0.0
+    values: list[float] | None = None
 
     @property
     def ok(self) -> bool:
         return self.state == COMPLETE
+
+    @property
+    def objective_values(self) -> list[float] | None:
+        """Every objective value (``[value]`` for a single objective), or None."""
+        if self.values is not None:
+            return list(self.values)
+        return None if self.value is None else [self.value]
 
 
 def trial_seed(study_seed: int, slot: int) -> int:

@@ -123,6 +123,7 @@ def execute(task: TrialTask) -> TrialResult:
             record = objective.evaluate(task.objective, task.params, task.seed, reporter,
                                         task.files, deadline)
         result.state, result.value, result.record = COMPLETE, record.pop("value"), record
+        result.values = record.pop("values", None)
     except Exception as exc:  # a failed trial is data, not a crash of the study
         _failed(result, exc, reporter)
     result.duration = time.perf_counter() - start

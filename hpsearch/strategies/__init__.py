@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.lr_range import LRRangeStrategy
 from hpsearch.strategies.random_search import RandomStrategy
-from hpsearch.strategies.samplers import CmaEsStrategy, GPStrategy, QMCStrategy
+from hpsearch.strategies.samplers import CmaEsStrategy, GPStrategy, NSGA2Strategy, QMCStrategy
 from hpsearch.strategies.tpe import TPEStrategy
 from hpsearch.strategies.tpe_hyperopt import HyperoptTPEStrategy
 
@@ -15,6 +17,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "gp": GPStrategy,
     "grid": GridStrategy,
     "lr-range": LRRangeStrategy,
+    "nsga2": NSGA2Strategy,
     "qmc": QMCStrategy,
     "random": RandomStrategy,
     "tpe": TPEStrategy,
@@ -22,17 +25,28 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 
-def get_strategy(name: str, space, *, seed: int = 0, direction: str = "minimize",
+def multi_objective_strategies() -> list[str]:
+    """The names of the strategies that can serve a study of several objectives."""
+    return sorted(name for name, kind in STRATEGIES.items() if kind.multi_objective)
+
+
+def get_strategy(name: str, space, *, seed: int = 0, direction: str | Sequence[str] = "minimize",
                  **options) -> Strategy:
-    """Build the strategy registered as ``name``.
+    """Build the strategy registered as ``name``; ``direction`` is one direction or,
+    for a multi-objective study, a list of one per objective.
 
     Raises:
-        ValueError: for an unknown name (listing the known ones) or an option
-            the strategy does not take.
+        ValueError: for an unknown name (listing the known ones), an option the
+            strategy does not take, or several directions for a strategy that
+            cannot optimise several objectives (listing those that can).
     """
     if name not in STRATEGIES:
         raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
                          f"Got {name!r} instead.")
+    if not isinstance(direction, str) and len(direction) > 1 \
+            and not STRATEGIES[name].multi_objective:
+        raise ValueError(f"strategy {name!r} cannot optimise several objectives; a "
+                         f"multi-objective study can use {multi_objective_strategies()}")
     try:
         return STRATEGIES[name](space, seed=seed, direction=direction, **options)
     except TypeError as exc:
@@ -40,5 +54,5 @@ def get_strategy(name: str, space, *, seed: int = 0, direction: str = "minimize"
 
 
 __all__ = ["STRATEGIES", "CmaEsStrategy", "GPStrategy", "GridStrategy", "HyperoptTPEStrategy",
-           "LRRangeStrategy", "QMCStrategy", "RandomStrategy", "Strategy", "TPEStrategy",
-           "get_strategy"]
+           "LRRangeStrategy", "NSGA2Strategy", "QMCStrategy", "RandomStrategy", "Strategy", "TPEStrategy",
+           "get_strategy", "multi_objective_strategies"]

@@ -24,11 +24,22 @@ class Strategy:
     # them for a round of trials at once and tells the round back in slot order,
     # so the same seed gives the same trials at any worker count.
     batched = False
+    # True for strategies that can serve a study of several objectives: those that
+    # ignore results, and samplers that model several objectives (TPE, NSGA-II).
+    multi_objective = False
 
-    def __init__(self, space: SearchSpace, *, seed: int = 0, direction: str = "minimize"):
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {list(DIRECTIONS)}, got {direction!r}")
-        self.space, self.seed, self.direction = SearchSpace(space), int(seed), direction
+    def __init__(self, space: SearchSpace, *, seed: int = 0,
+                 direction: str | Sequence[str] = "minimize"):
+        """``direction`` is one direction, or a list of one per objective."""
+        directions = [direction] if isinstance(direction, str) else list(direction)
+        if not directions or any(d not in DIRECTIONS for d in directions):
+            raise ValueError(f"direction must be one of {list(DIRECTIONS)} or a list of them, "
+                             f"got {direction!r}")
+        if len(directions) > 1 and not self.multi_objective:
+            raise ValueError(f"strategy {self.name!r} cannot optimise several objectives")
+        self.space, self.seed = SearchSpace(space), int(seed)
+        # ``direction`` is the first objective's: single-objective code reads it.
+        self.directions, self.direction = tuple(directions), directions[0]
         self.next_slot = 0
 
     @property

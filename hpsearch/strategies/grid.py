@@ -33,6 +33,7 @@ class GridStrategy(Strategy):
     """
 
     name = "grid"
+    multi_objective = True  # it ignores results
 
     def __init__(self, space, *, seed=0, direction="minimize",
                  points: int | Mapping[str, int] = DEFAULT_GRID_POINTS,

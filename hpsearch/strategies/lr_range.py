@@ -58,6 +58,7 @@ class LRRangeStrategy(Strategy):
     """
 
     name = "lr-range"
+    multi_objective = True  # it ignores results
 
     def __init__(self, space, *, seed=0, direction="minimize", sampler: str = "random",
                  points: int | Mapping[str, int] | None = None, limit: int | None = None,
@@ -91,7 +92,7 @@ class LRRangeStrategy(Strategy):
             grid = {"points": DEFAULT_GRID_POINTS, "limit": DEFAULT_GRID_LIMIT, **grid}
         elif grid:
             raise ValueError(f"{sorted(grid)} apply to sampler='grid', not {name!r}")
-        return SAMPLERS[name](self.space, seed=self.seed, direction=self.direction, **grid)
+        return SAMPLERS[name](self.space, seed=self.seed, direction=list(self.directions), **grid)
 
     @property
     def exhausted(self) -> bool:

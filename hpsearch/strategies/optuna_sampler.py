@@ -46,12 +46,13 @@ class OptunaSamplerStrategy(Strategy):
 
     name = "optuna-sampler"
     batched = True
+    multi_objective = True  # subclasses whose sampler cannot say False
 
     def __init__(self, space, *, seed=0, direction="minimize", **sampler_options):
         super().__init__(space, seed=seed, direction=direction)
         with quiet_optuna(), no_experimental_warnings():
             sampler = self.make_sampler(**sampler_options)
-            self.study = optuna.create_study(direction=direction, sampler=sampler)
+            self.study = optuna.create_study(directions=list(self.directions), sampler=sampler)
         self.pending: dict[int, optuna.Trial] = {}
 
     def make_sampler(self, **options) -> optuna.samplers.BaseSampler:
@@ -67,13 +68,13 @@ class OptunaSamplerStrategy(Strategy):
 
     def _observe(self, result: TrialResult) -> None:
         state = _STATES.get(result.state, TrialState.FAIL)
-        value = result.value if state == TrialState.COMPLETE else None
+        values = result.objective_values if state == TrialState.COMPLETE else None
         with quiet_optuna(), no_experimental_warnings():
             trial = self.pending.pop(result.slot, None)
             if trial is not None:
-                self.study.tell(trial, value, state=state)
+                self.study.tell(trial, values, state=state)
                 return
             self.study.add_trial(optuna.trial.create_trial(
                 params=self.space.encode(result.params),
                 distributions=self.space.distributions(result.params),
-                value=value, state=state))
+                values=values, state=state))

@@ -14,6 +14,7 @@ class RandomStrategy(Strategy):
     """
 
     name = "random"
+    multi_objective = True  # it ignores results
 
     def _propose(self, slot: int) -> dict:
         return self.space.sample(slot_rng(self.seed, slot))

@@ -1,4 +1,4 @@
-"""More Optuna samplers as strategies: CMA-ES, Gaussian-process BO and Sobol sequences.
+"""More Optuna samplers as strategies: CMA-ES, Gaussian-process BO, Sobol sequences, NSGA-II.
 
 Each is its sampler and nothing else; ``OptunaSamplerStrategy`` does the
 asking, telling and replaying. Parameters a sampler cannot model (CMA-ES and
@@ -29,6 +29,7 @@ class CmaEsStrategy(OptunaSamplerStrategy):
     """
 
     name = "cmaes"
+    multi_objective = False  # Optuna's CmaEsSampler optimises one objective
 
     def make_sampler(self, n_startup_trials: int = 1, sigma0: float | None = None):
         _require("cmaes", "cmaes", self.name)
@@ -64,3 +65,27 @@ class QMCStrategy(OptunaSamplerStrategy):
         return optuna.samplers.QMCSampler(qmc_type=qmc_type, scramble=scramble, seed=self.seed,
                                           warn_independent_sampling=False,
                                           warn_asynchronous_seeding=False)
+
+
+class NSGA2Strategy(OptunaSamplerStrategy):
+    """Optuna's NSGA-II genetic algorithm, made for several objectives (it also takes one).
+
+    Each generation of ``population_size`` trials is bred from the Pareto ranks
+    and crowding distances of the trials before it; the first generation is random.
+    A resumed study starts again from a random generation: the told history has
+    no generation numbers.
+
+    Args:
+        population_size: trials per generation (>= 2).
+        mutation_prob: probability of mutating each parameter (default 1 / number of parameters).
+        crossover_prob: probability that a child is a crossover of two parents.
+        swapping_prob: probability of taking each parameter from the other parent.
+    """
+
+    name = "nsga2"
+
+    def make_sampler(self, population_size: int = 50, mutation_prob: float | None = None,
+                     crossover_prob: float = 0.9, swapping_prob: float = 0.5):
+        return optuna.samplers.NSGAIISampler(
+            seed=self.seed, population_size=population_size, mutation_prob=mutation_prob,
+            crossover_prob=crossover_prob, swapping_prob=swapping_prob)
