@@ -287,6 +287,10 @@ def cmd_plot(args) -> int:
 
 def cmd_export(args) -> int:
     study = _open_study(args.storage, args.study)
+    if args.trial is None and study.config.objective.multi_objective:
+        raise ValueError(f"study {study.name!r} has several objectives and no single best "
+                         f"trial: choose one with --trial, e.g. of its Pareto set "
+                         f"{study.best_trials['trial'].tolist()}")
     path = study.export(args.out, trial=args.trial)
     trial = study.best_trial["trial"] if args.trial is None else args.trial
     print(f"trial {trial} of study {study.name!r} written to {path}")

@@ -42,6 +42,15 @@ def test_own_data_example(tmp_path, monkeypatch):
     assert ns["final"].sizes == ns["kept"].sizes and ns["final"].sizes[0] == 30
 
 
+def test_several_objectives_example(tmp_path, monkeypatch):
+    block = next(b for b in BLOCKS if "best_trials" in b)
+    ns = _run(block, tmp_path, monkeypatch)
+    front, df = ns["front"], ns["df"]
+    assert len(df) == 12 and not front.empty
+    assert list(front.columns[:3]) == ["trial", "val_loss", "n_params"]
+    assert (tmp_path / "pareto.png").stat().st_size > 0
+
+
 def test_netcore_example(tmp_path, monkeypatch):
     block = next(b for b in BLOCKS if "netcore.MLP([64" in b)
     ns = _run(block, tmp_path, monkeypatch)
