@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import optuna
 
@@ -34,7 +34,7 @@ def _free_name(storage: str, prefix: str = "tune") -> str:
 
 
 def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs: int = 1,
-         strategy: str = "tpe", metric: str = "val_loss", epochs: int = 50,
+         strategy: str = "tpe", metric: str | Sequence[str] = "val_loss", epochs: int = 50,
          storage: str = "memory", name: str | None = None, seed: int = 0,
          progress: bool = True, **create_options) -> Study:
     """Search an MLP for the data ``(X, y)`` (or a ``netcore.Dataset`` as ``X``) and
