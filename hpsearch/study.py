@@ -187,8 +187,7 @@ class Study:
                 configuration or other data (or at all, unless ``load_if_exists``).
         """
         data = as_dataset(data)
-        objective = ObjectiveConfig(metric=metric if isinstance(metric, str) else tuple(metric),
-                                    fixed=dict(fixed or {}),
+        objective = ObjectiveConfig(metric=metric, fixed=dict(fixed or {}),
                                     epochs=epochs, patience=patience, cv_folds=cv_folds,
                                     max_train=max_train, plugins=tuple(plugins),
                                     trial_timeout=trial_timeout, keep_models=keep_models,
@@ -428,7 +427,8 @@ class Study:
 
         objective = self.config.objective
         columns = ["trial", *objective.metrics, *self.config.space]
-        done = [t for t in self._completed() if t.values is not None]
+        done = [t for t in self._completed()
+                if t.values is not None and len(t.values) == len(objective.metrics)]
         if not done:
             return pd.DataFrame(columns=columns)
         values = [t.values for t in done]

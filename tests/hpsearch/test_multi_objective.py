@@ -32,7 +32,7 @@ DIGITS_FEATURES, DIGITS_CLASSES = 64, 10
 def _study(storage, name="mo", strategy="tpe", metric=("val_loss", "n_params"), **kwargs):
     options = {"dataset": "digits", "epochs": 2, "max_train": 300, "seed": 0, "space": SPACE,
                "round_size": 4, "keep_models": 0, **kwargs}
-    metric = metric if isinstance(metric, str) else list(metric)
+    metric = list(metric) if isinstance(metric, tuple) else metric
     return hpsearch.Study.create(name, strategy=strategy, storage=storage, metric=metric,
                                  **options)
 
@@ -111,6 +111,7 @@ def _objective(**kwargs) -> ObjectiveConfig:
     (["n_params", "epoch_time"], ValueError, "needs a validation metric"),
     (["cv_loss", "val_accuracy"], ValueError, "mixes cross-validated"),
     (["val_loss", 3], TypeError, "a metric name or a list of names"),
+    (3, TypeError, "a metric name or a list of names"),
 ])
 def test_bad_metric_lists(metric, error, message):
     with pytest.raises(error, match=message):
@@ -137,6 +138,8 @@ def test_directions_monitor_and_round_trip():
 
 
 def test_refusals(storage):
+    with pytest.raises(TypeError, match="a metric name or a list of names"):
+        _study(storage, metric=7)
     with pytest.raises(ValueError, match="pruner 'median' cannot judge a multi-objective"):
         _study(storage, pruner="median")
     for name in ("cmaes", "tpe-hyperopt"):
