@@ -83,6 +83,10 @@ def test_mixed_directions_epoch_time_and_plots(storage, tmp_path):
                                                      ["maximize", "minimize"])
     board = study.leaderboard()  # ranked by the first objective
     assert board["value"].tolist() == sorted(board["value"], reverse=True)
+    line = plot_pareto(study).axes[0].get_lines()[0]  # the Pareto set as a step line
+    assert line.get_drawstyle() == "steps-post"
+    assert sorted(line.get_xdata()) == sorted(front["val_accuracy"])
+    assert list(line.get_ydata()) == sorted(line.get_ydata(), reverse=True)  # worse time, better accuracy
     written = {p.name for p in write_plots(study, tmp_path / "plots")}
     assert {"pareto.png", "history.png", "slices.png"} <= written
 
@@ -95,6 +99,8 @@ def test_cross_validated_objectives(storage):
     assert (frame["value"] == frame["cv_accuracy"]).all()
     assert frame[["cv_accuracy_std", "cv_loss_std"]].notna().all().all()
     assert not study.best_trials.empty
+    panels = [ax for ax in plot_pareto(study).axes if ax.get_visible()]
+    assert len(panels) == 3  # one per pair of the three objectives
     with pytest.raises(ValueError, match="a Pareto front needs several"):
         plot_pareto(_study(storage, name="single", metric="val_loss"))
 
@@ -247,6 +253,15 @@ def test_spec_round_trip(tmp_path):
         load_spec(path)
 
 
+def test_the_ready_made_spec_validates(capsys):
+    from hpsearch.cli import main
+
+    path = Path(__file__).resolve().parents[2] / "studies" / "pareto_digits.toml"
+    assert main(["validate", str(path)]) == 0
+    assert "nsga2 search on digits, val_loss (minimize), n_params (minimize)" in \
+        capsys.readouterr().out
+
+
 def run_cli(*args, cwd) -> subprocess.CompletedProcess:
     script = Path(sys.executable).with_name("hpsearch")
     command = [str(script)] if script.exists() else [shutil.which("hpsearch") or "hpsearch"]
@@ -266,8 +281,6 @@ def test_cli_runs_a_metric_list_and_shows_the_pareto_set(tmp_path):
     assert "best trial" not in show.stdout
     expected = hpsearch.Study.load("mo-cli", f"sqlite:///{tmp_path / 'mo.db'}").best_trials
     assert f"Pareto set: {len(expected)} trial(s)" in show.stdout
-    validate = run_cli("validate", path, cwd=tmp_path)
-    assert "val_loss (minimize), n_params (minimize)" in validate.stdout
 
 
 def test_kept_models_prefer_the_pareto_set(storage):
