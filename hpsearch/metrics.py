@@ -70,3 +70,9 @@ def monitor_of(names: Sequence[str]) -> str:
     metric of ``names``, with ``cv_`` read as ``val_`` (each fold's validation)."""
     first = next(m for m in names if m in METRICS)
     return first.replace("cv_", "val_")
+
+
+def reported(name: str, value):
+    """An objective value as shown in tables: ``n_params`` as the integer it is
+    (Optuna stores every objective value as a float)."""
+    return int(value) if name == "n_params" and value is not None else value

@@ -257,6 +257,16 @@ def _pareto_panel(ax, done: pd.DataFrame, x: str, y: str, directions: dict,
     ax.scatter(best[x], best[y], s=34, color="C3", edgecolors="k", linewidths=0.5,
                label="Pareto set", zorder=4)
     ax.set(xlabel=f"{x} ({directions[x]})", ylabel=f"{y} ({directions[y]})")
+    for name, set_scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        if _spans_decades(done[name]):
+            set_scale("log")
+
+
+def _spans_decades(column: pd.Series) -> bool:
+    """True for positive values whose largest is 20 times the smallest or more
+    (parameter counts, times): a log axis then keeps the small ones apart."""
+    values = column.to_numpy(float)
+    return bool(np.all(values > 0) and values.max() >= 20 * values.min())
 
 
 def plot_pareto(study) -> plt.Figure:

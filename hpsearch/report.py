@@ -8,7 +8,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from hpsearch import records
-from hpsearch.metrics import COST_METRICS
+from hpsearch.metrics import COST_METRICS, reported
 from hpsearch.searchspace import SearchSpace
 
 # The metric columns of each task, in this order, also for trials without them (failed).
@@ -36,7 +36,7 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classificatio
     values = records.values_of(trial) or [None] * len(objectives)
     row = {"trial": records.slot_of(trial), "number": trial.number,
            "state": trial.state.name, "value": records.value_of(trial),
-           **dict(zip(objectives, values, strict=False)),
+           **{name: reported(name, v) for name, v in zip(objectives, values, strict=False)},
            **{name: _hashable(params.get(name)) for name in space}}
     row.update({k: metrics.get(k) for k in _METRIC_COLUMNS[task] if k not in objectives})
     row.update({k: v for k, v in metrics.items() if k not in row})

@@ -423,6 +423,7 @@ class Study:
         single-objective study, the trials that share the best value. Empty
         when no trial has completed.
         """
+        from hpsearch.metrics import reported
         from hpsearch.pareto import pareto_mask
 
         objective = self.config.objective
@@ -434,8 +435,8 @@ class Study:
         values = [t.values for t in done]
         front = [t for t, keep in zip(done, pareto_mask(values, objective.directions),
                                       strict=True) if keep]
-        rows = [{"trial": records.slot_of(t), **dict(zip(objective.metrics, t.values,
-                                                             strict=True)),
+        rows = [{"trial": records.slot_of(t),
+                 **{m: reported(m, v) for m, v in zip(objective.metrics, t.values, strict=True)},
                  **self._trained_params(t)} for t in front]
         frame = pd.DataFrame(rows)
         extra = [c for c in frame.columns if c not in columns]  # lr chosen by a range test

@@ -69,6 +69,7 @@ def test_study_returns_a_true_pareto_set_and_its_plot(storage, tmp_path, strateg
                                                      ["minimize", "minimize"])
     for _, row in frame.iterrows():
         assert row["n_params"] == _net_size(row["hidden"])
+    assert front["n_params"].dtype.kind == frame["n_params"].dtype.kind == "i"  # counts
     path = tmp_path / "pareto.png"
     plot_pareto(study).savefig(path)
     assert path.stat().st_size > 1000
