@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from netcore.validation import check_options
+
 if TYPE_CHECKING:  # pandas is imported where a table is read: a worker training on arrays needs none
     import pandas as pd
 
@@ -293,11 +295,11 @@ class Preprocessing:
         """
         if not isinstance(data, dict):
             raise ValueError(f"preprocessing must be a dict, got {type(data).__name__}")
+        check_options(data, _FIELDS, what="preprocessing has unknown keys",
+                      allows="it needs exactly")
         missing = [key for key in _FIELDS if key not in data]
-        unknown = sorted(set(data) - set(_FIELDS))
-        if missing or unknown:
-            raise ValueError(f"preprocessing needs the keys {list(_FIELDS)}; missing {missing}, "
-                             f"unknown {unknown}")
+        if missing:
+            raise ValueError(f"preprocessing needs the keys {list(_FIELDS)}; missing {missing}")
         if data["task"] is None:
             raise ValueError(f"preprocessing 'task' must be one of {list(TASKS)}, got null")
         if any(isinstance(data[key], str) for key in ("feature_names", "mean", "scale", "classes")):
