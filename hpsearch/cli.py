@@ -99,7 +99,7 @@ def _override(spec, args):
                 changes["strategy_options"] = {}
         if args.seed is not None:
             changes["seed"] = args.seed
-        config = dataclasses.replace(config, **changes)
+        config = dataclasses.replace(config, **changes).checked()
     run = dict(spec.run)
     for key in ("trials", "jobs", "storage", "timeout", "backend"):
         if getattr(args, key) is not None:

@@ -35,7 +35,7 @@ class SearchSpace:
         for name, dim in dimensions.items():
             if not isinstance(name, str) or not name:
                 raise ValueError(f"parameter names must be non-empty strings, got {name!r}")
-            self.dimensions[name] = dim if isinstance(dim, Dimension) else Fixed(dim)
+            self.dimensions[name] = dim if isinstance(dim, Dimension) else Fixed.build(dim)
         self._check_conditions()
 
     def _check_conditions(self) -> None:
@@ -224,7 +224,7 @@ class SearchSpace:
             kind = spec.pop("kind")
             spec["when"] = {k: tuple(freeze(v) for v in vals)
                             for k, vals in spec.get("when", {}).items()}
-            dims[name] = KINDS[kind](**spec)
+            dims[name] = KINDS[kind].build(**spec)
         return cls(dims)
 
     def summary(self) -> str:
