@@ -142,9 +142,13 @@ def _as_array(values, argument: str, dtype=None) -> np.ndarray | None:
     return array
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Preprocessing:
     """Feature columns, standardization and class labels fitted on a training split.
+
+    Construction checks the values and puts them in their stored form (names and
+    classes as tuples, statistics as read-only float64 arrays); a plain, not
+    frozen, dataclass so that it may do so.
 
     Args:
         task: ``"classification"`` or ``"regression"``.
@@ -170,13 +174,10 @@ class Preprocessing:
         check_task(self.task)
         if self.target is not None and not isinstance(self.target, str):
             raise TypeError(f"target must be a column name (str) or None, got {self.target!r}")
-        self._set("feature_names", self._checked_names())
-        self._set("mean", _as_array(self.mean, "mean", np.float64))
-        self._set("scale", self._checked_scale())
-        self._set("classes", self._checked_classes())
-
-    def _set(self, name: str, value) -> None:
-        object.__setattr__(self, name, value)  # normalizing fields of a frozen dataclass
+        self.feature_names = self._checked_names()
+        self.mean = _as_array(self.mean, "mean", np.float64)
+        self.scale = self._checked_scale()
+        self.classes = self._checked_classes()
 
     def _checked_names(self) -> tuple[str, ...] | None:
         if self.feature_names is None:
