@@ -559,17 +559,16 @@ _STUDY_OPTIONS = option_fields(StudyConfig)
 
 def _plain_settings(settings: dict) -> dict:
     """Study.create's keywords as config values: ``None`` for a mapping option means
-    none, any mapping becomes a dict and any sequence of plugins a tuple."""
+    none, any mapping becomes a dict and any iterable of plugins a tuple (a lone
+    string is left for the config to refuse)."""
     plain = {}
     for key, value in settings.items():
-        if key in ("fixed", "strategy_options"):
-            if value is None:
-                continue
-            value = dict(value) if isinstance(value, Mapping) else value
-        elif key == "plugins" and not isinstance(value, str | list | tuple):
+        if key in ("fixed", "strategy_options") and value is None:
+            continue
+        if isinstance(value, Mapping):
+            value = dict(value)
+        elif key == "plugins" and not isinstance(value, str):
             value = tuple(value)
-        elif key == "plugins":
-            value = plugin_names(value)
         plain[key] = value
     return plain
 
