@@ -22,6 +22,7 @@ from collections.abc import Hashable
 
 from hpsearch.trial import FAIL, TrialResult
 from hpsearch.worker import TrialTask, WorkerSetup, _crashed, execute
+from netcore.validation import check_options
 
 # Seconds between checks while waiting, so that an interrupt or a closed
 # client is noticed and no wait is unbounded.
@@ -253,8 +254,6 @@ def make_task_runner(backend: str, n_jobs: int, options: dict | None) -> _TaskRu
     """The runner of ``backend`` ("dask" or "ray"); unknown options are refused."""
     cls = RUNNERS[backend]
     options = dict(options or {})
-    unknown = sorted(set(options) - set(cls.OPTIONS))
-    if unknown:
-        raise ValueError(f"unknown backend_options {unknown} for backend {backend!r}; "
-                         f"allowed: {list(cls.OPTIONS)}")
+    check_options(options, cls.OPTIONS, what="unknown backend_options",
+                  allows=f"backend {backend!r} allows")
     return cls(n_jobs, options)

@@ -58,10 +58,11 @@ def _parser() -> argparse.ArgumentParser:
                                              "seeds; print means, 95%% intervals and Welch tests")
     confirm.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
     confirm.add_argument("--study", help="study name (needed when the storage holds several)")
-    # Checked by Study.confirm, so that a bad count is one line like every other error.
-    confirm.add_argument("--top", default="5", help="configurations to confirm (default 5)")
-    confirm.add_argument("--repeats", default="5", help="trainings of each (default 5)")
-    confirm.add_argument("--jobs", default="1", help="parallel worker processes (default 1)")
+    # Read as text and checked by cmd_confirm, so that a bad count is one line like every
+    # other error; when left out, Study.confirm's own default applies.
+    confirm.add_argument("--top", help="configurations to confirm (default 5)")
+    confirm.add_argument("--repeats", help="trainings of each (default 5)")
+    confirm.add_argument("--jobs", help="parallel worker processes (default 1)")
     confirm.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     export = sub.add_parser("export", help="write a study's best (or one trial's) model to a file")
     export.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
@@ -99,7 +100,7 @@ def _override(spec, args):
                 changes["strategy_options"] = {}
         if args.seed is not None:
             changes["seed"] = args.seed
-        config = dataclasses.replace(config, **changes)
+        config = dataclasses.replace(config, **changes).checked()
     run = dict(spec.run)
     for key in ("trials", "jobs", "storage", "timeout", "backend"):
         if getattr(args, key) is not None:
@@ -260,13 +261,14 @@ def _print_confirmations(table) -> None:
 
 
 def cmd_confirm(args) -> int:
-    top, repeats = _count(args.top, "--top"), _count(args.repeats, "--repeats")
-    jobs = _count(args.jobs, "--jobs")
-    for value, option in ((top, "--top"), (repeats, "--repeats"), (jobs, "--jobs")):
-        if value < 1:
-            raise ValueError(f"{option} must be a positive integer, got {value}")
+    counts = {}  # Study.confirm's keyword -> the value given on the command line
+    for keyword, option in (("top", "top"), ("repeats", "repeats"), ("n_jobs", "jobs")):
+        if getattr(args, option) is not None:
+            counts[keyword] = _count(getattr(args, option), f"--{option}")
+            if counts[keyword] < 1:
+                raise ValueError(f"--{option} must be a positive integer, got {counts[keyword]}")
     study = _open_study(args.storage, args.study)
-    table = study.confirm(top=top, repeats=repeats, n_jobs=jobs, progress=not args.no_progress)
+    table = study.confirm(**counts, progress=not args.no_progress)
     if table.empty:
         print(f"study {study.name!r} has no completed trial to confirm")
         return EXIT_OK

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-import numbers
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from tqdm.auto import tqdm
 from hpsearch import records
 from hpsearch.report import _hashable
 from hpsearch.runner import TrialTask, make_runner
+from netcore.validation import check_int, check_positive_int
 
 log = logging.getLogger(__name__)
 
@@ -37,21 +37,6 @@ _CONFIRM_KEY = 0x636F6E66  # "conf"
 LEVEL, ALPHA = 0.95, 0.05
 COLUMNS = ("trial", "search_value", "mean", "std", "ci_low", "ci_high", "n", "failed", "rank",
            "p_vs_next", "beats_next")
-
-
-def check_count(value, argument: str) -> int:
-    """``value`` as a positive int. Raises ValueError naming ``argument`` otherwise
-    (0, -1, "x", True, 2.5)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer (1, 2, ...), got {value!r}")
-    return int(value)
-
-
-def check_seed(seed) -> int | None:
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                             or seed < 0):
-        raise ValueError(f"seed must be None (the study's seed) or an integer >= 0, got {seed!r}")
-    return None if seed is None else int(seed)
 
 
 def repeat_seed(study_seed: int, slot: int, repeat: int) -> int:
@@ -171,9 +156,9 @@ def train(study, jobs: list[Repeat], *, n_jobs: int, blas_threads: int | None = 
 def confirm(study, top: int = 5, repeats: int = 5, *, n_jobs: int = 1, seed: int | None = None,
             progress: bool = True, blas_threads: int | None = 1) -> pd.DataFrame:
     """Re-train the ``top`` best configurations ``repeats`` times; see ``Study.confirm``."""
-    top, repeats = check_count(top, "top"), check_count(repeats, "repeats")
-    check_count(n_jobs, "n_jobs")
-    seed = study.config.seed if check_seed(seed) is None else seed
+    top, repeats = check_positive_int(top, "top"), check_positive_int(repeats, "repeats")
+    check_positive_int(n_jobs, "n_jobs")
+    seed = study.config.seed if check_int(seed, "seed", minimum=0, optional=True) is None else seed
     originals = best_trials(study, top)
     found, missing = plan(study, originals, repeats, seed)
     train(study, missing, n_jobs=n_jobs, blas_threads=blas_threads, progress=progress)

@@ -16,11 +16,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _number(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{argument} must be a finite number, got {value!r}")
-    return float(value)
+from netcore.validation import check_finite
 
 
 def check_when(when) -> dict[str, tuple]:
@@ -58,6 +54,12 @@ class Dimension:
 
     when: dict = field(default_factory=dict, kw_only=True)
 
+    @classmethod
+    def build(cls, *args, **fields) -> Dimension:
+        """A dimension from a user's values in the form it is stored in (kinds that
+        store values as given are simply constructed; construction checks them)."""
+        return cls(*args, **fields)
+
     def kind(self) -> str:
         return type(self).__name__.lower()
 
@@ -81,8 +83,19 @@ class Float(Dimension):
     mu: float | None = None
     sigma: float | None = None
 
+    @classmethod
+    def build(cls, low, high, *, log: bool = False, prior: str = "uniform", mu=None, sigma=None,
+              when=None) -> Float:
+        """Bounds as floats; a normal prior's ``mu`` and ``sigma`` default to the middle
+        of the bounds and a quarter of their range."""
+        low, high = check_finite(low, "low"), check_finite(high, "high")
+        if prior == "normal":
+            mu = (low + high) / 2 if mu is None else check_finite(mu, "mu")
+            sigma = (high - low) / 4 if sigma is None else check_finite(sigma, "sigma")
+        return cls(low, high, log=log, prior=prior, mu=mu, sigma=sigma, when=when or {})
+
     def __post_init__(self):
-        low, high = _number(self.low, "low"), _number(self.high, "high")
+        low, high = check_finite(self.low, "low"), check_finite(self.high, "high")
         if not low < high:
             raise ValueError(f"`low < high` must hold, but got (low={low}, high={high})")
         if self.log and low <= 0:
@@ -92,14 +105,9 @@ class Float(Dimension):
         if self.prior == "normal":
             if self.log:
                 raise ValueError("prior='normal' cannot be combined with log=True")
-            mu = (low + high) / 2 if self.mu is None else _number(self.mu, "mu")
-            sigma = (high - low) / 4 if self.sigma is None else _number(self.sigma, "sigma")
-            if sigma <= 0:
-                raise ValueError(f"sigma must be > 0, got {sigma}")
-            object.__setattr__(self, "mu", mu)
-            object.__setattr__(self, "sigma", sigma)
-        object.__setattr__(self, "low", low)
-        object.__setattr__(self, "high", high)
+            check_finite(self.mu, "mu")
+            if not check_finite(self.sigma, "sigma") > 0:
+                raise ValueError(f"sigma must be > 0, got {self.sigma}")
 
     def sample(self, rng: np.random.Generator) -> float:
         if self.log:
@@ -169,24 +177,32 @@ class Int(Dimension):
                 and (value - self.low) % self.step == 0)
 
 
+def _check_values(values) -> None:
+    if isinstance(values, str) or not isinstance(values, Sequence):
+        raise TypeError(f"choice needs a list of values, got {values!r}")
+    if len(values) == 0:
+        raise ValueError("choice needs at least one value, got an empty list")
+
+
 @dataclass(frozen=True)
 class Choice(Dimension):
     """One of a list of values of any JSON-able kind (strings, numbers, lists)."""
 
     values: tuple
 
+    @classmethod
+    def build(cls, values, *, when=None) -> Choice:
+        """The values frozen (lists become tuples), to be compared and hashed."""
+        _check_values(values)
+        return cls(tuple(freeze(v) for v in values), when=when or {})
+
     def __post_init__(self):
-        values = self.values
-        if isinstance(values, str) or not isinstance(values, Sequence):
-            raise TypeError(f"choice needs a list of values, got {values!r}")
-        if len(values) == 0:
-            raise ValueError("choice needs at least one value, got an empty list")
-        frozen = tuple(freeze(v) for v in values)
+        _check_values(self.values)
+        frozen = [freeze(v) for v in self.values]
         if len(set(map(repr, frozen))) != len(frozen):
-            raise ValueError(f"choice values must be distinct, got {list(values)!r}")
+            raise ValueError(f"choice values must be distinct, got {list(self.values)!r}")
         for v in frozen:
             json.dumps(thaw(v))
-        object.__setattr__(self, "values", frozen)
 
     def sample(self, rng: np.random.Generator):
         return thaw(self.values[int(rng.integers(len(self.values)))])
@@ -207,9 +223,13 @@ class Fixed(Dimension):
 
     value: Any
 
+    @classmethod
+    def build(cls, value, *, when=None) -> Fixed:
+        """The value frozen (lists become tuples)."""
+        return cls(freeze(value), when=when or {})
+
     def __post_init__(self):
         json.dumps(thaw(freeze(self.value)))
-        object.__setattr__(self, "value", freeze(self.value))
 
     def sample(self, rng: np.random.Generator):
         return thaw(self.value)

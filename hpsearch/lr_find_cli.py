@@ -9,11 +9,12 @@ plot::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 
 import netcore
-from hpsearch.lr_finder import MODES, PREFERENCE, LRRangeResult, lr_range_test
+from hpsearch.lr_finder import MODES, PREFERENCE, LRRangeResult, RangeTestConfig, lr_range_test
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -30,19 +31,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train = parser.add_argument_group("training")
     train.add_argument("--optimizer", default="sgd", choices=sorted(netcore.OPTIMIZERS))
     train.add_argument("--momentum", type=float, help="momentum of momentum/nesterov")
-    train.add_argument("--batch-size", type=int, default=128)
+    default = {f.name: f.default for f in dataclasses.fields(RangeTestConfig)}  # one source
+    train.add_argument("--batch-size", type=int, default=default["batch_size"])
     test = parser.add_argument_group("range test")
-    test.add_argument("--lr-min", type=float, default=1e-7)
-    test.add_argument("--lr-max", type=float, default=10.0)
-    test.add_argument("--num-iter", type=int, default=100, help="steps (minibatches) of the test")
-    test.add_argument("--mode", default="exp", choices=MODES, help="growth of the rate")
-    test.add_argument("--smooth", type=float, default=0.05,
+    test.add_argument("--lr-min", type=float, default=default["lr_min"])
+    test.add_argument("--lr-max", type=float, default=default["lr_max"])
+    test.add_argument("--num-iter", type=int, default=default["num_iter"],
+                      help="steps (minibatches) of the test")
+    test.add_argument("--mode", default=default["mode"], choices=MODES, help="growth of the rate")
+    test.add_argument("--smooth", type=float, default=default["smooth"],
                       help="weight of the newest loss in the moving average (1: none)")
-    test.add_argument("--diverge", type=float, default=4.0,
+    test.add_argument("--diverge", type=float, default=default["diverge"],
                       help="stop once the loss exceeds this many times its best")
     test.add_argument("--use-val", action="store_true",
                       help="read the suggestions from the loss on a fixed validation subset")
-    test.add_argument("--seed", type=int, default=0, help="initialization and batch order")
+    test.add_argument("--seed", type=int, default=default["seed"],
+                      help="initialization and batch order")
     parser.add_argument("--out", default="lr_find.png", help="plot file (default: lr_find.png)")
 
 

@@ -22,6 +22,12 @@ COST_METRICS = {"n_params": "minimize", "epoch_time": "minimize"}
 DIRECTIONS = {**METRICS, **COST_METRICS}
 
 
+def frozen_metric(metric):
+    """A metric list (from a spec, a stored config or a caller) as a tuple, so that a
+    frozen configuration stays hashable and equal however its metrics were given."""
+    return tuple(metric) if isinstance(metric, list) else metric
+
+
 def metric_names(metric: str | Sequence[str], task: str) -> tuple[str, ...]:
     """``metric`` (one name or a list of names) as a checked tuple of names.
 

@@ -8,17 +8,16 @@ settings of the study fill whatever the parameters leave out.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import functools
 import importlib
 import inspect
 import math
+import numbers
 import os
 import runpy
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +28,9 @@ from hpsearch import lr_finder
 from hpsearch.guards import Deadline
 from hpsearch.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from hpsearch.metrics import COST_METRICS, METRICS, TASK_METRICS, metric_names, monitor_of
+from hpsearch.options import option
 from netcore.train import TrainConfig
-from netcore.validation import check_positive_int
+from netcore.validation import check_int, check_options, check_positive_int
 
 _MAXIMIZED = ("accuracy", "r2")
 ARCHITECTURE_KEYS = ("hidden", "n_layers", "units")
@@ -51,27 +51,6 @@ def fit_keys() -> list[str]:
 def parameter_names() -> list[str]:
     """Every name a search space or the fixed settings may use."""
     return sorted({*model_keys(), *fit_keys(), *ARCHITECTURE_KEYS, "patience"})
-
-
-# Set while a stored configuration is rebuilt: a study read from a database is
-# data, not code, so its plugins are not imported and the names they would
-# register (activations, datasets) are not looked up.
-_STRUCTURE_ONLY = contextvars.ContextVar("hpsearch_structure_only", default=False)
-
-
-@contextlib.contextmanager
-def structure_only(active: bool = True) -> Iterator[None]:
-    """Within the block, configurations check their structure only and import nothing."""
-    token = _STRUCTURE_ONLY.set(active)
-    try:
-        yield
-    finally:
-        _STRUCTURE_ONLY.reset(token)
-
-
-def checking_structure_only() -> bool:
-    """True inside ``structure_only()``: a stored configuration is being rebuilt."""
-    return _STRUCTURE_ONLY.get()
 
 
 class DivergedError(RuntimeError):
@@ -124,54 +103,45 @@ class ObjectiveConfig:
             files of its ``keep_models`` best trials (0 keeps none).
     """
 
-    dataset: str = "digits"
-    metric: str | tuple[str, ...] = "val_loss"
-    fixed: Mapping = field(default_factory=dict)
-    epochs: int = 20
-    patience: int | None = 5
-    cv_folds: int = 5
-    max_train: int | None = None
+    dataset: str = option("digits", types=(str,), what="a string")
+    metric: str | tuple[str, ...] = option("val_loss", types=(str, list),
+                                            what="a metric name or a list of names")
+    fixed: Mapping = option(factory=dict, types=(dict,), what="a table")
+    epochs: int = option(20, types=(int,), what="an integer")
+    patience: int | None = option(5, types=(int,), what="an integer")
+    cv_folds: int = option(5, types=(int,), what="an integer")
+    max_train: int | None = option(None, types=(int,), what="an integer")
     dataset_options: Mapping = field(default_factory=dict)
-    plugins: tuple[str, ...] = ()
-    trial_timeout: float | None = None
+    plugins: tuple[str, ...] = option((), types=(list,), what="a list of module names or .py paths")
+    trial_timeout: float | None = option(None, types=(numbers.Real,), what="a number of seconds")
     range_test: Mapping = field(default_factory=dict)
     task: str = "classification"
     data_fingerprint: Mapping | None = None
     data_source: Mapping = field(default_factory=dict)
-    keep_models: int = 5
+    keep_models: int = option(5, types=(int,), what="an integer")
 
     def __post_init__(self):
-        if isinstance(self.metric, list):  # a stored or spec list; frozen as a tuple
-            object.__setattr__(self, "metric", tuple(self.metric))
-        object.__setattr__(self, "plugins", plugin_names(self.plugins))
+        """Checks of the values alone: nothing is imported or looked up in a registry,
+        so a stored configuration is rebuilt without running code (see ``check_names``)."""
+        plugin_names(self.plugins)
         lr_finder.RangeTestConfig.from_options(self.range_test)
-        if not checking_structure_only():
-            self._check_plugins_and_dataset()
         self._check_task_and_metric()
         check_positive_int(self.epochs, "epochs")
         check_positive_int(self.cv_folds, "cv_folds")
-        if self.max_train is not None and (isinstance(self.max_train, bool) or not isinstance(
-                self.max_train, int) or self.max_train < 1):
-            raise ValueError(f"max_train must be a positive integer or None, "
-                             f"got {self.max_train!r}")
+        check_positive_int(self.max_train, "max_train", optional=True)
         if self.cv_folds < 2 and self.cross_validated:
             raise ValueError(f"cv_folds must be >= 2 for {self.metric}, got {self.cv_folds}")
         if self.trial_timeout is not None and not (isinstance(self.trial_timeout, int | float)
                                                    and self.trial_timeout > 0):
             raise ValueError(f"trial_timeout must be a positive number of seconds or None, "
                              f"got {self.trial_timeout!r}")
-        if self.patience is not None and (not isinstance(self.patience, int) or self.patience < 0):
-            raise ValueError(f"patience must be an integer >= 0 or None, got {self.patience!r}")
-        unknown = sorted(set(self.fixed) - set(parameter_names()))
-        if unknown:
-            raise ValueError(f"unknown fixed setting(s) {unknown}; allowed: {parameter_names()}")
-        if isinstance(self.keep_models, bool) or not isinstance(self.keep_models, int) \
-                or self.keep_models < 0:
-            raise ValueError(f"keep_models must be an integer >= 0, got {self.keep_models!r}")
+        check_int(self.patience, "patience", minimum=0, optional=True)
+        check_options(self.fixed, parameter_names(), what="unknown fixed setting(s)")
+        check_int(self.keep_models, "keep_models", minimum=0)
 
-    def _check_plugins_and_dataset(self) -> None:
+    def check_names(self) -> None:
         """Import the plugins (the caller named them) and check the dataset name,
-        which a plugin may have registered."""
+        which a plugin may have registered: the checks a new study makes once."""
         load_plugins(self.plugins)
         if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
             raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "

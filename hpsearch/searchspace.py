@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from hpsearch.dimensions import KINDS, Choice, Dimension, Fixed, Float, Int, freeze, thaw
+from netcore.validation import check_options
 
 DEFAULT_GRID_POINTS = 5
 DEFAULT_GRID_LIMIT = 10_000
@@ -35,7 +36,7 @@ class SearchSpace:
         for name, dim in dimensions.items():
             if not isinstance(name, str) or not name:
                 raise ValueError(f"parameter names must be non-empty strings, got {name!r}")
-            self.dimensions[name] = dim if isinstance(dim, Dimension) else Fixed(dim)
+            self.dimensions[name] = dim if isinstance(dim, Dimension) else Fixed.build(dim)
         self._check_conditions()
 
     def _check_conditions(self) -> None:
@@ -79,11 +80,8 @@ class SearchSpace:
 
     def check_names(self, allowed: Iterable[str], context: str = "the objective") -> None:
         """Raise ValueError for a parameter that ``context`` does not understand."""
-        allowed = set(allowed)
-        unknown = [name for name in self.dimensions if name not in allowed]
-        if unknown:
-            raise ValueError(f"unknown parameter name(s) {unknown} for {context}; "
-                             f"allowed: {sorted(allowed)}")
+        check_options(self.dimensions, allowed, what="unknown parameter name(s)",
+                      allows=f"{context} allows")
 
     def sample(self, rng: np.random.Generator) -> dict:
         """One random point: uniform, log-uniform or truncated-normal draws."""
@@ -224,7 +222,7 @@ class SearchSpace:
             kind = spec.pop("kind")
             spec["when"] = {k: tuple(freeze(v) for v in vals)
                             for k, vals in spec.get("when", {}).items()}
-            dims[name] = KINDS[kind](**spec)
+            dims[name] = KINDS[kind].build(**spec)
         return cls(dims)
 
     def summary(self) -> str:

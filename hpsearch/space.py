@@ -29,35 +29,35 @@ __all__ = ["Choice", "Dimension", "Fixed", "Float", "Int", "SearchSpace", "choic
 
 def float(low, high, *, log: bool = False, when=None) -> Float:
     """A real parameter in [low, high] (log-uniform when ``log``)."""
-    return Float(low, high, log=log, when=check_when(when))
+    return Float.build(low, high, log=log, when=check_when(when))
 
 
 def log_float(low, high, *, when=None) -> Float:
     """A real parameter sampled log-uniformly in [low, high], low > 0."""
-    return Float(low, high, log=True, when=check_when(when))
+    return Float.build(low, high, log=True, when=check_when(when))
 
 
 def normal(mu, sigma, *, low, high, when=None) -> Float:
     """A real parameter drawn from N(mu, sigma) truncated to [low, high] by random search."""
-    return Float(low, high, prior="normal", mu=mu, sigma=sigma, when=check_when(when))
+    return Float.build(low, high, prior="normal", mu=mu, sigma=sigma, when=check_when(when))
 
 
 def int(low, high, *, log: bool = False, step: builtins.int = 1, when=None) -> Int:
     """An integer parameter in [low, high] on a ``step`` lattice."""
-    return Int(low, high, log=log, step=step, when=check_when(when))
+    return Int.build(low, high, log=log, step=step, when=check_when(when))
 
 
 def log_int(low, high, *, when=None) -> Int:
     """An integer parameter sampled log-uniformly in [low, high], low >= 1."""
-    return Int(low, high, log=True, when=check_when(when))
+    return Int.build(low, high, log=True, when=check_when(when))
 
 
 def choice(values, *, when=None) -> Choice:
     """One of ``values``; values may be lists, e.g. hidden layer sizes."""
-    return Choice(values, when=check_when(when))
+    return Choice.build(values, when=check_when(when))
 
 
 def fixed(value, *, when=None) -> Fixed:
     """A constant recorded with every trial."""
-    return Fixed(value, when=check_when(when))
+    return Fixed.build(value, when=check_when(when))
 

@@ -41,6 +41,7 @@ and what is allowed. A spec and the same study built in Python are equal
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import tomllib
 from dataclasses import dataclass, field
@@ -48,33 +49,40 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch import space as sp
+from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
-from hpsearch.study import StudyConfig, check_study_name
+from hpsearch.options import field_default, option_fields, option_types
+from hpsearch.study import Study, StudyConfig, check_study_name
+from netcore.validation import check_options
 
 _NUMBER = (numbers.Real,)
-# key: (accepted types, description, default)
-STUDY_KEYS: dict[str, tuple[tuple, str, Any]] = {
-    "name": ((str,), "a string", None),
-    "dataset": ((str,), "a string", None),
-    "strategy": ((str,), "a string", "random"),
-    "seed": ((int,), "an integer", 0),
-    "metric": ((str, list), "a metric name or a list of names", "val_loss"),
-    "storage": ((str,), "a storage URL string", None),
-    "trials": ((int,), "an integer", 20),
-    "jobs": ((int,), "an integer", 1),
-    "timeout": (_NUMBER, "a number of seconds", None),
-    "backend": ((str,), "a string", "loky"),
-    "pruner": ((str,), "a string", None),
-    "round_size": ((int,), "an integer", 4),
-    "epochs": ((int,), "an integer", 20),
-    "patience": ((int,), "an integer", 5),
-    "cv_folds": ((int,), "an integer", 5),
-    "max_train": ((int,), "an integer", None),
-    "plugins": ((list,), "a list of module names or .py paths", []),
-    "max_consecutive_failures": ((int,), "an integer", None),
-    "trial_timeout": (_NUMBER, "a number of seconds", None),
-}
 TABLES = ("study", "fixed", "strategy_options", "space", "data")
+# How a spec's study is run: key -> (accepted types, description, Study.run's keyword).
+# Their defaults are Study.run's (and Study.from_config's for the storage).
+_RUN_KEYS = {"trials": ((int,), "an integer", None), "jobs": ((int,), "an integer", "n_jobs"),
+             "timeout": (_NUMBER, "a number of seconds", "timeout"),
+             "backend": ((str,), "a string", "backend"),
+             "max_consecutive_failures": ((int,), "an integer", "max_consecutive_failures")}
+DEFAULT_TRIALS = 20  # Study.run has no default budget; a spec without one runs this many
+
+
+def _study_keys() -> dict[str, tuple[tuple, str, Any]]:
+    """key: (accepted types, description, default) of the [study] table, read from the
+    option fields of ObjectiveConfig and StudyConfig and from Study.run's signature."""
+    keys: dict[str, tuple[tuple, str, Any]] = {"name": ((str,), "a string", None)}
+    for f in [*option_fields(ObjectiveConfig).values(), *option_fields(StudyConfig).values()]:
+        if f.name not in TABLES:
+            keys[f.name] = (*option_types(f), None if f.name == "dataset" else field_default(f))
+    run = inspect.signature(Study.run).parameters
+    for key, (types, what, keyword) in _RUN_KEYS.items():
+        keys[key] = (types, what, DEFAULT_TRIALS if keyword is None else run[keyword].default)
+    keys["storage"] = ((str,), "a storage URL string",
+                       inspect.signature(Study.from_config).parameters["storage"].default)
+    return keys
+
+
+# key: (accepted types, description, default)
+STUDY_KEYS: dict[str, tuple[tuple, str, Any]] = _study_keys()
 # key: (accepted types, description)
 DATA_KEYS: dict[str, tuple[tuple, str]] = {
     "path": ((str,), "a file path (relative to the spec)"),
@@ -122,10 +130,8 @@ def _check_type(path: Path, key: str, value, types: tuple, what: str) -> None:
 
 
 def _study_table(path: Path, table: dict, has_data: bool = False) -> dict:
-    unknown = sorted(set(table) - set(STUDY_KEYS))
-    if unknown:
-        raise SpecError(f"{path}: unknown key(s) {['study.' + k for k in unknown]}; "
-                        f"[study] allows {sorted(STUDY_KEYS)}")
+    check_options(table, STUDY_KEYS, what=f"{path}: unknown key(s)", prefix="study.",
+                  allows="[study] allows", error=SpecError)
     values = {}
     for key, (types, what, default) in STUDY_KEYS.items():
         if key in table:
@@ -149,10 +155,8 @@ def _dimension(path: Path, name: str, table) -> sp.Dimension:
     if kind not in SPACE_KEYS:
         raise SpecError(f"{path}: {where}.type must be one of {sorted(SPACE_KEYS)}, got {kind!r}")
     options = {k: v for k, v in table.items() if k not in ("type", "when")}
-    unknown = sorted(set(options) - SPACE_KEYS[kind])
-    if unknown:
-        raise SpecError(f"{path}: unknown key(s) {[f'{where}.{k}' for k in unknown]}; a {kind} "
-                        f"parameter allows {sorted(SPACE_KEYS[kind] | {'type', 'when'})}")
+    check_options(options, SPACE_KEYS[kind] | {"type", "when"}, what=f"{path}: unknown key(s)",
+                  prefix=f"{where}.", allows=f"a {kind} parameter allows", error=SpecError)
     try:
         if kind in ("choice", "fixed"):
             (arg,) = options.values() if options else (None,)
@@ -170,10 +174,8 @@ def _plugins(path: Path, plugins: list) -> tuple[str, ...]:
 
 def _data_source(path: Path, table: dict) -> dict:
     """A [data] table checked, with its path made absolute (relative to the spec)."""
-    unknown = sorted(set(table) - set(DATA_KEYS))
-    if unknown:
-        raise SpecError(f"{path}: unknown key(s) {['data.' + k for k in unknown]}; "
-                        f"[data] allows {sorted(DATA_KEYS)}")
+    check_options(table, DATA_KEYS, what=f"{path}: unknown key(s)", prefix="data.",
+                  allows="[data] allows", error=SpecError)
     if "path" not in table:
         raise SpecError(f"{path}: data.path is required: the file of your data")
     for key, value in table.items():
@@ -204,9 +206,8 @@ def _objective_data(path: Path, data: dict, study: dict):
 
 def parse_spec(data: dict, path: Path) -> Spec:
     """Build a Spec from parsed TOML (``path`` is named in every error)."""
-    unknown = sorted(set(data) - set(TABLES))
-    if unknown:
-        raise SpecError(f"{path}: unknown table(s) {unknown}; a spec has {list(TABLES)}")
+    check_options(data, TABLES, what=f"{path}: unknown table(s)", allows="a spec has",
+                  error=SpecError)
     for table in TABLES:
         if table in data and not isinstance(data[table], dict):
             raise SpecError(f"{path}: {table} must be a table ([{table}])")
@@ -219,20 +220,17 @@ def parse_spec(data: dict, path: Path) -> Spec:
         raise SpecError(f"{path}: the spec needs a [space] with at least one parameter")
     dims = {name: _dimension(path, name, t) for name, t in data["space"].items()}
     data_fields, dataset = _objective_data(path, data, study)
+    tables = {"fixed": data.get("fixed", {}), "strategy_options": data.get("strategy_options", {})}
+    settings = {**study, **tables, "plugins": _plugins(path, study["plugins"]),
+                "metric": frozen_metric(study["metric"])}
     try:
-        objective = ObjectiveConfig(
-            **data_fields, metric=study["metric"], fixed=data.get("fixed", {}),
-            epochs=study["epochs"], patience=study["patience"], cv_folds=study["cv_folds"],
-            max_train=study["max_train"], plugins=_plugins(path, study["plugins"]),
-            trial_timeout=study["trial_timeout"])
-        config = StudyConfig(space=dims, objective=objective, strategy=study["strategy"],
-                             strategy_options=data.get("strategy_options", {}),
-                             seed=study["seed"], pruner=study["pruner"],
-                             round_size=study["round_size"])
+        objective = ObjectiveConfig(**{k: settings[k] for k in option_fields(ObjectiveConfig)
+                                       if k != "dataset"}, **data_fields)
+        config = StudyConfig.create(dims, objective, **{k: settings[k]
+                                                        for k in option_fields(StudyConfig)})
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{path}: {exc}") from None
-    run = {k: study[k] for k in ("trials", "jobs", "timeout", "storage", "backend",
-                                 "max_consecutive_failures")}
+    run = {k: study[k] for k in [*_RUN_KEYS, "storage"]}
     return Spec(study["name"], config, run, dataset)
 
 

@@ -8,6 +8,7 @@ an interrupted or killed run resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import logging
 import os
@@ -26,66 +27,80 @@ from hpsearch import artifacts, models, records
 from hpsearch.checks import check_study_settings
 from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError  # noqa: F401 (re-exported)
 from hpsearch.lr_finder import RANGE_TEST
+from hpsearch.metrics import frozen_metric
 from hpsearch.objective import (
     ObjectiveConfig,
     TrialFiles,
-    checking_structure_only,
     load_plugins,
     parameter_names,
     plugin_names,
-    structure_only,
 )
+from hpsearch.options import option, option_fields
 from hpsearch.pruners import PruningSpec, check_pruner
 from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
 from hpsearch.worker import TrialTask, WorkerSetup
-from netcore.validation import check_positive_int
+from netcore.validation import check_int, check_options, check_positive_int
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class StudyConfig:
-    """Everything that defines a study; stored with it so that it can be reloaded."""
+    """Everything that defines a study; stored with it so that it can be reloaded.
+
+    Building one checks its values alone (a mapping ``space`` is made a
+    ``SearchSpace``) and runs no code: that is how a stored study is read.
+    A new study is made by ``create`` (or ``checked``), which also makes the
+    checks that import plugins, build the strategy and try stand-in nets.
+    """
 
     space: SearchSpace
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
-    strategy: str = "random"
-    strategy_options: Mapping = field(default_factory=dict)
-    seed: int = 0
-    pruner: str | None = None
-    round_size: int = 4
+    strategy: str = option("random", types=(str,), what="a string")
+    strategy_options: Mapping = option(factory=dict, types=(dict,), what="a table")
+    seed: int = option(0, types=(int,), what="an integer")
+    pruner: str | None = option(None, types=(str,), what="a string")
+    round_size: int = option(4, types=(int,), what="an integer")
 
     def __post_init__(self):
-        object.__setattr__(self, "space", SearchSpace(self.space))
+        self.space = SearchSpace(self.space)
         self.space.check_names(parameter_names(), "the netcore objective")
         check_pruner(self.pruner)
         if self.pruner is not None and self.objective.multi_objective:
             raise ValueError(f"pruner {self.pruner!r} cannot judge a multi-objective study "
                              f"({list(self.objective.metrics)}): Optuna's pruners watch one "
                              "objective; use pruner=None")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_int(self.seed, "seed", minimum=0)
         check_positive_int(self.round_size, "round_size")
         if not isinstance(self.strategy, str):
             raise TypeError(f"strategy must be a strategy name, got {self.strategy!r}")
-        if not checking_structure_only():
-            self._check_settings()
 
-    def _check_settings(self) -> None:
-        """The checks that build a strategy and stand-in nets, which may need names
-        that plugins register; skipped when a stored configuration is rebuilt."""
+    @classmethod
+    def create(cls, space, objective: ObjectiveConfig | None = None, **settings) -> StudyConfig:
+        """The configuration of a new study, checked once (see ``checked``)."""
+        return cls(space, objective or ObjectiveConfig(), **settings).checked()
+
+    def checked(self) -> StudyConfig:
+        """This configuration as a new study stores it, after the checks that need
+        code: the plugins imported, the dataset and strategy names looked up, the
+        strategy built and the fixed settings tried on stand-in nets. A strategy
+        may reshape the space and objective (lr-range moves "lr" into a range test
+        per trial); applied to its own output it gives the same configuration.
+
+        Raises:
+            ValueError: on a name, option or setting that fails, before any trial.
+        """
+        self.objective.check_names()
         if self.strategy not in STRATEGIES:
             raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
                              f"Got {self.strategy!r} instead.")
-        # Fails now, before any trial, on a bad space or option. A strategy may reshape
-        # the space and objective (lr-range moves "lr" into a range test per trial).
         space, objective = self.build_strategy().configure(self.objective)
-        object.__setattr__(self, "space", space)
-        object.__setattr__(self, "objective", objective)
-        check_study_settings(self.objective.fixed, self.space)
+        config = dataclasses.replace(self, space=space, objective=objective)
+        check_study_settings(config.objective.fixed, config.space)
+        return config
 
     def build_strategy(self):
         objective = self.objective
@@ -107,9 +122,14 @@ class StudyConfig:
         run. ``checked=True`` checks it as at creation, importing its plugins.
         """
         data = dict(data)
-        with structure_only(not checked):
-            return cls(space=SearchSpace.from_dict(data.pop("space")),
-                       objective=ObjectiveConfig(**data.pop("objective")), **data)
+        objective = dict(data.pop("objective"))
+        if "plugins" in objective:
+            objective["plugins"] = plugin_names(objective["plugins"])
+        if "metric" in objective:
+            objective["metric"] = frozen_metric(objective["metric"])
+        config = cls(space=SearchSpace.from_dict(data.pop("space")),
+                     objective=ObjectiveConfig(**objective), **data)
+        return config.checked() if checked else config
 
 
 def _flatten(data, prefix: str = "") -> dict:
@@ -160,16 +180,15 @@ class Study:
         self.named_plugins: tuple[str, ...] = ()
 
     @classmethod
-    def create(cls, name: str, *, space, dataset: str = "digits", strategy: str = "random",
-               storage: str | None = None, seed: int = 0,
-               metric: str | Sequence[str] = "val_loss",
-               fixed: Mapping | None = None, epochs: int = 20, patience: int | None = 5,
-               cv_folds: int = 5, max_train: int | None = None, pruner: str | None = None,
-               strategy_options: Mapping | None = None, round_size: int = 4,
-               plugins: Sequence[str] = (), trial_timeout: float | None = None,
-               data=None, keep_models: int = 5, load_if_exists: bool = False) -> Study:
+    def create(cls, name: str, *, space, data=None, storage: str | None = None,
+               load_if_exists: bool = False, **settings) -> Study:
         """Create the study ``name`` in ``storage`` (default ``sqlite:///hpsearch.db``).
 
+        ``settings`` are the options of ``ObjectiveConfig`` (``dataset``,
+        ``metric``, ``fixed``, ``epochs``, ``patience``, ``cv_folds``,
+        ``max_train``, ``plugins``, ``trial_timeout``, ``keep_models``) and of
+        ``StudyConfig`` (``strategy``, ``strategy_options``, ``seed``,
+        ``pruner``, ``round_size``), with their defaults (the signature shows them).
         ``space`` maps parameter names to ``hpsearch.space`` dimensions;
         ``metric`` is one metric, or a list of two or more for a multi-objective
         study (``["val_loss", "n_params"]``; see ``best_trials``);
@@ -185,16 +204,16 @@ class Study:
         Raises:
             ValueError: on a bad argument, or if the study exists with another
                 configuration or other data (or at all, unless ``load_if_exists``).
+            TypeError: for a keyword that is no option.
         """
+        check_options(settings, [*_OBJECTIVE_OPTIONS, *_STUDY_OPTIONS],
+                      what="Study.create() got unknown options", error=TypeError)
+        settings = _plain_settings(settings)
         data = as_dataset(data)
-        objective = ObjectiveConfig(metric=metric, fixed=dict(fixed or {}),
-                                    epochs=epochs, patience=patience, cv_folds=cv_folds,
-                                    max_train=max_train, plugins=tuple(plugins),
-                                    trial_timeout=trial_timeout, keep_models=keep_models,
-                                    **{"dataset": dataset, **_data_fields(data)})
-        config = StudyConfig(space=space, objective=objective, strategy=strategy,
-                             strategy_options=dict(strategy_options or {}), seed=seed,
-                             pruner=pruner, round_size=round_size)
+        objective = ObjectiveConfig(**{k: v for k, v in settings.items() if k in _OBJECTIVE_OPTIONS},
+                                    **_data_fields(data))
+        config = StudyConfig.create(space, objective,
+                                    **{k: v for k, v in settings.items() if k in _STUDY_OPTIONS})
         return cls.from_config(name, config, storage=storage, load_if_exists=load_if_exists,
                                data=data)
 
@@ -593,6 +612,47 @@ def check_study_name(name: str) -> str:
     if bad:
         raise ValueError(f"the study name must not hold control characters, got {name!r}")
     return name
+
+
+_OBJECTIVE_OPTIONS = option_fields(ObjectiveConfig)
+_STUDY_OPTIONS = option_fields(StudyConfig)
+
+
+def _plain_settings(settings: dict) -> dict:
+    """Study.create's keywords as config values: ``None`` for a mapping option means
+    none, any mapping becomes a dict and any iterable of plugins a tuple (a lone
+    string is left for the config to refuse)."""
+    plain = {}
+    for key, value in settings.items():
+        if key in ("fixed", "strategy_options") and value is None:
+            continue
+        if isinstance(value, Mapping):
+            value = dict(value)
+        elif key == "plugins" and not isinstance(value, str):
+            value = tuple(value)
+        elif key == "metric":
+            value = frozen_metric(value)
+        plain[key] = value
+    return plain
+
+
+def _create_signature() -> inspect.Signature:
+    """``Study.create``'s signature for ``help()`` and editors, its options' names and
+    defaults read from the config dataclasses."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter("cls", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+              inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str"),
+              inspect.Parameter("space", keyword)]
+    for f in [*_OBJECTIVE_OPTIONS.values(), *_STUDY_OPTIONS.values()]:
+        value = None if f.default is dataclasses.MISSING else f.default
+        params.append(inspect.Parameter(f.name, keyword, default=value, annotation=f.type))
+    params += [inspect.Parameter("data", keyword, default=None),
+               inspect.Parameter("storage", keyword, default=None, annotation="str | None"),
+               inspect.Parameter("load_if_exists", keyword, default=False, annotation="bool")]
+    return inspect.Signature(params, return_annotation="Study")
+
+
+Study.create.__func__.__signature__ = _create_signature()
 
 
 def as_dataset(data) -> netcore.Dataset | None:

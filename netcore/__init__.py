@@ -24,6 +24,7 @@ from netcore.schedules import SCHEDULES, get_schedule
 from netcore.step import TrainStep
 from netcore.tabular import Preprocessing
 from netcore.train import History, TrainConfig, fit
+from netcore.validation import check_options
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,6 +45,7 @@ __all__ = [
     "Standardizer",
     "TrainConfig",
     "TrainStep",
+    "check_options",
     "exploding_gradient_net",
     "fit",
     "get_optimizer",

@@ -17,7 +17,7 @@ from netcore.init import BIAS_INITS, get_initializer, init_bias
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import get_loss
 from netcore.metrics import regression_metrics
-from netcore.validation import check_features
+from netcore.validation import check_features, check_options
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 _EVAL_CHUNK = 4096
@@ -86,9 +86,8 @@ def param_count(config: dict) -> int:
 
 
 def _known_options(config: dict) -> dict:
-    unknown = sorted(set(config) - set(_DEFAULTS))
-    if unknown:
-        raise TypeError(f"unknown MLP options {unknown}; the options are {sorted(_DEFAULTS)}")
+    check_options(config, _DEFAULTS, what="unknown MLP options", allows="the options are",
+                  error=TypeError)
     return config
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from netcore import kernels
-from netcore.validation import check_non_negative, check_positive
+from netcore.validation import check_non_negative, check_options, check_positive
 
 
 class Optimizer:
@@ -243,10 +243,8 @@ def get_optimizer(name: str, **options) -> Optimizer:
         raise ValueError(
             f"The 'optimizer' parameter must be one of {sorted(OPTIMIZERS)}. Got {name!r} instead."
         )
-    allowed = optimizer_options(name)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"optimizer {name!r} does not take {unknown}; it takes {allowed}")
+    check_options(options, optimizer_options(name), what=f"optimizer {name!r} does not take",
+                  allows="it takes")
     return OPTIMIZERS[name](**options)
 
 

@@ -32,7 +32,7 @@ import inspect
 import math
 import numbers
 
-from netcore.validation import check_non_negative, check_positive, check_positive_int
+from netcore.validation import check_non_negative, check_options, check_positive, check_positive_int
 
 
 def _check_steps(value, argument: str) -> int:
@@ -260,8 +260,6 @@ def get_schedule(name: str, lr: float, *, steps_per_epoch: int = 1, epochs: int 
             or an out-of-range value.
     """
     cls = _lookup(name)
-    allowed = schedule_options(name)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"schedule {name!r} does not take {unknown}; it takes {allowed}")
+    check_options(options, schedule_options(name), what=f"schedule {name!r} does not take",
+                  allows="it takes")
     return cls(lr, steps_per_epoch=steps_per_epoch, epochs=epochs, **options)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from netcore.validation import check_options
+
 if TYPE_CHECKING:  # pandas is imported where a table is read: a worker training on arrays needs none
     import pandas as pd
 
@@ -140,9 +142,13 @@ def _as_array(values, argument: str, dtype=None) -> np.ndarray | None:
     return array
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False)
 class Preprocessing:
     """Feature columns, standardization and class labels fitted on a training split.
+
+    Construction checks the values and puts them in their stored form (names and
+    classes as tuples, statistics as read-only float64 arrays); a plain, not
+    frozen, dataclass so that it may do so.
 
     Args:
         task: ``"classification"`` or ``"regression"``.
@@ -168,13 +174,10 @@ class Preprocessing:
         check_task(self.task)
         if self.target is not None and not isinstance(self.target, str):
             raise TypeError(f"target must be a column name (str) or None, got {self.target!r}")
-        self._set("feature_names", self._checked_names())
-        self._set("mean", _as_array(self.mean, "mean", np.float64))
-        self._set("scale", self._checked_scale())
-        self._set("classes", self._checked_classes())
-
-    def _set(self, name: str, value) -> None:
-        object.__setattr__(self, name, value)  # normalizing fields of a frozen dataclass
+        self.feature_names = self._checked_names()
+        self.mean = _as_array(self.mean, "mean", np.float64)
+        self.scale = self._checked_scale()
+        self.classes = self._checked_classes()
 
     def _checked_names(self) -> tuple[str, ...] | None:
         if self.feature_names is None:
@@ -293,11 +296,11 @@ class Preprocessing:
         """
         if not isinstance(data, dict):
             raise ValueError(f"preprocessing must be a dict, got {type(data).__name__}")
+        check_options(data, _FIELDS, what="preprocessing has unknown keys",
+                      allows="it needs exactly")
         missing = [key for key in _FIELDS if key not in data]
-        unknown = sorted(set(data) - set(_FIELDS))
-        if missing or unknown:
-            raise ValueError(f"preprocessing needs the keys {list(_FIELDS)}; missing {missing}, "
-                             f"unknown {unknown}")
+        if missing:
+            raise ValueError(f"preprocessing needs the keys {list(_FIELDS)}; missing {missing}")
         if data["task"] is None:
             raise ValueError(f"preprocessing 'task' must be one of {list(TASKS)}, got null")
         if any(isinstance(data[key], str) for key in ("feature_names", "mean", "scale", "classes")):

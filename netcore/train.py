@@ -29,6 +29,7 @@ from netcore.schedules import Schedule, get_schedule
 from netcore.step import TrainStep
 from netcore.validation import (
     check_non_negative,
+    check_options,
     check_positive,
     check_positive_int,
 )
@@ -328,10 +329,8 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be a netcore.MLP, got {type(model).__name__}")
-    allowed = [f.name for f in dataclasses.fields(TrainConfig)]
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise TypeError(f"fit() got unknown options {unknown}; allowed: {sorted(allowed)}")
+    check_options(options, [f.name for f in dataclasses.fields(TrainConfig)],
+                  what="fit() got unknown options", error=TypeError)
     config = TrainConfig(**options)
     data = _prepare_data(model, X, y, X_val, y_val)
     needs_val = config.early_stopping is not None and config.early_stopping.monitor.startswith("val")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -50,21 +51,72 @@ def all_finite(X: np.ndarray) -> bool:
     return bool(np.isfinite(total) or np.isfinite(X).all())
 
 
-def check_positive_int(value, argument: str) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{argument} must be a positive integer, got {value!r}")
+def check_options(options: Iterable[str], allowed: Iterable[str], *, what: str,
+                  allows: str = "allowed:", prefix: str = "",
+                  error: type[Exception] = ValueError) -> None:
+    """Refuse the keys of ``options`` that ``allowed`` does not hold.
+
+    The one place an "unknown options" error is written. Its message is
+    ``f"{what} {unknown}; {allows} {sorted(allowed)}"``, the unknown keys
+    sorted and each shown with ``prefix`` (e.g. ``"study."`` for a table's keys).
+
+    Raises:
+        error: (``ValueError`` unless told) naming the unknown keys and the allowed ones.
+
+    >>> check_options({"lr": 0.1, "colour": 1}, ["lr", "epochs"], what="unknown option(s)")
+    Traceback (most recent call last):
+    ValueError: unknown option(s) ['colour']; allowed: ['epochs', 'lr']
+    """
+    allowed = set(allowed)
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise error(f"{what} {[prefix + str(k) for k in unknown]}; {allows} {sorted(allowed)}")
+
+
+def _or_none(optional: bool) -> str:
+    return " or None" if optional else ""
+
+
+def check_int(value, argument: str, *, minimum: int, optional: bool = False) -> int | None:
+    """``value`` as an int >= ``minimum`` (``None`` passes when ``optional``); bools are refused."""
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{argument} must be an integer >= {minimum}{_or_none(optional)}, "
+                         f"got {value!r}")
     return int(value)
 
 
+def check_positive_int(value, argument: str, *, optional: bool = False) -> int | None:
+    """``value`` as an int >= 1 (``None`` passes when ``optional``)."""
+    if optional and value is None:
+        return None
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{argument} must be a positive integer{_or_none(optional)}, got {value!r}")
+    return int(value)
+
+
+def _real(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and bool(np.isfinite(value))
+
+
+def check_finite(value, argument: str) -> float:
+    """``value`` as a finite float; bools, strings, NaN and infinities are refused."""
+    if not _real(value):
+        raise ValueError(f"{argument} must be a finite number, got {value!r}")
+    return float(value)
+
+
 def check_non_negative(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0 \
-            or not np.isfinite(value):
+    if not _real(value) or not value >= 0:
         raise ValueError(f"{argument} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
-def check_positive(value, argument: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 \
-            or not np.isfinite(value):
-        raise ValueError(f"{argument} must be a finite number > 0, got {value!r}")
+def check_positive(value, argument: str, *, optional: bool = False) -> float | None:
+    """``value`` as a finite float > 0 (``None`` passes when ``optional``)."""
+    if optional and value is None:
+        return None
+    if not _real(value) or not value > 0:
+        raise ValueError(f"{argument} must be a finite number > 0{_or_none(optional)}, got {value!r}")
     return float(value)

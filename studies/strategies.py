@@ -1,4 +1,5 @@
-"""Search strategies head to head: grid vs random vs TPE (Optuna) vs TPE (Hyperopt).
+"""Search strategies head to head: grid, random, TPE (Optuna and Hyperopt), the LR range
+test, CMA-ES, Gaussian-process BO and quasi-random (Sobol) search.
 
 Every strategy gets the same MNIST search space (learning rate, hidden width,
 L2 penalty of a one-hidden-layer ReLU net trained with momentum SGD), the same
@@ -14,6 +15,7 @@ found so far against the number of trials.
 
 from __future__ import annotations
 
+import importlib.util
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +28,7 @@ from hpsearch import space
 from studies import common
 
 NAME = "strategies"
-WANTED = ["grid", "random", "tpe", "tpe-hyperopt", "lr-range"]
+WANTED = ["grid", "random", "tpe", "tpe-hyperopt", "lr-range", "cmaes", "gp", "qmc"]
 SPACE = {"lr": space.log_float(1e-4, 1.0), "units": space.log_int(16, 256),
          "l2": space.log_float(1e-6, 1e-2)}
 FIXED = {"optimizer": "momentum", "activation": "relu", "init": "he", "batch_size": 64}
@@ -36,17 +38,27 @@ QUICK = {"grid_points": 2, "trials": 4, "seeds": [0], "max_train": 500, "epochs"
          "marks": [2, 4]}
 
 
-def available() -> tuple[list[str], list[str]]:
-    """The wanted strategies registered in hpsearch, and those that are not (yet)."""
-    return ([s for s in WANTED if s in hpsearch.STRATEGIES],
-            [s for s in WANTED if s not in hpsearch.STRATEGIES])
+# Strategies that need an optional package, and the extra that installs it.
+NEEDS = {"cmaes": ("cmaes", "cmaes"), "gp": ("torch", "gp")}
+
+
+def available() -> tuple[list[str], dict[str, str]]:
+    """The wanted strategies that can run here, and why each of the others cannot."""
+    missing = {}
+    for name in WANTED:
+        if name not in hpsearch.STRATEGIES:
+            missing[name] = "not registered in `hpsearch.STRATEGIES`"
+        elif name in NEEDS and importlib.util.find_spec(NEEDS[name][0]) is None:
+            module, extra = NEEDS[name]
+            missing[name] = f"needs {module}, which is not installed (`pip install 'hpsearch[{extra}]'`)"
+    return [s for s in WANTED if s not in missing], missing
 
 
 def run_study(strategy: str, seed: int, cfg: dict, storage_dir: Path, n_jobs: int) -> pd.DataFrame:
     """One study; its trials in slot order with the best-so-far validation accuracy."""
-    options = {"grid": {"points": cfg["grid_points"]},
-               "tpe": {"n_startup_trials": cfg["tpe_startup"]},
-               "tpe-hyperopt": {"n_startup_trials": cfg["tpe_startup"]}}.get(strategy, {})
+    startup = {"n_startup_trials": cfg["tpe_startup"]}
+    options = {"grid": {"points": cfg["grid_points"]}, "tpe": startup, "tpe-hyperopt": startup,
+               "cmaes": startup, "gp": startup}.get(strategy, {})
     study = hpsearch.Study.create(
         f"{strategy}-{seed}", dataset="mnist", strategy=strategy, space=SPACE, fixed=FIXED,
         strategy_options=options, metric="val_accuracy", epochs=cfg["epochs"], patience=None,
@@ -116,8 +128,9 @@ def plot(studies: dict[str, list[pd.DataFrame]], out) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.build_parser(NAME, "Grid vs random vs TPE vs TPE-hyperopt on the same MNIST "
-                                       "space and budget, over several study seeds.")
+    parser = common.build_parser(NAME, "Grid, random, TPE, TPE-hyperopt, lr-range, CMA-ES, GP and "
+                                       "QMC on the same MNIST space and budget, over several "
+                                       "study seeds.")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     strategies, missing = available()
@@ -135,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
              f"images; the objective is the best epoch's accuracy on the 10,000 validation images. "
              f"Budget: {cfg['trials']} trials per study (the grid: {cfg['grid_points']} points per "
              f"parameter = {cfg['grid_points'] ** 3} points), study seeds {cfg['seeds']}, "
-             f"{args.jobs} parallel worker(s). Both TPEs start with {cfg['tpe_startup']} random "
-             f"trials (Hyperopt's default of 20 would leave it few model-based trials). Test "
+             f"{args.jobs} parallel worker(s). Both TPEs, CMA-ES and the GP start with "
+             f"{cfg['tpe_startup']} random trials (Hyperopt's default of 20 would leave it few "
+             f"model-based trials). Test "
              f"accuracy is of the trial with the best validation accuracy, as trained in the study.")
     if "lr-range" in strategies:
         setup += (" **lr-range** draws units and l2 at random and sets each trial's lr by a "
@@ -144,8 +158,15 @@ def main(argv: list[str] | None = None) -> int:
                   "over the space's lr bounds, [1e-4, 1]) before training; those extra steps make "
                   "its trials somewhat dearer, so the same number of trials is not quite the same "
                   "compute.")
-    left_out = (f"Left out: {', '.join(missing)} — not registered in `hpsearch.STRATEGIES` when "
-                "this ran." if missing else "Every wanted strategy was registered.")
+    described = {"cmaes": "**cmaes** is Optuna's CmaEsSampler (CMA-ES over the three numeric "
+                          "parameters, in log space where the space is log).",
+                 "gp": "**gp** is Optuna's GPSampler: Gaussian-process Bayesian optimisation "
+                       "(it needs PyTorch).",
+                 "qmc": "**qmc** is Optuna's QMCSampler with a scrambled Sobol sequence: a "
+                        "space-filling random search that learns nothing from the results."}
+    setup += "".join(f" {described[s]}" for s in strategies if s in described)
+    left_out = ("Left out: " + "; ".join(f"{s} — {why}" for s, why in missing.items())
+                + " when this ran." if missing else "Every wanted strategy ran.")
     common.write_report(args.out, NAME, "Search strategies on MNIST: the same space and budget",
                         [setup, common.run_info(args, NAME, seconds), left_out,
                          results_table(studies, cfg["marks"]),

@@ -86,3 +86,46 @@ def test_one_training_step():
     assert [p.relative_to(ROOT).as_posix() for p in stepping] == ["netcore/step.py"]
     for user in ("netcore/train.py", "hpsearch/lr_finder/run.py"):
         assert "TrainStep" in (ROOT / user).read_text(encoding="utf-8"), user
+
+
+def _sources():
+    for package in ("hpsearch", "netcore"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_no_object_setattr_on_frozen_fields():
+    """Configs are plain data: normalised before construction (a factory) or, when a
+    direct constructor must normalise, not frozen; never written around ``frozen``."""
+    found = [f"{name}:{node.lineno}" for name, tree in _sources() for node in ast.walk(tree)
+             if isinstance(node, ast.Attribute) and node.attr == "__setattr__"
+             and isinstance(node.value, ast.Name) and node.value.id == "object"]
+    assert found == []
+
+
+def _enclosing_functions(tree: ast.AST) -> dict[ast.AST, str]:
+    owner = {}
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef):
+            for node in ast.walk(function):
+                owner.setdefault(node, function.name)  # walk order: outermost first
+    return owner
+
+
+def test_unknown_options_are_found_in_one_place():
+    """Every "unknown options" error goes through netcore.validation.check_options: no
+    other code takes a set difference of keys or collects ``unknown`` names itself."""
+    places = []
+    for name, tree in _sources():
+        owner = _enclosing_functions(tree)
+        for node in ast.walk(tree):
+            set_difference = (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub)
+                              and (isinstance(node.left, ast.Set | ast.SetComp)
+                                   or (isinstance(node.left, ast.Call)
+                                       and isinstance(node.left.func, ast.Name)
+                                       and node.left.func.id in ("set", "frozenset"))))
+            difference_call = (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                               and node.func.attr == "difference")
+            if set_difference or difference_call:
+                places.append(f"{name}:{owner.get(node)}")
+    assert places == ["netcore/validation.py:check_options"]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hpsearch.lr_finder.checks import check_real as _check_real
+from netcore.validation import check_finite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -82,7 +82,7 @@ class LRRangeResult:
         """
         from hpsearch import space
 
-        low, high = _check_real(low_factor, "low_factor"), _check_real(high_factor, "high_factor")
+        low, high = check_finite(low_factor, "low_factor"), check_finite(high_factor, "high_factor")
         if not 0 < low < high:
             raise ValueError(f"`0 < low_factor < high_factor` must hold, but got "
                              f"(low_factor={low_factor!r}, high_factor={high_factor!r})")

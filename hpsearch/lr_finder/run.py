@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 
 import netcore
-from hpsearch.lr_finder.checks import check_int as _check_int
-from hpsearch.lr_finder.checks import check_real as _check_real
 from hpsearch.lr_finder.result import LRRangeResult
 from hpsearch.lr_finder.rules import _EMA, suggest
 from netcore.optim import Optimizer
 from netcore.train import TrainConfig
+from netcore.validation import check_finite, check_int, check_options
 
 MODES = ("exp", "linear")
 TRAIN_OPTIONS = ("momentum", "beta1", "beta2", "rho", "eps", "l2", "l1", "clip_norm", "clip_value",
@@ -48,14 +47,14 @@ class RangeTestConfig:
     seed: int | None = 0
 
     def __post_init__(self):
-        lr_min, lr_max = _check_real(self.lr_min, "lr_min"), _check_real(self.lr_max, "lr_max")
+        lr_min, lr_max = check_finite(self.lr_min, "lr_min"), check_finite(self.lr_max, "lr_max")
         if not 0 < lr_min < lr_max:
             raise ValueError(f"`0 < lr_min < lr_max` must hold, but got (lr_min={self.lr_min!r}, "
                              f"lr_max={self.lr_max!r})")
         if self.mode not in MODES:
             raise ValueError(f"The 'mode' parameter must be one of {list(MODES)}. "
                              f"Got {self.mode!r} instead.")
-        smooth, diverge = _check_real(self.smooth, "smooth"), _check_real(self.diverge, "diverge")
+        smooth, diverge = check_finite(self.smooth, "smooth"), check_finite(self.diverge, "diverge")
         if not 0 < smooth <= 1:
             raise ValueError(f"smooth must satisfy 0 < smooth <= 1 (1: no smoothing), got {self.smooth!r}")
         if not diverge > 1:
@@ -63,21 +62,16 @@ class RangeTestConfig:
                              f"got {self.diverge!r}")
         if not isinstance(self.use_val, bool):
             raise TypeError(f"use_val must be True or False, got {self.use_val!r}")
-        if self.seed is not None:
-            object.__setattr__(self, "seed", _check_int(self.seed, "seed", 0))
-        for name, value in (("lr_min", lr_min), ("lr_max", lr_max), ("smooth", smooth),
-                            ("diverge", diverge), ("num_iter", _check_int(self.num_iter, "num_iter", 2)),
-                            ("val_size", _check_int(self.val_size, "val_size", 1)),
-                            ("batch_size", _check_int(self.batch_size, "batch_size", 1))):
-            object.__setattr__(self, name, value)
+        check_int(self.seed, "seed", minimum=0, optional=True)
+        check_int(self.num_iter, "num_iter", minimum=2)
+        check_int(self.val_size, "val_size", minimum=1)
+        check_int(self.batch_size, "batch_size", minimum=1)
 
     @classmethod
     def from_options(cls, options: Mapping) -> RangeTestConfig:
         """Build from a mapping, naming unknown keys instead of a bare TypeError."""
-        allowed = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(allowed))
-        if unknown:
-            raise ValueError(f"unknown range-test option(s) {unknown}; allowed: {allowed}")
+        check_options(options, [f.name for f in dataclasses.fields(cls)],
+                      what="unknown range-test option(s)")
         return cls(**options)
 
 
@@ -227,10 +221,9 @@ class _RangeTest:
 
 
 def _train_config(optimizer, batch_size: int, train_options: dict) -> TrainConfig:
-    unknown = sorted(set(train_options) - set(TRAIN_OPTIONS))
-    if unknown:
-        raise TypeError(f"lr_range_test() got unknown options {unknown}; allowed: "
-                        f"{sorted([*TRAIN_OPTIONS, *(f.name for f in dataclasses.fields(RangeTestConfig))])}")
+    # The range test's own options are lr_range_test's named arguments, never in train_options.
+    check_options(train_options, [*TRAIN_OPTIONS, *(f.name for f in dataclasses.fields(RangeTestConfig))],
+                  what="lr_range_test() got unknown options", error=TypeError)
     if not isinstance(optimizer, str | Optimizer):
         raise TypeError(f"optimizer must be a name in {sorted(netcore.OPTIMIZERS)} or a netcore "
                         f"Optimizer, got {optimizer!r}")

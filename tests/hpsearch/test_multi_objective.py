@@ -126,8 +126,9 @@ def test_bad_metric_lists(metric, error, message):
 
 
 def test_directions_monitor_and_round_trip():
-    config = _objective(metric=["n_params", "val_accuracy", "val_loss"])
-    assert config.metric == ("n_params", "val_accuracy", "val_loss")
+    # Study.create, specs and stored configs give a metric list as a tuple.
+    config = _objective(metric=("n_params", "val_accuracy", "val_loss"))
+    assert config.metrics == ("n_params", "val_accuracy", "val_loss")
     assert config.directions == ["minimize", "maximize", "minimize"]
     assert config.monitor == "val_accuracy" and config.multi_objective
     with pytest.raises(ValueError, match="no single direction; use directions"):

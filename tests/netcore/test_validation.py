@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 import netcore
-from netcore.validation import all_finite
+from netcore.validation import (
+    all_finite,
+    check_finite,
+    check_int,
+    check_positive,
+    check_positive_int,
+)
 
 
 @pytest.fixture
@@ -120,3 +126,36 @@ def test_all_finite_sees_every_bad_value_and_survives_an_overflowing_sum():
     X = np.zeros((4, 3))
     X[0, 0], X[3, 2] = np.inf, -np.inf  # their sum is NaN, still caught
     assert not all_finite(X)
+
+
+def test_check_options_names_the_unknown_keys_and_the_allowed_ones():
+    netcore.check_options({"lr": 0.1}, ["lr", "epochs"], what="unknown option(s)")  # all known
+    with pytest.raises(ValueError, match=r"^unknown option\(s\) \['colour', 'size'\]; "
+                                         r"allowed: \['epochs', 'lr'\]$"):
+        netcore.check_options({"size": 1, "lr": 0.1, "colour": "red"}, ("lr", "epochs"),
+                              what="unknown option(s)")
+    with pytest.raises(TypeError, match=r"^f\(\) got \['study.x'\]; \[study\] allows \['lr'\]$"):
+        netcore.check_options(["x"], {"lr"}, what="f() got", prefix="study.",
+                              allows="[study] allows", error=TypeError)
+
+
+@pytest.mark.parametrize("check, value, match", [
+    (lambda v: check_int(v, "n", minimum=2), 1, r"n must be an integer >= 2, got 1"),
+    (lambda v: check_int(v, "n", minimum=0), True, r"n must be an integer >= 0, got True"),
+    (lambda v: check_int(v, "n", minimum=0, optional=True), -1, r"integer >= 0 or None, got -1"),
+    (lambda v: check_positive_int(v, "k", optional=True), 0, r"k must be a positive integer or None"),
+    (lambda v: check_positive(v, "t", optional=True), float("nan"), r"t must be a finite number > 0 or None"),
+    (lambda v: check_finite(v, "low"), float("inf"), r"low must be a finite number, got inf"),
+    (lambda v: check_finite(v, "low"), "1", r"low must be a finite number, got '1'"),
+])
+def test_number_checks_name_the_argument_and_the_rule(check, value, match):
+    with pytest.raises(ValueError, match=match):
+        check(value)
+
+
+def test_optional_number_checks_pass_none_and_convert():
+    assert check_int(None, "n", minimum=0, optional=True) is None
+    assert check_positive_int(None, "k", optional=True) is None
+    assert check_positive(None, "t", optional=True) is None
+    assert type(check_int(np.int64(3), "n", minimum=0)) is int
+    assert type(check_finite(np.float32(0.5), "low")) is float
