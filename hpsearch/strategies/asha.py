@@ -23,6 +23,10 @@ far, over all the configuration's epochs up to its rung. Early stopping
 checkpoint); a job that stops early is final: its configuration is not
 promoted again. A failed job ends its configuration too.
 
+With ``max_configs`` the search starts at most that many configurations,
+then only promotes, and ends (the strategy is exhausted) when nothing is left
+to promote: every configuration got as far as successive halving takes it.
+
 The checkpoint a job continued is deleted once that job is recorded; a top-rung
 job saves none. Checkpoints of configurations never promoted stay until the
 study is deleted: a later run of the study may still promote them.
@@ -91,17 +95,31 @@ class SuccessiveHalvingStrategy(Strategy):
         min_epochs: the epochs of the first rung (default 1).
         eta: the reduction factor: a rung promotes its top ``1/eta`` and the next
             rung trains ``eta`` times as many epochs (default 3).
+        max_configs: start at most this many configurations (default: no limit,
+            the study's ``n_trials`` ends the search).
     """
 
     name = "successive-halving"
 
-    def __init__(self, space, *, seed=0, direction="minimize", min_epochs: int = 1, eta: int = 3):
+    def __init__(self, space, *, seed=0, direction="minimize", min_epochs: int = 1, eta: int = 3,
+                 max_configs: int | None = None):
         super().__init__(space, seed=seed, direction=direction)
         self.min_epochs, self.eta = _check_options(min_epochs, eta)
+        if max_configs is not None and (isinstance(max_configs, bool) or not isinstance(
+                max_configs, int) or max_configs < 1):
+            raise ValueError(f"max_configs must be an integer >= 1 or None, got {max_configs!r}")
+        self.max_configs = max_configs
         self.rungs: list[int] | None = None  # set by configure, from the study's epochs
         self.configs: dict[int, _Config] = {}
         self.results: dict[int, list[tuple[float, int]]] = {}  # rung -> (value, config id)
         self.jobs: dict[int, _Job] = {}
+
+    @property
+    def exhausted(self) -> bool:
+        """True once ``max_configs`` configurations started and none is waiting for promotion
+        (a job still running may make one promotable: the run loop asks again after it)."""
+        return self.max_configs is not None and len(self.configs) >= self.max_configs \
+            and self._promotion() is None
 
     def configure(self, objective):
         """Learn the study's ``epochs`` (the top rung); the space and objective stay as they are.
@@ -200,8 +218,9 @@ class BohbStrategy(SuccessiveHalvingStrategy):
     name = "bohb"
 
     def __init__(self, space, *, seed=0, direction="minimize", min_epochs: int = 1, eta: int = 3,
-                 n_startup_trials: int = 10):
-        super().__init__(space, seed=seed, direction=direction, min_epochs=min_epochs, eta=eta)
+                 max_configs: int | None = None, n_startup_trials: int = 10):
+        super().__init__(space, seed=seed, direction=direction, min_epochs=min_epochs, eta=eta,
+                         max_configs=max_configs)
         if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) \
                 or n_startup_trials < 1:
             raise ValueError(f"n_startup_trials must be an integer >= 1, got {n_startup_trials!r}")

@@ -191,6 +191,19 @@ def test_a_requeued_job_keeps_its_resume_information(tmp_path):
     assert not checkpoint.exists()
 
 
+def test_max_configs_ends_the_search_when_nothing_is_left_to_promote(tmp_path):
+    study = hpsearch.Study.create(
+        "bounded", dataset="digits", strategy="asha", space=SPACE, epochs=3, patience=None,
+        metric="val_accuracy", max_train=200, seed=2, storage=f"sqlite:///{tmp_path}/s.db",
+        strategy_options={"eta": 3, "max_configs": 3})
+    study.run(n_trials=20, n_jobs=1, progress=False)
+    jobs = [records.fidelity_of(t) for t in study.trials()]
+    assert sorted((f.rung, f.config_id) for f in jobs)[:3] == [(0, 0), (0, 1), (0, 2)]
+    assert len(jobs) == 4 and jobs[-1].rung == 1
+    with pytest.raises(ValueError, match="max_configs must be an integer >= 1"):
+        get_strategy("asha", SPACE, max_configs=0)
+
+
 def test_bohb_runs_and_promotes(tmp_path):
     study = _study(tmp_path, strategy="bohb", n_startup_trials=3)
     df = study.run(n_trials=10, n_jobs=1, progress=False)
