@@ -24,6 +24,7 @@ validation accuracy each method had reached when the fastest of the three
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 import time
@@ -65,6 +66,8 @@ class Run:
     epochs: int
     configs: int
     failed: int
+    params: list[str]  # each configuration's parameters, as comparable text
+    best_params: str
 
     def best_at(self, seconds: float) -> float:
         done = self.values[self.ends <= seconds]
@@ -114,11 +117,14 @@ def run_search(method: str, seed: int, cfg: dict, folder: Path, n_jobs: int) -> 
     study.run(n_trials=n_trials, n_jobs=n_jobs, progress=False)
     seconds = time.time() - start
     trials = study.trials()
+    params = sorted({json.dumps(t.params, sort_keys=True) for t in trials})
+    done = [t for t in trials if t.value is not None and t.state.name != "FAIL"]
+    best = json.dumps(max(done, key=lambda t: t.value).params, sort_keys=True) if done else ""
     ends = np.array([t.datetime_complete.timestamp() - start for t in trials])
     values = np.array([t.value if t.value is not None and t.state.name != "FAIL" else math.nan
                        for t in trials], dtype=float)
     return Run(method, seed, seconds, ends, values, sum(_epochs(t) for t in trials),
-               _configs(study), sum(t.state.name == "FAIL" for t in trials))
+               _configs(study), sum(t.state.name == "FAIL" for t in trials), params, best)
 
 
 def per_seed_table(runs: list[Run]) -> str:
@@ -166,6 +172,23 @@ def summary(runs: list[Run]) -> tuple[str, str]:
                   f"{max(0.0, ratio - TARGET_RATIO):.1%} and the accuracy by "
                   f"{max(0.0, gap - TARGET_GAP_PP):.2f} pp."))
     return common.markdown_table(header, rows), verdict
+
+
+def shared_draws(runs: list[Run]) -> str:
+    """How many configurations asha shares with random search (same seed, same draws)."""
+    parts = []
+    for seed in sorted({r.seed for r in runs}):
+        rnd = next(r for r in runs if r.method == "random" and r.seed == seed)
+        asha = next(r for r in runs if r.method == "asha" and r.seed == seed)
+        same = len(set(rnd.params) & set(asha.params))
+        parts.append(f"seed {seed}: {same} of {asha.configs}"
+                     + (", the same best configuration" if rnd.best_params == asha.best_params
+                        else ", different best configurations"))
+    return ("**Same configurations.** asha's k-th configuration is random search's k-th draw "
+            "with the same seed, so both evaluate the same configurations (a paired "
+            "comparison, without the luck of different draws); they differ only in how long "
+            "each configuration trains. Configurations asha shares with random search: "
+            + "; ".join(parts) + ".")
 
 
 def plot(runs: list[Run], out: Path) -> None:
@@ -223,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
              f"had finished when the fastest of the three (for that seed) finished.")
     common.write_report(args.out, NAME, "Multi-fidelity that resumes: ASHA vs random search "
                         "vs TPE + Hyperband on MNIST",
-                        [setup, common.run_info(args, NAME, seconds), verdict,
+                        [setup, common.run_info(args, NAME, seconds), verdict, shared_draws(runs),
                          "## Mean ± std over seeds\n\n" + table,
                          "## Per seed\n\n" + per_seed_table(runs)])
     plot(runs, args.out)

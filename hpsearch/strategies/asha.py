@@ -146,7 +146,7 @@ class SuccessiveHalvingStrategy(Strategy):
     def _propose(self, slot: int) -> dict:
         promotion = self._promotion()
         if promotion is None:
-            params = self._new_params(slot)
+            params = self._new_params(slot, len(self.configs))
             self.configs[slot] = _Config(dict(params))
             self.jobs[slot] = _Job(slot, 0, None)
             return params
@@ -190,17 +190,26 @@ class SuccessiveHalvingStrategy(Strategy):
             return _Job(f.config_id, f.rung, f.resume_from)
         return self.jobs.get(result.slot)
 
-    def _new_params(self, slot: int) -> dict:
+    def _new_params(self, slot: int, index: int) -> dict:
+        """The parameters of a new configuration: the ``index``-th (from 0) the search starts,
+        proposed in ``slot``."""
         raise NotImplementedError
 
 
 class AshaStrategy(SuccessiveHalvingStrategy):
-    """ASHA: new configurations are random draws, fixed by the study seed and their slot."""
+    """ASHA: new configurations are random draws.
+
+    The ``k``-th configuration is random search's draw for slot ``k`` with the
+    same seed: ASHA tries the configurations random search tries, in the same
+    order, whatever slots its promotions take (a paired comparison). A study
+    whose driver died while a configuration's first job ran may draw that
+    configuration once more after recovery (its job is re-run as well).
+    """
 
     name = "asha"
 
-    def _new_params(self, slot: int) -> dict:
-        return self.space.sample(slot_rng(self.seed, slot))
+    def _new_params(self, slot: int, index: int) -> dict:
+        return self.space.sample(slot_rng(self.seed, index))
 
 
 class BohbStrategy(SuccessiveHalvingStrategy):
@@ -226,11 +235,11 @@ class BohbStrategy(SuccessiveHalvingStrategy):
             raise ValueError(f"n_startup_trials must be an integer >= 1, got {n_startup_trials!r}")
         self.n_startup_trials = n_startup_trials
 
-    def _new_params(self, slot: int) -> dict:
+    def _new_params(self, slot: int, index: int) -> dict:
         modeled = [rung for rung, results in self.results.items()
                    if len(results) >= self.n_startup_trials]
         if not modeled:
-            return self.space.sample(slot_rng(self.seed, slot))
+            return self.space.sample(slot_rng(self.seed, index))
         seed = int(np.random.SeedSequence([self.seed, slot, 2]).generate_state(1)[0])
         conditional = any(dim.when for dim in self.space.dimensions.values())
         with quiet_optuna(), no_experimental_warnings():

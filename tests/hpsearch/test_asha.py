@@ -82,6 +82,16 @@ def test_promotion_takes_the_best_unpromoted_of_the_top_third():
     assert s.fidelity(7) == Fidelity(7, 1, 0, None)
 
 
+def test_asha_draws_the_configurations_of_random_search_in_order():
+    s = _configured()
+    s.ask(3)
+    s.tell([_result(s, 0, 0.5), _result(s, 1, 0.2), _result(s, 2, 0.9)])
+    s.ask(3)  # a promotion takes slot 3; the 4th and 5th configurations slots 4 and 5
+    assert s.jobs[3].rung == 1
+    started = [s.configs[k].params for k in sorted(s.configs)]
+    assert started == get_strategy("random", SPACE, seed=0).ask(5)
+
+
 def test_serial_asha_keeps_the_rung_invariant_and_reaches_the_top():
     s = _configured(epochs=9)
     quality = {}
