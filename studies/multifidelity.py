@@ -186,8 +186,9 @@ def shared_draws(runs: list[Run]) -> str:
                         else ", different best configurations"))
     return ("**Same configurations.** asha's k-th configuration is random search's k-th draw "
             "with the same seed, so both evaluate the same configurations (a paired "
-            "comparison, without the luck of different draws); they differ only in how long "
-            "each configuration trains. Configurations asha shares with random search: "
+            "comparison, without the luck of different draws); they differ in how long each "
+            "configuration trains, and in its training seed when asha started it in another "
+            "slot (after a promotion). Configurations asha shares with random search: "
             + "; ".join(parts) + ".")
 
 
