@@ -145,9 +145,9 @@ def _study(tmp_path, strategy="asha", **options):
 
 def test_a_promoted_job_resumes_exactly_where_its_configuration_paused(tmp_path):
     study = _study(tmp_path)
-    study.run(n_trials=14, n_jobs=1, progress=False)
+    study.run(n_trials=10, n_jobs=1, progress=False)
     trials = study.trials()
-    assert len(trials) == 14 and all(t.state.name == "COMPLETE" for t in trials)
+    assert len(trials) == 10 and all(t.state.name == "COMPLETE" for t in trials)
     jobs = {records.slot_of(t): (t, records.fidelity_of(t)) for t in trials}
     promoted = [(t, f) for t, f in jobs.values() if f.resume_from is not None]
     assert promoted, "no configuration was promoted"
@@ -169,7 +169,7 @@ def test_a_promoted_job_resumes_exactly_where_its_configuration_paused(tmp_path)
     assert trial.value == fresh["value"]
     assert records.curves_of(trial)["val_loss"] == fresh["curves"]["val_loss"]
     spent = sum(records.metrics_of(t)["epochs_trained"] for t in trials)
-    assert spent < 14 * 9
+    assert spent < 10 * 9
     top = [t for t, f in jobs.values() if f.until_epoch == 9]
     for t in top:  # a top-rung job is final and keeps no checkpoint
         assert records.metrics_of(t)["stop_reason"] != "paused"
