@@ -2,7 +2,8 @@
 
 A study on ``sqlite:///runs.db`` keeps them in ``runs.db.artifacts/<study>/``
 (``data/``: the user's arrays, memory-mapped by every worker; ``models/``: one
-netcore model file per kept trial). Journal files work the same way. Server
+netcore model file per kept trial; ``checkpoints/``: the paused trainings of
+multi-fidelity strategies, one per job that may be continued). Journal files work the same way. Server
 databases (PostgreSQL, ...) keep them under ``$HPSEARCH_ARTIFACTS`` (default
 ``hpsearch-artifacts`` in the working folder), and in-memory studies in a
 temporary folder of the process. Folders are named from the study name with
@@ -60,3 +61,9 @@ def models_dir(url: str, name: str) -> Path:
 def model_path(url: str, name: str, slot: int, trial_id: int) -> Path:
     """One file per attempt of a slot: a re-run never overwrites another attempt's file."""
     return models_dir(url, name) / f"trial-{slot:05d}-{trial_id}.npz"
+
+
+def checkpoint_path(url: str, name: str, slot: int) -> Path:
+    """The training state a paused job of ``slot`` saves (one per slot: a re-run of
+    the slot trains the same epochs from the same start and writes the same state)."""
+    return study_dir(url, name) / "checkpoints" / f"job-{slot:05d}.npz"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -39,7 +40,7 @@ from hpsearch.storage import (
     storage_lock,
 )
 from hpsearch.strategies import STRATEGIES
-from hpsearch.trial import COMPLETE, FAIL, TrialResult, trial_seed
+from hpsearch.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,8 @@ class RunLoop:
             if room > 0:
                 self.strategy.next_slot = next_slot
                 for params in self.strategy.ask(room):
-                    tasks.append(self._new_task(next_slot, params))
+                    tasks.append(self._new_task(next_slot, params,
+                                                self.strategy.fidelity(next_slot)))
                     next_slot += 1
             # Written after the trials: a driver killed in between leaves entries
             # whose slots those (stale) trials hold, and claims skip such entries.
@@ -194,23 +196,27 @@ class RunLoop:
             self.in_flight.update((task.slot, task) for task in tasks)
         return tasks
 
-    def _new_task(self, slot: int, params: dict) -> TrialTask:
-        seed = trial_seed(self.study.config.seed, slot)
+    def _new_task(self, slot: int, params: dict, fidelity: Fidelity | None = None) -> TrialTask:
+        # The jobs of one configuration share the seed of its first slot: one continues another.
+        seed = trial_seed(self.study.config.seed, slot if fidelity is None else fidelity.config_id)
         trial_id = records.create_running(self.storage, self.study.study_id,
-                                          self.study.config.space, slot, seed, params)
+                                          self.study.config.space, slot, seed, params,
+                                          _fidelity_attrs(fidelity))
         self.known_trials += 1
-        return self.study.make_task(trial_id, slot, seed, params, self.blas_threads)
+        return self.study.make_task(trial_id, slot, seed, params, self.blas_threads, fidelity)
 
     def _requeued(self, entry: dict) -> TrialTask:
         old = self.storage.get_trial(entry["trial_id"])
         params = self.study.config.space.decode(old.params)
         slot = old.system_attrs[records.SLOT]
+        fidelity = records.fidelity_of(old)  # a re-run job resumes from the same checkpoint
         trial_id = records.create_running(self.storage, self.study.study_id,
                                           self.study.config.space, slot,
-                                          old.system_attrs[records.SEED], params)
+                                          old.system_attrs[records.SEED], params,
+                                          _fidelity_attrs(fidelity))
         self.known_trials += 1
         return self.study.make_task(trial_id, slot, old.system_attrs[records.SEED], params,
-                                    self.blas_threads)
+                                    self.blas_threads, fidelity)
 
     def _trials(self) -> list:
         """The search's trials: confirmation repeats (``Study.confirm``) are no part
@@ -261,6 +267,12 @@ class RunLoop:
         self.told.add(task.trial_id)
         if task.files is not None and task.files.model_path:
             self._retry(prune_models, self.study)
+        if task.files is not None and task.files.resume_path:
+            # The job that continued this checkpoint is recorded: nothing else resumes it.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(task.files.resume_path)
+        if result.fidelity is None:
+            result.fidelity = task.fidelity
         self._tell(result)
         self._count_failure(result)
         self.bar.update(1)
@@ -382,6 +394,10 @@ class RunLoop:
         # A trial recorded meanwhile keeps its result; its queue entry is then skipped.
         with contextlib.suppress(UpdateFinishedTrialError):
             records.abandon(self.storage, trial_id, reason)
+
+
+def _fidelity_attrs(fidelity: Fidelity | None) -> dict | None:
+    return None if fidelity is None else {records.FIDELITY: fidelity.to_dict()}
 
 
 @contextlib.contextmanager

@@ -29,6 +29,7 @@ from hpsearch.guards import Deadline
 from hpsearch.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from hpsearch.metrics import COST_METRICS, METRICS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.options import option
+from hpsearch.trial import Fidelity
 from netcore.train import TrainConfig
 from netcore.validation import check_int, check_options, check_positive_int
 
@@ -257,6 +258,9 @@ class TrialFiles:
 
     data_dir: str | None = None
     model_path: str | None = None
+    # A multi-fidelity job's paused training: where it saves it, whence it resumes.
+    checkpoint_path: str | None = None
+    resume_path: str | None = None
 
 
 def load_data(config: ObjectiveConfig, files: TrialFiles | None = None) -> netcore.Dataset:
@@ -307,13 +311,16 @@ def build_model(config: ObjectiveConfig, settings: dict, seed: int,
 
 def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset,
                X, y, X_val, y_val, reporter: Callable[[int, dict], None] | None = None,
-               deadline: Deadline | None = None):
+               deadline: Deadline | None = None, *, pause_after: int | None = None,
+               resume: netcore.TrainingState | None = None):
     """Build and train one model; returns (model, history). Raises DivergedError.
 
     The model returned holds the weights of its best epoch on the validation
     metric (early stopping restores them; without patience nothing stops early).
     ``deadline`` is the trial's (shared by all its trainings); without one a
-    ``trial_timeout`` starts its own now.
+    ``trial_timeout`` starts its own now. ``pause_after`` and ``resume`` are
+    ``netcore.fit``'s (a multi-fidelity job): a paused model holds the weights
+    of its last epoch and ``history.state`` the training to continue.
     """
     _, fit_kw = _split(settings)
     fit_kw.setdefault("epochs", config.epochs)
@@ -326,7 +333,7 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore
     if deadline is not None:
         callbacks.append(_Deadline(deadline))
     hist = netcore.fit(model, X, y, X_val, y_val, seed=seed, early_stopping=stopper,
-                       callbacks=callbacks, **fit_kw)
+                       callbacks=callbacks, pause_after=pause_after, resume=resume, **fit_kw)
     if hist.diverged:
         raise DivergedError(f"training diverged: the loss became NaN or infinite at epoch "
                             f"{hist.diverged_epoch}")
@@ -341,7 +348,8 @@ def _best(hist: netcore.History, metric: str) -> tuple[float, int]:
 
 def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
              reporter: Callable[[int, dict], None] | None = None,
-             files: TrialFiles | None = None, deadline: Deadline | None = None) -> dict:
+             files: TrialFiles | None = None, deadline: Deadline | None = None,
+             fidelity: Fidelity | None = None) -> dict:
     """Train with ``params`` (over the fixed settings) and return the trial's record.
 
     The record holds ``value`` (the metric to optimise; for a multi-objective
@@ -351,7 +359,11 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     epoch (the pruning hook). With ``files.model_path`` (and ``keep_models``) the
     trained model of a holdout trial is saved there, with the data's preprocessing.
     ``trial_timeout`` is one ``deadline`` for the whole trial (by default from
-    now): every fold and the range test count against it.
+    now): every fold and the range test count against it. A ``fidelity`` (a
+    multi-fidelity job) trains until its ``until_epoch``, continuing the
+    checkpoint at ``files.resume_path`` and saving its own at
+    ``files.checkpoint_path`` when it pauses (its record's ``stop_reason`` is
+    then "paused"; ``epochs_trained`` counts the epochs this job trained).
 
     Raises:
         TrialTimeoutError: once the trial is past its deadline.
@@ -366,7 +378,7 @@ def evaluate(config: ObjectiveConfig, params: Mapping, seed: int,
     if config.cross_validated:
         record = _cross_validate(config, settings, seed, data, deadline)
     else:
-        record = _holdout(config, settings, seed, data, reporter, files, deadline)
+        record = _holdout(config, settings, seed, data, reporter, files, deadline, fidelity)
     if range_test is not None:
         _add_range_test(record, range_test)
     record["duration"] = time.perf_counter() - start
@@ -402,9 +414,11 @@ def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: net
     return {**settings, "lr": result.suggestion}, result
 
 
-def _holdout(config, settings, seed, data, reporter, files, deadline) -> dict:
+def _holdout(config, settings, seed, data, reporter, files, deadline, fidelity=None) -> dict:
+    pause_after, resume = _job_training(config, fidelity, files)
     model, hist = train_once(config, settings, seed, data, data.X_train, data.y_train,
-                             data.X_val, data.y_val, reporter, deadline)
+                             data.X_val, data.y_val, reporter, deadline,
+                             pause_after=pause_after, resume=resume)
     value, best_epoch = _best(hist, config.monitor)
     test = model.evaluate(data.X_test, data.y_test)
     # Every validation metric at the monitor's best epoch: the model kept.
@@ -415,16 +429,44 @@ def _holdout(config, settings, seed, data, reporter, files, deadline) -> dict:
               "epochs_run": hist.epochs_run, "best_epoch": best_epoch,
               "stop_reason": hist.stop_reason,
               "curves": {k: list(v) for k, v in hist.metrics.items() if k != "time"}}
-    if files is not None and files.model_path and config.keep_models:
+    if fidelity is not None:
+        record["epochs_trained"] = hist.epochs_run - (0 if resume is None else resume.epochs_done)
+    if hist.state is not None:  # paused: a later job may continue it
+        _save_atomically(hist.state.save, Path(files.checkpoint_path))
+    elif files is not None and files.model_path and config.keep_models:
         model.preprocessing = data.preprocessing
         record["model_file"] = _save_model(model, Path(files.model_path)).name
     return record
 
 
+def _job_training(config: ObjectiveConfig, fidelity: Fidelity | None,
+                  files: TrialFiles | None) -> tuple[int | None, netcore.TrainingState | None]:
+    """A multi-fidelity job's ``pause_after`` (None at the last epoch) and the state it resumes.
+
+    Raises:
+        ValueError: when the job lacks its checkpoint files or the one it resumes is missing.
+    """
+    if fidelity is None:
+        return None, None
+    if files is None or files.checkpoint_path is None:
+        raise ValueError("a multi-fidelity job needs its checkpoint path (TrialFiles)")
+    pause_after = fidelity.until_epoch if fidelity.until_epoch < config.epochs else None
+    if fidelity.resume_from is None:
+        return pause_after, None
+    if not files.resume_path or not Path(files.resume_path).exists():
+        raise ValueError(f"the checkpoint of slot {fidelity.resume_from} this job resumes is "
+                         f"missing: {files.resume_path}")
+    return pause_after, netcore.TrainingState.load(files.resume_path)
+
+
 def _save_model(model: netcore.MLP, path: Path) -> Path:
+    return _save_atomically(functools.partial(netcore.save, model), path)
+
+
+def _save_atomically(save: Callable[[Path], Path], path: Path) -> Path:
     # Written under a private name and renamed: a killed worker leaves no half file.
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = netcore.save(model, path.with_name(f"{path.stem}.{os.getpid()}.partial.npz"))
+    partial = save(path.with_name(f"{path.stem}.{os.getpid()}.partial.npz"))
     os.replace(partial, path)
     return path
 

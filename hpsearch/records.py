@@ -6,8 +6,10 @@ driver running it) and, for a trial abandoned by a dead driver,
 ``hpsearch:requeued``. A confirmation repeat (``Study.confirm``) also carries
 ``hpsearch:confirms`` (the slot of the configuration it re-trains) and
 ``hpsearch:repeat``; it is no part of the search and readers of the search's
-trials skip it. Results are user attributes: ``metrics`` (scalars),
-``curves`` (per-epoch lists) and ``error``.
+trials skip it. A job of a multi-fidelity strategy (asha, bohb) carries
+``hpsearch:fidelity`` (``Fidelity.to_dict()``: its configuration, rung, last
+epoch and the slot it resumes from), kept when it is re-queued. Results are
+user attributes: ``metrics`` (scalars), ``curves`` (per-epoch lists) and ``error``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.searchspace import SearchSpace
-from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
+from hpsearch.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 
 SLOT, SEED, OWNER, REQUEUED = "hpsearch:slot", "hpsearch:seed", "hpsearch:owner", "hpsearch:requeued"
 HEARTBEAT = "hpsearch:heartbeat"
@@ -31,6 +33,7 @@ HEARTBEAT = "hpsearch:heartbeat"
 HEARTBEAT_INTERVAL, STALE_AFTER = 30.0, 300.0
 NEXT_SLOT, REQUEUE, CONFIG = "hpsearch:next_slot", "hpsearch:requeue", "hpsearch:config"
 CONFIRMS, REPEAT = "hpsearch:confirms", "hpsearch:repeat"
+FIDELITY = "hpsearch:fidelity"
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
 
 
@@ -176,6 +179,12 @@ def error_of(trial: FrozenTrial) -> str | None:
     return None if error is None else str(error)
 
 
+def fidelity_of(trial: FrozenTrial) -> Fidelity | None:
+    """The job's fidelity (None for a trial trained to the end, or a damaged record)."""
+    data = trial.system_attrs.get(FIDELITY)
+    return Fidelity.from_dict(data) if isinstance(data, dict) else None
+
+
 def is_requeued(trial: FrozenTrial) -> bool:
     return trial.system_attrs.get(REQUEUED) is True
 
@@ -202,7 +211,8 @@ def to_result(trial: FrozenTrial, space: SearchSpace) -> TrialResult:
     return TrialResult(slot=slot_of(trial), params=space.decode(trial.params),
                        seed=0 if seed is None else seed, state=state, value=value_of(trial),
                        record=metrics_of(trial), error=error_of(trial),
-                       values=values if values is not None and len(values) > 1 else None)
+                       values=values if values is not None and len(values) > 1 else None,
+                       fidelity=fidelity_of(trial))
 
 
 def is_confirmation(trial: FrozenTrial) -> bool:

@@ -8,6 +8,7 @@ an interrupted or killed run resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 import logging
@@ -41,6 +42,7 @@ from hpsearch.searchspace import SearchSpace
 from hpsearch.storage import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
+from hpsearch.trial import Fidelity
 from hpsearch.worker import TrialTask, WorkerSetup
 from netcore.validation import check_int, check_options, check_positive_int
 
@@ -97,16 +99,24 @@ class StudyConfig:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
                              f"Got {self.strategy!r} instead.")
+        if self.pruner is not None and STRATEGIES[self.strategy].multi_fidelity:
+            raise ValueError(f"strategy {self.strategy!r} stops and resumes trials at its own "
+                             f"rungs; pruner {self.pruner!r} cannot be combined with it "
+                             "(use pruner=None)")
         space, objective = self.build_strategy().configure(self.objective)
         config = dataclasses.replace(self, space=space, objective=objective)
         check_study_settings(config.objective.fixed, config.space)
         return config
 
     def build_strategy(self):
+        """The strategy, configured for the objective (a multi-fidelity strategy learns
+        its epochs there; configuring the stored, configured objective changes nothing)."""
         objective = self.objective
         direction = objective.directions if objective.multi_objective else objective.direction
-        return get_strategy(self.strategy, self.space, seed=self.seed, direction=direction,
-                            **dict(self.strategy_options))
+        strategy = get_strategy(self.strategy, self.space, seed=self.seed, direction=direction,
+                                **dict(self.strategy_options))
+        strategy.configure(objective)
+        return strategy
 
     def to_dict(self) -> dict:
         return {"space": self.space.to_dict(), "objective": self.objective.to_dict(),
@@ -527,7 +537,7 @@ class Study:
                            TrialFiles(data_dir=data_dir))
 
     def make_task(self, trial_id: int, slot: int, seed: int, params: dict,
-                  blas_threads: int | None) -> TrialTask:
+                  blas_threads: int | None, fidelity: Fidelity | None = None) -> TrialTask:
         objective = self.config.objective
         pruning = None
         if self.config.pruner:
@@ -536,8 +546,19 @@ class Study:
         files = TrialFiles(
             data_dir=str(self.data_dir()) if objective.data_fingerprint is not None else None,
             model_path=str(artifacts.model_path(self.storage_url, self.name, slot, trial_id))
-            if objective.keep_models and not objective.cross_validated else None)
-        return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files)
+            if objective.keep_models and not objective.cross_validated else None,
+            **self._checkpoint_files(slot, fidelity))
+        return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files,
+                         fidelity=fidelity)
+
+    def _checkpoint_files(self, slot: int, fidelity: Fidelity | None) -> dict:
+        """Where a multi-fidelity job saves its paused training and whence it resumes."""
+        if fidelity is None:
+            return {}
+        path = functools.partial(artifacts.checkpoint_path, self.storage_url, self.name)
+        return {"checkpoint_path": str(path(slot)),
+                "resume_path": None if fidelity.resume_from is None
+                else str(path(fidelity.resume_from))}
 
     # The user's data and the trained models.
     def data_dir(self) -> Path:

@@ -28,6 +28,7 @@ class TrialResult:
     error: str | None = None
     duration: float = 0.0
     values: list[float] | None = None
+    fidelity: Fidelity | None = None
 
     @property
     def ok(self) -> bool:
@@ -39,6 +40,37 @@ class TrialResult:
         if self.values is not None:
             return list(self.values)
         return None if self.value is None else [self.value]
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """A job that trains a configuration for part of its epochs (multi-fidelity strategies).
+
+    Strategies that train every trial to the end propose none. ``config_id`` is
+    the slot of the configuration's first job: all its jobs train with that
+    slot's seed, so a job can continue another. The job trains until epoch
+    ``until_epoch`` of a run configured for the study's ``epochs``, continuing
+    the checkpoint the job in slot ``resume_from`` saved (None: from scratch),
+    and saves its own checkpoint when it pauses before the last epoch.
+    """
+
+    config_id: int
+    until_epoch: int
+    rung: int = 0
+    resume_from: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"config_id": self.config_id, "until_epoch": self.until_epoch,
+                "rung": self.rung, "resume_from": self.resume_from}
+
+    @classmethod
+    def from_dict(cls, data) -> Fidelity | None:
+        """The fidelity stored as ``to_dict()``; None for anything else (a damaged record)."""
+        try:
+            return cls(int(data["config_id"]), int(data["until_epoch"]), int(data["rung"]),
+                       None if data["resume_from"] is None else int(data["resume_from"]))
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 def trial_seed(study_seed: int, slot: int) -> int:

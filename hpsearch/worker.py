@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from hpsearch import guards, objective
 from hpsearch.pruners import PruningSpec, make_reporter
-from hpsearch.trial import COMPLETE, FAIL, PRUNED, TrialResult
+from hpsearch.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class TrialTask:
     files: objective.TrialFiles | None = None
     # Created by the trial's watchdog when it ends the worker (set by the loky runner).
     overrun_marker: str | None = None
+    # A multi-fidelity job: how far it trains and which checkpoint it continues.
+    fidelity: Fidelity | None = None
 
     @property
     def setup(self) -> WorkerSetup:
@@ -110,7 +112,7 @@ def execute(task: TrialTask) -> TrialResult:
     and time limit start: its seconds are the record's ``worker_startup`` (0
     when an earlier trial or the pool's warm-up did it), not its ``duration``.
     """
-    result = TrialResult(task.slot, task.params, task.seed, FAIL)
+    result = TrialResult(task.slot, task.params, task.seed, FAIL, fidelity=task.fidelity)
     reporter, startup, start = None, 0.0, time.perf_counter()
     try:
         with guards.enforced(guards.Deadline.start(task.objective.trial_timeout),
@@ -121,7 +123,7 @@ def execute(task: TrialTask) -> TrialResult:
         reporter = make_reporter(task.pruning, task.trial_id) if task.pruning else None
         with guards.enforced(deadline, task.overrun_marker):
             record = objective.evaluate(task.objective, task.params, task.seed, reporter,
-                                        task.files, deadline)
+                                        task.files, deadline, task.fidelity)
         result.state, result.value, result.record = COMPLETE, record.pop("value"), record
         result.values = record.pop("values", None)
     except Exception as exc:  # a failed trial is data, not a crash of the study

@@ -11,6 +11,7 @@ True
 
 from netcore.activations import ACTIVATIONS
 from netcore.callbacks import Callback, EarlyStopping, EpochHook
+from netcore.checkpoint import TrainingState
 from netcore.data import DATASETS, Dataset, load_dataset
 from netcore.diagnostics import GradientNormMonitor, exploding_gradient_net, gradient_norms
 from netcore.gradcheck import gradcheck
@@ -45,6 +46,7 @@ __all__ = [
     "Standardizer",
     "TrainConfig",
     "TrainStep",
+    "TrainingState",
     "check_options",
     "exploding_gradient_net",
     "fit",

@@ -32,7 +32,15 @@ class Callback:
         """Called with the epoch's metrics; return True to stop training."""
 
     def on_train_end(self, model, history) -> None:
-        """Called once after the last epoch, also when training diverged."""
+        """Called once after the last epoch, also when training diverged (not on a pause)."""
+
+    def state_dict(self) -> dict:
+        """What a paused training must keep of this callback to resume it exactly
+        (numbers, strings and arrays); stateless callbacks keep nothing."""
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``; called on resume, after ``on_train_begin``."""
 
 
 class EpochHook(Callback):
@@ -103,6 +111,26 @@ class EarlyStopping(Callback):
             return False
         self.wait += 1
         return self.wait >= self.patience
+
+    def state_dict(self) -> dict:
+        state = {"best_value": self.best_value, "best_epoch": self.best_epoch, "wait": self.wait}
+        if self.restore_best and self.best_epoch is not None:
+            state["best_params"] = self._best_params.copy()
+            state.update({f"best_buffer:{k}": v.copy() for k, v in self._best_buffers.items()})
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        self.best_value, self.best_epoch = state["best_value"], state["best_epoch"]
+        self.wait = int(state["wait"])
+        if self.restore_best and self.best_epoch is not None:
+            np.copyto(self._best_params, state["best_params"])
+            self._best_buffers = {k.split(":", 1)[1]: np.array(v, copy=True)
+                                  for k, v in state.items() if k.startswith("best_buffer:")}
+
+    def settings(self) -> dict:
+        """The options that define this early stopping (a resume checks them)."""
+        return {"monitor": self.monitor, "patience": self.patience,
+                "min_delta": self.min_delta, "restore_best": self.restore_best}
 
     def on_train_end(self, model, history):
         if self.best_epoch is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -9,11 +10,13 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from netcore.callbacks import Callback, EarlyStopping
+from netcore.checkpoint import TrainingState, plain
 from netcore.layers import BatchNorm
 from netcore.model import MLP
 from netcore.optim import (
@@ -140,7 +143,8 @@ class History:
     ``mse``: "val_rmse" and "val_r2" instead of the accuracies) and "time"
     (seconds) to one value per epoch, and "lr" (the learning rate of the
     epoch's first step) when a schedule is set; ``stop_reason`` is one of
-    "completed", "early_stopping", "diverged" or a callback's reason.
+    "completed", "early_stopping", "diverged", "paused" (``fit(pause_after=...)``;
+    ``state`` then holds the ``TrainingState`` to resume from) or a callback's reason.
     """
 
     metrics: dict[str, list[float]] = field(default_factory=dict)
@@ -149,6 +153,7 @@ class History:
     stop_reason: str = "completed"
     diverged: bool = False
     diverged_epoch: int | None = None
+    state: TrainingState | None = field(default=None, repr=False, compare=False)
 
     @property
     def epochs_run(self) -> int:
@@ -171,7 +176,9 @@ class History:
         return frame
 
     def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The fields as plain data (without ``state``)."""
+        return {f.name: copy.deepcopy(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name != "state"}
 
 
 @dataclass
@@ -216,19 +223,57 @@ class _Trainer:
         self.x_buf = np.empty((n, data.X.shape[1]), dtype=data.X.dtype)
         self.t_buf = np.empty((n, *data.T.shape[1:]), dtype=data.T.dtype)
 
-    def run(self) -> History:
+    def run(self, pause_after: int | None = None, resume: TrainingState | None = None) -> History:
         for cb in self.callbacks:
             cb.on_train_begin(self.model, self.history)
+        first = 1 if resume is None else self._restore(resume) + 1
+        last = self.config.epochs if pause_after is None else min(pause_after, self.config.epochs)
         # Overflow is expected when a run diverges; it is detected and recorded instead.
         with np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(1, self.config.epochs + 1):
+            for epoch in range(first, last + 1):
                 if self._run_epoch(epoch):
                     break
+            else:
+                if last < self.config.epochs:
+                    return self._pause(last)
         for cb in self.callbacks:
             cb.on_train_end(self.model, self.history)
         if self.history.best_epoch is None:
             self.history.best_epoch = self._best_epoch()
         return self.history
+
+    def _pause(self, epoch: int) -> History:
+        """Stop after ``epoch`` without ending the training: the callbacks' ``on_train_end``
+        is not called (no best weights restored), the state goes on ``history.state``."""
+        state = self._capture(epoch)
+        history = History(**copy.deepcopy(self.history.as_dict()))
+        history.stop_reason, history.best_epoch, history.state = "paused", self._best_epoch(), state
+        return history
+
+    def _capture(self, epoch: int) -> TrainingState:
+        return TrainingState(
+            epochs_done=epoch, step_count=self.step_count, model_config=plain(self.model.get_config()),
+            params=self.model.params.copy(), buffers=self.model.get_buffers(),
+            optimizer_state=self.train_step.optimizer.state_dict(),
+            shuffle_rng=copy.deepcopy(self.rng.bit_generator.state),
+            dropout_rng=copy.deepcopy(self.model.rng.bit_generator.state),
+            history=self.history.as_dict(),
+            callback_states=[cb.state_dict() for cb in self.callbacks],
+            config_key=config_key(self.config), n_samples=len(self.data.X))
+
+    def _restore(self, state: TrainingState) -> int:
+        """Put the paused training back; returns the epochs it had done."""
+        _check_resumable(state, self.model, self.config, len(self.data.X))
+        np.copyto(self.model.params, state.params)
+        self.model.set_buffers(state.buffers)
+        self.train_step.optimizer.load_state_dict(state.optimizer_state)
+        self.rng.bit_generator.state = copy.deepcopy(state.shuffle_rng)
+        self.model.rng.bit_generator.state = copy.deepcopy(state.dropout_rng)
+        self.step_count = state.step_count
+        self.history = History(**copy.deepcopy(state.history))
+        for cb, cb_state in zip(self.callbacks, state.callback_states, strict=True):
+            cb.load_state_dict(cb_state)
+        return state.epochs_done
 
     def _run_epoch(self, epoch: int) -> bool:
         """Train one epoch; True when training must stop."""
@@ -304,7 +349,60 @@ class _Trainer:
         return int(np.nanargmin(np.where(np.isfinite(values), values, np.nan))) + 1
 
 
-def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
+def config_key(config: TrainConfig) -> dict:
+    """``config`` as plain data that two runs share exactly when one may resume the other
+    (callbacks by class, early stopping and an optimizer object by their settings)."""
+    key = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if f.name == "callbacks":
+            value = [type(cb).__name__ for cb in value]
+        elif f.name == "early_stopping" and value is not None:
+            value = value.settings()
+        elif f.name == "optimizer" and isinstance(value, Optimizer):
+            value = {"name": value.name, **value.hyperparameters()}
+        key[f.name] = value
+    return plain(key)
+
+
+def _check_resumable(state: TrainingState, model: MLP, config: TrainConfig, n_samples: int) -> None:
+    """Raise ValueError when ``state`` was not paused from this net, configuration and data."""
+    ours = {k: v for k, v in plain(model.get_config()).items() if k != "seed"}
+    theirs = {k: v for k, v in plain(state.model_config).items() if k != "seed"}
+    if ours != theirs:
+        diff = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        raise ValueError(f"resume: the state was saved from a different net ({diff} differ: "
+                         f"{ {k: theirs.get(k) for k in diff} } in the state, "
+                         f"{ {k: ours.get(k) for k in diff} } here)")
+    key = config_key(config)
+    if key != state.config_key:
+        diff = sorted(k for k in key.keys() | state.config_key.keys()
+                      if key.get(k) != state.config_key.get(k))
+        raise ValueError(f"resume: the training options {diff} differ from the paused run's "
+                         f"({ {k: state.config_key.get(k) for k in diff} } in the state, "
+                         f"{ {k: key.get(k) for k in diff} } here)")
+    if n_samples != state.n_samples:
+        raise ValueError(f"resume: the paused run trained on {state.n_samples} samples, "
+                         f"this one on {n_samples}")
+
+
+def _check_pause(pause_after, resume: TrainingState | None, epochs: int) -> int | None:
+    if resume is not None and not isinstance(resume, TrainingState):
+        raise TypeError(f"resume must be a netcore.TrainingState or a path to one, got {resume!r}")
+    if pause_after is None:
+        return None
+    if isinstance(pause_after, bool) or not isinstance(pause_after, int) \
+            or not 1 <= pause_after <= epochs:
+        raise ValueError(f"pause_after must be an integer in [1, epochs={epochs}] or None, "
+                         f"got {pause_after!r}")
+    if resume is not None and pause_after <= resume.epochs_done:
+        raise ValueError(f"pause_after={pause_after} must be after the {resume.epochs_done} "
+                         "epochs the resumed state has done")
+    return pause_after
+
+
+def fit(model: MLP, X, y, X_val=None, y_val=None, *, pause_after: int | None = None,
+        resume: TrainingState | str | Path | None = None, **options) -> History:
     """Train ``model`` in place on minibatches and return its ``History``.
 
     Options (keyword-only; see ``TrainConfig``): ``optimizer`` (name or
@@ -324,6 +422,18 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
     Training stops early when a callback asks, or when the loss becomes NaN or
     infinite (``history.diverged``, ``history.diverged_epoch``).
 
+    Pause and resume: ``pause_after=k`` stops a run configured for ``epochs``
+    after epoch ``k`` (``k == epochs`` just completes) with
+    ``history.stop_reason == "paused"`` and its ``TrainingState`` on
+    ``history.state`` (``state.save(path)``, ``TrainingState.load(path)``); the
+    model then holds the weights of epoch ``k`` (early stopping restores its best
+    weights only when the training ends). ``resume=state`` (or a path to a saved
+    state) continues it on the same data with the same options (``pause_after``
+    may pause it again): params, optimizer state and History are bit-identical to
+    an uninterrupted run's. A run that stops early or diverges before ``k`` ends
+    as usual, without a state. A mismatched net, option or data size raises
+    ValueError.
+
     Example:
         >>> hist = fit(model, X, y, X_val, y_val, optimizer="sgd", lr=0.1, epochs=5)
     """
@@ -332,6 +442,9 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
     check_options(options, [f.name for f in dataclasses.fields(TrainConfig)],
                   what="fit() got unknown options", error=TypeError)
     config = TrainConfig(**options)
+    if isinstance(resume, str | Path):
+        resume = TrainingState.load(resume)
+    pause_after = _check_pause(pause_after, resume, config.epochs)
     data = _prepare_data(model, X, y, X_val, y_val)
     needs_val = config.early_stopping is not None and config.early_stopping.monitor.startswith("val")
     if needs_val and data.X_val is None:
@@ -339,7 +452,7 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, **options) -> History:
             f"early_stopping monitors {config.early_stopping.monitor!r}: pass X_val and y_val"
         )
     n_used = _samples_per_epoch(model, config.batch_size, len(data.X))
-    return _Trainer(model, config, data, n_used).run()
+    return _Trainer(model, config, data, n_used).run(pause_after, resume)
 
 
 def _samples_per_epoch(model: MLP, batch_size: int, n: int) -> int:

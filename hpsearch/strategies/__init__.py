@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from hpsearch.strategies.asha import AshaStrategy, BohbStrategy
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.lr_range import LRRangeStrategy
@@ -13,6 +14,8 @@ from hpsearch.strategies.tpe import TPEStrategy
 from hpsearch.strategies.tpe_hyperopt import HyperoptTPEStrategy
 
 STRATEGIES: dict[str, type[Strategy]] = {
+    "asha": AshaStrategy,
+    "bohb": BohbStrategy,
     "cmaes": CmaEsStrategy,
     "gp": GPStrategy,
     "grid": GridStrategy,
@@ -53,6 +56,6 @@ def get_strategy(name: str, space, *, seed: int = 0, direction: str | Sequence[s
         raise ValueError(f"bad option for strategy {name!r}: {exc}") from None
 
 
-__all__ = ["STRATEGIES", "CmaEsStrategy", "GPStrategy", "GridStrategy", "HyperoptTPEStrategy",
-           "LRRangeStrategy", "NSGA2Strategy", "QMCStrategy", "RandomStrategy", "Strategy", "TPEStrategy",
-           "get_strategy", "multi_objective_strategies"]
+__all__ = ["STRATEGIES", "AshaStrategy", "BohbStrategy", "CmaEsStrategy", "GPStrategy",
+           "GridStrategy", "HyperoptTPEStrategy", "LRRangeStrategy", "NSGA2Strategy", "QMCStrategy",
+           "RandomStrategy", "Strategy", "TPEStrategy", "get_strategy", "multi_objective_strategies"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hpsearch.searchspace import SearchSpace
-from hpsearch.trial import TrialResult
+from hpsearch.trial import Fidelity, TrialResult
 
 DIRECTIONS = ("minimize", "maximize")
 
@@ -27,6 +27,9 @@ class Strategy:
     # True for strategies that can serve a study of several objectives: those that
     # ignore results, and samplers that model several objectives (TPE, NSGA-II).
     multi_objective = False
+    # True for strategies that decide how many epochs each trial trains (asha, bohb):
+    # a pruner stopping their trials as well would fight their rungs.
+    multi_fidelity = False
 
     def __init__(self, space: SearchSpace, *, seed: int = 0,
                  direction: str | Sequence[str] = "minimize"):
@@ -68,6 +71,11 @@ class Strategy:
             proposals.append(self._propose(self.next_slot))
             self.next_slot += 1
         return proposals
+
+    def fidelity(self, slot: int) -> Fidelity | None:
+        """How far the proposal of ``slot`` trains, for multi-fidelity strategies
+        (asha, bohb); None, the default, trains it for all the study's epochs."""
+        return None
 
     def tell(self, results: Sequence[TrialResult]) -> None:
         """Learn from finished trials, including failed ones and ones from an

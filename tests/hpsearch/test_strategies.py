@@ -101,8 +101,8 @@ def test_grid_is_exhausted_exactly_once():
 
 
 def test_unknown_strategy_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"must be one of \['cmaes', 'gp', 'grid', 'lr-range', "
-                                         r"'nsga2', 'qmc', 'ra"):
+    with pytest.raises(ValueError, match=r"must be one of \['asha', 'bohb', 'cmaes', 'gp', 'grid', "
+                                         r"'lr-range', 'nsga2', 'qmc', 'ra"):
         get_strategy("bayes", QUADRATIC)
 
 

@@ -23,6 +23,7 @@ STUDIES = {
     "optimizers": (2, "| optimizer | best lr |"),
     "regularization": (1, "| method | setting | train acc % | val acc % | gap (train − val) |"),
     "strategies": (1, "| strategy | best val acc % after"),
+    "multifidelity": (2, "| method | seed | configurations | jobs/trials | epochs trained |"),
 }
 
 
