@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
              f"their paused training. **tpe+hyperband**: Optuna TPE (10 random start-up "
              f"trials) with Optuna's HyperbandPruner (min_resource=1, max_resource="
              f"{cfg['epochs']}, reduction factor 3), {cfg['configs']} configurations. "
-             f"Study seeds {cfg['seeds']}, {args.jobs} parallel worker(s) on a shared machine. "
+             f"Study seeds {cfg['seeds']}, {args.jobs} parallel worker(s). "
              f"Epochs trained: all epochs of every trial (for asha, each job's own epochs; "
              f"pruned trials count the epochs they ran; failed, diverged trials count none). "
              f"\"At equal wall time\": the best validation accuracy among the trials a method "
