@@ -41,9 +41,9 @@ from typing import NamedTuple
 import numpy as np
 import optuna
 
+from hpsearch.results.trial import COMPLETE, Fidelity, TrialResult, slot_rng
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.optuna_sampler import no_experimental_warnings, quiet_optuna
-from hpsearch.trial import COMPLETE, Fidelity, TrialResult, slot_rng
 
 
 def rung_epochs(min_epochs: int, eta: int, epochs: int) -> list[int]:
