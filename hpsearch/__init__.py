@@ -8,7 +8,7 @@
 >>> df = study.run(n_trials=20, n_jobs=2)
 
 The public names are imported on first use (PEP 562): a trial's worker process
-imports ``hpsearch.runner`` and so this package, and should not pay for the
+imports ``hpsearch.execution.runner`` and so this package, and should not pay for the
 study, storage and pandas imports it never uses.
 """
 
@@ -22,13 +22,13 @@ _EXPORTS = {
     "AllTrialsFailedError": "hpsearch.errors",
     "LRRangeResult": "hpsearch.lr_finder",
     "ObjectiveConfig": "hpsearch.objective",
-    "SearchSpace": "hpsearch.searchspace",
+    "SearchSpace": "hpsearch.space.searchspace",
     "Strategy": "hpsearch.strategies",
     "Study": "hpsearch.study",
     "StudyConfig": "hpsearch.study",
     "TooManyFailuresError": "hpsearch.errors",
     "RunInterrupted": "hpsearch.errors",
-    "TrialResult": "hpsearch.trial",
+    "TrialResult": "hpsearch.results.trial",
     "get_strategy": "hpsearch.strategies",
     "lr_range_test": "hpsearch.lr_finder",
     "space": "hpsearch.space",

@@ -2,6 +2,6 @@
 
 import sys
 
-from hpsearch.cli import main
+from hpsearch.cli.main import main
 
 sys.exit(main())

@@ -76,7 +76,7 @@ def _point(space, forced: Mapping) -> dict:
 
 def _forcing(space, name: str, value) -> dict:
     """``{name: value}`` with the parent values that make ``name`` active."""
-    from hpsearch.dimensions import thaw
+    from hpsearch.space.dimensions import thaw
 
     forced = {name: value}
     pending = [name]

@@ -25,11 +25,11 @@ import numpy as np
 
 import netcore
 from hpsearch import lr_finder
-from hpsearch.guards import Deadline
-from hpsearch.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
+from hpsearch.execution.guards import Deadline
+from hpsearch.execution.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from hpsearch.metrics import COST_METRICS, METRICS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.options import option
-from hpsearch.trial import Fidelity
+from hpsearch.results.trial import Fidelity
 from netcore.train import TrainConfig
 from netcore.validation import check_int, check_options, check_positive_int
 

@@ -54,7 +54,7 @@ class PruningSpec:
 def make_reporter(spec: PruningSpec, trial_id: int):
     import optuna
 
-    from hpsearch.storage import open_storage
+    from hpsearch.storages.database import open_storage
 
     study = optuna.load_study(study_name=spec.study_name, storage=open_storage(spec.storage),
                               pruner=PRUNERS[spec.pruner](spec.epochs))

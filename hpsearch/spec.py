@@ -184,7 +184,7 @@ def _data_source(path: Path, table: dict) -> dict:
 
 
 def _read_data(path: Path, source: dict):
-    from hpsearch.models import read_data_source
+    from hpsearch.models.store import read_data_source
 
     try:
         return read_data_source(source)

@@ -24,11 +24,12 @@ import pandas as pd
 from optuna.trial import TrialState
 
 import netcore
-from hpsearch import artifacts, models, records
 from hpsearch.checks import check_study_settings
 from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError  # noqa: F401 (re-exported)
+from hpsearch.execution.worker import TrialTask, WorkerSetup
 from hpsearch.lr_finder import RANGE_TEST
 from hpsearch.metrics import frozen_metric
+from hpsearch.models import store as models
 from hpsearch.objective import (
     ObjectiveConfig,
     TrialFiles,
@@ -38,12 +39,12 @@ from hpsearch.objective import (
 )
 from hpsearch.options import option, option_fields
 from hpsearch.pruners import PruningSpec, check_pruner
-from hpsearch.searchspace import SearchSpace
-from hpsearch.storage import normalize_url, open_storage, storage_lock
+from hpsearch.results.trial import Fidelity
+from hpsearch.space.searchspace import SearchSpace
+from hpsearch.storages import artifacts, records
+from hpsearch.storages.database import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
-from hpsearch.trial import Fidelity
-from hpsearch.worker import TrialTask, WorkerSetup
 from netcore.validation import check_int, check_options, check_positive_int
 
 log = logging.getLogger(__name__)
@@ -357,7 +358,7 @@ class Study:
         With ``confirmations`` the repeats of ``confirm`` are rows too, marked by
         their ``confirms`` (the configuration's slot) and ``repeat`` columns.
         """
-        from hpsearch.report import results_frame
+        from hpsearch.results.report import results_frame
 
         objective = self.config.objective
         return results_frame(self.trials(confirmations=confirmations), self.config.space,
@@ -386,7 +387,7 @@ class Study:
             ValueError: when ``top``, ``repeats``, ``n_jobs`` or ``seed`` is not a
                 positive integer (``seed``: None or >= 0), or for the reasons of ``run``.
         """
-        from hpsearch import confirm
+        from hpsearch.results import confirm
 
         if self.config.objective.multi_objective:
             raise ValueError(f"confirm ranks trials by one value; study {self.name!r} has "
@@ -398,7 +399,7 @@ class Study:
     def confirmations(self) -> pd.DataFrame:
         """The table of ``confirm`` read back from storage, pooling every stored repeat
         of each configuration (empty when nothing was confirmed)."""
-        from hpsearch import confirm
+        from hpsearch.results import confirm
 
         return confirm.confirmations(self)
 
@@ -409,7 +410,7 @@ class Study:
         In a multi-objective study ``value`` is the first objective's: the board ranks
         by it alone, with every objective as a column (``best_trials`` is the Pareto set).
         """
-        from hpsearch.report import leaderboard
+        from hpsearch.results.report import leaderboard
 
         confirmed = self.confirmations() if rank_by == "confirmed" else None
         return leaderboard(self.results(), self.config.space,
@@ -453,7 +454,7 @@ class Study:
         when no trial has completed.
         """
         from hpsearch.metrics import reported
-        from hpsearch.pareto import pareto_mask
+        from hpsearch.results.pareto import pareto_mask
 
         objective = self.config.objective
         columns = ["trial", *objective.metrics, *self.config.space]
@@ -512,7 +513,7 @@ class Study:
             TooManyFailuresError: after ``max_consecutive_failures`` failures in a row.
             KeyboardInterrupt: passed on after marking running trials for re-run.
         """
-        from hpsearch.loop import RunLoop
+        from hpsearch.execution.loop import RunLoop
 
         self.config, self.checked = self._checked_config(), True
         RunLoop(self, n_trials=n_trials, n_jobs=n_jobs, timeout=timeout, backend=backend,

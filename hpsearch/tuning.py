@@ -15,7 +15,7 @@ import optuna
 
 import netcore
 from hpsearch import space as sp
-from hpsearch.storage import normalize_url, open_storage
+from hpsearch.storages.database import normalize_url, open_storage
 from hpsearch.study import Study, as_dataset
 
 

@@ -34,7 +34,8 @@ from pathlib import Path
 import numpy as np
 
 import hpsearch
-from hpsearch import records, space
+from hpsearch import space
+from hpsearch.storages import records
 from studies import common
 
 NAME = "multifidelity"

@@ -129,3 +129,28 @@ def test_unknown_options_are_found_in_one_place():
             if set_difference or difference_call:
                 places.append(f"{name}:{owner.get(node)}")
     assert places == ["netcore/validation.py:check_options"]
+
+
+# hpsearch's folders are its architecture: each concept has one obvious place.
+LAYOUT = {
+    "space": "the search space",
+    "strategies": "the samplers",
+    "execution": "how trials run",
+    "storages": "where a study lives",
+    "results": "what a study found",
+    "models": "the models trials keep",
+    "lr_finder": "the LR range test",
+    "cli": "the command line",
+}
+TOP_LEVEL_MODULES = {"__init__", "__main__", "checks", "errors", "metrics", "objective", "options",
+                     "pruners", "spec", "study", "tuning"}
+
+
+def test_hpsearch_is_laid_out_by_concept():
+    root = ROOT / "hpsearch"
+    packages = {p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages == set(LAYOUT)
+    assert {p.stem for p in root.glob("*.py")} == TOP_LEVEL_MODULES
+    for package in LAYOUT:  # every folder says what it holds
+        init = ast.parse((root / package / "__init__.py").read_text(encoding="utf-8"))
+        assert ast.get_docstring(init), package

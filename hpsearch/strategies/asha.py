@@ -41,9 +41,10 @@ from typing import NamedTuple
 import numpy as np
 import optuna
 
+from hpsearch.results.trial import COMPLETE, Fidelity, TrialResult, slot_rng
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.optuna_sampler import no_experimental_warnings, quiet_optuna
-from hpsearch.trial import COMPLETE, Fidelity, TrialResult, slot_rng
+from netcore.validation import check_int
 
 
 def rung_epochs(min_epochs: int, eta: int, epochs: int) -> list[int]:
@@ -57,7 +58,8 @@ def rung_epochs(min_epochs: int, eta: int, epochs: int) -> list[int]:
     >>> rung_epochs(2, 3, 20)
     [2, 6, 18, 20]
     """
-    min_epochs, eta = _check_options(min_epochs, eta)
+    min_epochs = check_int(min_epochs, "min_epochs", minimum=1)
+    eta = check_int(eta, "eta", minimum=2)
     if min_epochs > epochs:
         raise ValueError(f"min_epochs must be <= the study's epochs ({epochs}), got {min_epochs}")
     rungs, epoch = [], min_epochs
@@ -65,14 +67,6 @@ def rung_epochs(min_epochs: int, eta: int, epochs: int) -> list[int]:
         rungs.append(epoch)
         epoch *= eta
     return [*rungs, epochs]
-
-
-def _check_options(min_epochs, eta) -> tuple[int, int]:
-    if isinstance(min_epochs, bool) or not isinstance(min_epochs, int) or min_epochs < 1:
-        raise ValueError(f"min_epochs must be an integer >= 1, got {min_epochs!r}")
-    if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-        raise ValueError(f"eta must be an integer >= 2, got {eta!r}")
-    return min_epochs, eta
 
 
 class _Job(NamedTuple):
@@ -105,11 +99,9 @@ class SuccessiveHalvingStrategy(Strategy):
     def __init__(self, space, *, seed=0, direction="minimize", min_epochs: int = 1, eta: int = 3,
                  max_configs: int | None = None):
         super().__init__(space, seed=seed, direction=direction)
-        self.min_epochs, self.eta = _check_options(min_epochs, eta)
-        if max_configs is not None and (isinstance(max_configs, bool) or not isinstance(
-                max_configs, int) or max_configs < 1):
-            raise ValueError(f"max_configs must be an integer >= 1 or None, got {max_configs!r}")
-        self.max_configs = max_configs
+        self.min_epochs = check_int(min_epochs, "min_epochs", minimum=1)
+        self.eta = check_int(eta, "eta", minimum=2)
+        self.max_configs = check_int(max_configs, "max_configs", minimum=1, optional=True)
         self.rungs: list[int] | None = None  # set by configure, from the study's epochs
         self.configs: dict[int, _Config] = {}
         self.results: dict[int, list[tuple[float, int]]] = {}  # rung -> (value, config id)
@@ -231,10 +223,7 @@ class BohbStrategy(SuccessiveHalvingStrategy):
                  max_configs: int | None = None, n_startup_trials: int = 10):
         super().__init__(space, seed=seed, direction=direction, min_epochs=min_epochs, eta=eta,
                          max_configs=max_configs)
-        if isinstance(n_startup_trials, bool) or not isinstance(n_startup_trials, int) \
-                or n_startup_trials < 1:
-            raise ValueError(f"n_startup_trials must be an integer >= 1, got {n_startup_trials!r}")
-        self.n_startup_trials = n_startup_trials
+        self.n_startup_trials = check_int(n_startup_trials, "n_startup_trials", minimum=1)
 
     def _new_params(self, slot: int, index: int) -> dict:
         modeled = [rung for rung, results in self.results.items()

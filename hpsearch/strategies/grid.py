@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from hpsearch.searchspace import DEFAULT_GRID_LIMIT, DEFAULT_GRID_POINTS
+from hpsearch.space.searchspace import DEFAULT_GRID_LIMIT, DEFAULT_GRID_POINTS
 from hpsearch.strategies.base import Strategy
 
 # Third entry of the grid's SeedSequence, apart from the per-slot draws of trial.slot_rng.

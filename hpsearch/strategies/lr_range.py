@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from hpsearch.dimensions import Fixed, Float
 from hpsearch.lr_finder import RANGE_TEST, RangeTestConfig
-from hpsearch.searchspace import DEFAULT_GRID_LIMIT, DEFAULT_GRID_POINTS, SearchSpace
+from hpsearch.space.dimensions import Fixed, Float
+from hpsearch.space.searchspace import DEFAULT_GRID_LIMIT, DEFAULT_GRID_POINTS, SearchSpace
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.random_search import RandomStrategy

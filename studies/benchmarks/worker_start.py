@@ -6,7 +6,7 @@ subprocesses so that nothing is imported or cached in memory beforehand:
 - ``interpreter``: ``python -c pass``;
 - ``worker pool``: hpsearch's loky pool up to its first finished call (a
   worker's interpreter and loky's own imports);
-- ``worker imports``: ``import hpsearch.runner``, what unpickling a trial
+- ``worker imports``: ``import hpsearch.execution.runner``, what unpickling a trial
   imports in a worker, and which heavy libraries that loads;
 - the digits load after the imports, with the array cache warm and empty;
 - a first digits trial as a new worker runs it: its imports, then
@@ -49,7 +49,7 @@ PARAMS = {"lr": 0.01, "hidden": [128], "activation": "relu", "batch_size": 32, "
 ROWS = (  # key, label
     ("interpreter_s", "interpreter start (`python -c pass`)"),
     ("pool_s", "worker pool: start to first call done"),
-    ("imports_s", "worker imports (`import hpsearch.runner`)"),
+    ("imports_s", "worker imports (`import hpsearch.execution.runner`)"),
     ("trial_import_s", "first trial: imports"),
     ("data_warm_s", "digits load, array cache warm"),
     ("data_cold_s", "digits load, array cache empty"),
@@ -71,7 +71,7 @@ def _heavy_loaded() -> list[str]:
 def child_imports() -> dict:
     """Seconds to import what a worker imports for a trial, and the heavy libraries it pulls in."""
     start = time.perf_counter()
-    import hpsearch.runner  # noqa: F401
+    import hpsearch.execution.runner  # noqa: F401
 
     return {"imports_s": time.perf_counter() - start, "imports_heavy": _heavy_loaded()}
 
@@ -96,7 +96,7 @@ def child_data() -> dict:
 def child_first_trial() -> dict:
     """A digits trial as a new worker runs it (imports, then ``execute``), then again."""
     start = time.perf_counter()
-    from hpsearch import runner
+    from hpsearch.execution import runner
 
     imported = time.perf_counter()
     task = runner.TrialTask(0, 0, dict(PARAMS), 0, _digits_config())
@@ -111,7 +111,7 @@ def child_first_trial() -> dict:
 
 def child_pool() -> dict:
     """Seconds from creating hpsearch's worker pool to its first finished call."""
-    from hpsearch import runner
+    from hpsearch.execution import runner
 
     start = time.perf_counter()
     pool = runner.LokyRunner(2)._pool()
@@ -227,7 +227,7 @@ def render(after: dict, before: dict | None, meta: dict) -> str:
         lines += ["", f"The before column is {meta['baseline']}: the same script, run on the "
                   "code before worker start-up was cut."]
     lines += ["", "Heavy libraries loaded in a worker:", ""]
-    for key, label in (("imports_heavy", "after `import hpsearch.runner`"),
+    for key, label in (("imports_heavy", "after `import hpsearch.execution.runner`"),
                        ("trial_heavy", "after a first digits trial")):
         was = f"before: {', '.join(before.get(key) or []) or 'none'}; " if before else ""
         lines.append(f"- {label}: {was}now: {', '.join(after.get(key) or []) or 'none'}")

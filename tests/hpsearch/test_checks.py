@@ -10,7 +10,7 @@ import pytest
 import hpsearch
 from hpsearch import space
 from hpsearch.checks import check_study_settings, representative_points
-from hpsearch.searchspace import SearchSpace
+from hpsearch.space.searchspace import SearchSpace
 
 SPACE = SearchSpace({
     "lr": space.log_float(1e-3, 1e-1),

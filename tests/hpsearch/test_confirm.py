@@ -10,8 +10,9 @@ from optuna.trial import TrialState
 from test_cli import hpsearch
 
 import hpsearch as hp
-from hpsearch import records, space
-from hpsearch.confirm import repeat_seed, verdict
+from hpsearch import space
+from hpsearch.results.confirm import repeat_seed, verdict
+from hpsearch.storages import records
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[16], [32]])}
 TOP, REPEATS, TRIALS = 3, 3, 4

@@ -7,7 +7,7 @@ import logging
 import hpsearch
 from hpsearch import space
 from hpsearch.checks import grid_coverage
-from hpsearch.searchspace import SearchSpace
+from hpsearch.space.searchspace import SearchSpace
 from hpsearch.strategies import get_strategy
 
 # lr (the widest parameter, first in the old corner order) x l2 x optimizer x hidden.

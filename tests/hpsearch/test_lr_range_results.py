@@ -6,7 +6,7 @@ import pytest
 
 import hpsearch
 from hpsearch import space
-from hpsearch.report import leaderboard
+from hpsearch.results.report import leaderboard
 
 
 @pytest.fixture

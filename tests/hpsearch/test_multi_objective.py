@@ -14,16 +14,16 @@ import pytest
 
 import hpsearch
 from hpsearch import space
-from hpsearch.loop import _with_point
-from hpsearch.models import _model_order
+from hpsearch.execution.loop import _with_point
+from hpsearch.models.store import _model_order
 from hpsearch.objective import ObjectiveConfig
-from hpsearch.pareto import dominates, pareto_mask
-from hpsearch.plots import plot_pareto, write_plots
-from hpsearch.searchspace import SearchSpace
+from hpsearch.results.pareto import dominates, pareto_mask
+from hpsearch.results.plots import plot_pareto, write_plots
+from hpsearch.results.trial import COMPLETE, FAIL, TrialResult
+from hpsearch.space.searchspace import SearchSpace
 from hpsearch.spec import load_spec
 from hpsearch.strategies import STRATEGIES, get_strategy, multi_objective_strategies
 from hpsearch.study import StudyConfig
-from hpsearch.trial import COMPLETE, FAIL, TrialResult
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[4], [16], [32, 16]])}
 DIGITS_FEATURES, DIGITS_CLASSES = 64, 10
@@ -256,7 +256,7 @@ def test_spec_round_trip(tmp_path):
 
 
 def test_the_ready_made_spec_validates(capsys):
-    from hpsearch.cli import main
+    from hpsearch.cli.main import main
 
     path = Path(__file__).resolve().parents[2] / "studies" / "pareto_digits.toml"
     assert main(["validate", str(path)]) == 0

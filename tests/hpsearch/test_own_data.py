@@ -11,7 +11,8 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 
 import hpsearch
 import netcore
-from hpsearch import artifacts, space
+from hpsearch import space
+from hpsearch.storages import artifacts
 from hpsearch.study import Study
 
 QUICK = {"epochs": 4, "patience": 2}

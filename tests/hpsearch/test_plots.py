@@ -8,7 +8,8 @@ import matplotlib.pyplot as plt
 import pytest
 
 import hpsearch
-from hpsearch import plots, space
+from hpsearch import space
+from hpsearch.results import plots
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def study(tmp_path_factory):
 
 def test_importances_skip_and_name_a_constant_parameter(study, caplog):
     assert plots.constant_parameters(study) == ["activation"]
-    with caplog.at_level(logging.INFO, logger="hpsearch.plots"):
+    with caplog.at_level(logging.INFO, logger="hpsearch.results.plots"):
         fig = plots.plot_importances(study)
     assert any("skipped ['activation']" in r.getMessage() for r in caplog.records)
     bars = [t.get_text() for t in fig.axes[0].get_yticklabels()]

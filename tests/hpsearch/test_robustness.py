@@ -230,7 +230,7 @@ def test_15_a_pickle_posing_as_a_study_file_never_runs(tmp_path, name):
 
 
 def test_06_a_silent_driver_elsewhere_is_detected_by_its_heartbeat(storage, monkeypatch):
-    from hpsearch import records
+    from hpsearch.storages import records
 
     study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="hb")
     study.run(n_trials=2, progress=False)
@@ -247,7 +247,7 @@ def test_06_a_silent_driver_elsewhere_is_detected_by_its_heartbeat(storage, monk
 
 
 def test_06_a_live_driver_elsewhere_is_left_alone(storage, monkeypatch):
-    from hpsearch import records
+    from hpsearch.storages import records
 
     monkeypatch.setenv("HPSEARCH_STALE_AFTER", "2")
     study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="live")

@@ -20,7 +20,8 @@ from conftest import DRIVER, FAULTS, HELPERS
 from pgserver import postgres_or_skip, start_server, stop_server
 
 import hpsearch
-from hpsearch import records, space
+from hpsearch import space
+from hpsearch.storages import records
 
 HOOKED = str(HELPERS / "hooked_driver.py")
 FAST_STALE = {"HPSEARCH_STALE_AFTER": "3", "HPSEARCH_HEARTBEAT_INTERVAL": "0.5"}

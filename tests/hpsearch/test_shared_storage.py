@@ -10,7 +10,7 @@ from conftest import HELPERS
 from pgserver import postgres_or_skip
 
 import hpsearch
-from hpsearch.storage import count_trials, open_storage
+from hpsearch.storages.database import count_trials, open_storage
 
 SHARED = str(HELPERS / "shared_driver.py")
 

@@ -9,7 +9,7 @@ import optuna
 import pytest
 
 from hpsearch import space
-from hpsearch.searchspace import SearchSpace
+from hpsearch.space.searchspace import SearchSpace
 from hpsearch.strategies.tpe_hyperopt import HyperoptSpace
 
 

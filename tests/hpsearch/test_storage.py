@@ -6,7 +6,7 @@ import optuna
 import pytest
 import sqlalchemy
 
-from hpsearch.storage import count_trials, open_storage
+from hpsearch.storages.database import count_trials, open_storage
 
 
 def _study_with_trials(url: str, name: str) -> tuple[optuna.storages.BaseStorage, int]:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import netcore
-from hpsearch import runner, space
+from hpsearch import space
+from hpsearch.execution import runner
 from hpsearch.objective import ObjectiveConfig, TrialFiles
 from hpsearch.study import Study, _data_fields
 
@@ -22,7 +23,7 @@ _FRESH = itertools.count(1000)
 # A fresh interpreter doing what a loky worker does with a trial: unpickle it, run it.
 WORKER = """
 import pickle, sys
-from hpsearch import runner
+from hpsearch.execution import runner
 task = pickle.load(open(sys.argv[1], "rb"))
 result = runner.execute(task)
 print(result.state, result.error)

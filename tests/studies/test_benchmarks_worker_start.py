@@ -24,7 +24,7 @@ def test_quick_run_writes_a_row_per_part_and_the_numbers(tmp_path):
     rows = [line for line in report.splitlines() if line.startswith("|")]
     assert rows[0] == "| part | before s | after s |"
     assert len(rows) == 2 + len(worker_start.ROWS)
-    assert "| worker imports (`import hpsearch.runner`) | 1.00 |" in report
+    assert "| worker imports (`import hpsearch.execution.runner`) | 1.00 |" in report
     figures = json.loads((tmp_path / "worker_start.json").read_text(encoding="utf-8"))
     assert {key for key, _ in worker_start.ROWS} <= set(figures)
     assert figures["state"] == "COMPLETE"
@@ -34,6 +34,6 @@ def test_render_without_a_baseline_has_one_column():
     meta = {"repeats": 1, "when": "today", "cpus": 2, "load": 0.5, "shared": True}
     report = worker_start.render({"imports_s": 0.25, "imports_heavy": []}, None, meta)
     assert "| part | seconds |" in report
-    assert "| worker imports (`import hpsearch.runner`) | 0.25 |" in report
+    assert "| worker imports (`import hpsearch.execution.runner`) | 0.25 |" in report
     assert "another developer shared the machine" in report
-    assert "after `import hpsearch.runner`: now: none" in report
+    assert "after `import hpsearch.execution.runner`: now: none" in report

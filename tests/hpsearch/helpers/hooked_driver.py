@@ -15,7 +15,8 @@ import signal
 
 import driver
 
-from hpsearch import loop, records
+from hpsearch.execution import loop
+from hpsearch.storages import records
 
 
 def _kill_after_requeue() -> None:

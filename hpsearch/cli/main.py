@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a spec; print its space and grid size")
     validate.add_argument("spec")
     lr_find = sub.add_parser("lr-find", help="learning-rate range test of one configuration")
-    from hpsearch import lr_find_cli
+    from hpsearch.cli import lr_find as lr_find_cli
 
     lr_find_cli.add_arguments(lr_find)
     return parser
@@ -116,7 +116,7 @@ def _renamed(spec, name: str | None):
 
 
 def _print_summary(study, top: int = 10) -> None:
-    from hpsearch.report import leaderboard, state_counts
+    from hpsearch.results.report import leaderboard, state_counts
 
     frame = study.results()
     counts = state_counts(frame)
@@ -150,7 +150,7 @@ def _print_pareto(study) -> None:
 def _print_skipped(study) -> None:
     """Name the parameters the importance plot left out, so that a short bar list
     is not read as the whole space."""
-    from hpsearch.plots import constant_parameters
+    from hpsearch.results.plots import constant_parameters
 
     skipped = constant_parameters(study)
     if skipped:
@@ -158,7 +158,7 @@ def _print_skipped(study) -> None:
 
 
 def cmd_run(args) -> int:
-    from hpsearch.plots import write_plots
+    from hpsearch.results.plots import write_plots
     from hpsearch.spec import load_spec
     from hpsearch.study import Study
 
@@ -188,7 +188,7 @@ def cmd_run(args) -> int:
 def _results_dir(name: str) -> Path:
     """``hpsearch-results/<study>``, named so that no study name (``../x``, ``/abs``)
     leads out of it: unsafe characters are replaced and a hash keeps names apart."""
-    from hpsearch.artifacts import safe_name
+    from hpsearch.storages.artifacts import safe_name
 
     return Path("hpsearch-results") / safe_name(name)
 
@@ -205,7 +205,7 @@ def _data_argument(args) -> dict | None:
 def _require_file(url: str) -> None:
     """A file storage (SQLite or journal) must exist already: opening it would
     create an empty one."""
-    from hpsearch.storage import _journal_path, _sqlite_path
+    from hpsearch.storages.database import _journal_path, _sqlite_path
 
     path = _sqlite_path(url) or _journal_path(url)
     if path is None:
@@ -219,7 +219,7 @@ def _require_file(url: str) -> None:
 def _open_study(storage: str, name: str | None):
     import optuna
 
-    from hpsearch.storage import normalize_url, open_storage
+    from hpsearch.storages.database import normalize_url, open_storage
     from hpsearch.study import Study
 
     url = normalize_url(storage)
@@ -253,7 +253,7 @@ def _count(text: str, option: str) -> int:
 
 
 def _print_confirmations(table) -> None:
-    from hpsearch.confirm import verdict
+    from hpsearch.results.confirm import verdict
 
     with pd.option_context("display.width", 160, "display.max_columns", 30):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -277,7 +277,7 @@ def cmd_confirm(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from hpsearch.plots import write_plots
+    from hpsearch.results.plots import write_plots
 
     study = _open_study(args.storage, args.study)
     paths = write_plots(study, args.out or _results_dir(study.name))
@@ -300,7 +300,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from hpsearch.predict import predict_file
+    from hpsearch.models.predict import predict_file
 
     frame = predict_file(args.model, args.data, proba=args.proba)
     if args.out:
@@ -315,7 +315,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_delete(args) -> int:
-    from hpsearch.storage import normalize_url
+    from hpsearch.storages.database import normalize_url
     from hpsearch.study import Study
 
     url = normalize_url(args.storage)
@@ -359,7 +359,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_lr_find(args) -> int:
-    from hpsearch import lr_find_cli
+    from hpsearch.cli import lr_find as lr_find_cli
 
     return lr_find_cli.run(args)
 
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError
-    from hpsearch.storage import StorageUnreachableError
+    from hpsearch.storages.database import StorageUnreachableError
 
     try:
         return COMMANDS[args.command](args)

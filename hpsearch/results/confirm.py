@@ -24,9 +24,9 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 from tqdm.auto import tqdm
 
-from hpsearch import records
-from hpsearch.report import _hashable
-from hpsearch.runner import TrialTask, make_runner
+from hpsearch.execution.runner import TrialTask, make_runner
+from hpsearch.results.report import _hashable
+from hpsearch.storages import records
 from netcore.validation import check_int, check_positive_int
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ import uuid
 import weakref
 from collections.abc import Hashable
 
-from hpsearch.trial import FAIL, TrialResult
-from hpsearch.worker import TrialTask, WorkerSetup, _crashed, execute
+from hpsearch.execution.worker import TrialTask, WorkerSetup, _crashed, execute
+from hpsearch.results.trial import FAIL, TrialResult
 from netcore.validation import check_options
 
 # Seconds between checks while waiting, so that an interrupt or a closed

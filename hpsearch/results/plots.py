@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from hpsearch import records
-from hpsearch.dimensions import Choice, Fixed, Float, Int, thaw
+from hpsearch.space.dimensions import Choice, Fixed, Float, Int, thaw
+from hpsearch.storages import records
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def plot_slices(study) -> plt.Figure:
 
 def plot_learning_curves(study, top: int = 5) -> plt.Figure:
     """Training and validation loss per epoch of the ``top`` best trials."""
-    from hpsearch.report import leaderboard
+    from hpsearch.results.report import leaderboard
 
     frame = study.results()
     board = leaderboard(frame, study.config.space, _direction(study), top)
@@ -282,7 +282,7 @@ def plot_pareto(study) -> plt.Figure:
     """
     from itertools import combinations
 
-    from hpsearch.pareto import pareto_mask
+    from hpsearch.results.pareto import pareto_mask
 
     objective = study.config.objective
     if not objective.multi_objective:

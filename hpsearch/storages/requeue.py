@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from optuna.trial import FrozenTrial
 
-from hpsearch import records
+from hpsearch.storages import records
 
 
 def entry(trial: FrozenTrial) -> dict:

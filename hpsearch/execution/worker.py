@@ -4,7 +4,7 @@
 a diverged loss or a pruning decision becomes a FAIL or PRUNED result with its
 error text. ``prepare`` does a worker's one-time work (BLAS limit, plugins,
 data) before a trial's clock starts; ``warm_up`` does it before the first
-trial arrives. Runners (``hpsearch.runner``, ``hpsearch.backends``) ship these
+trial arrives. Runners (``hpsearch.execution.runner``, ``hpsearch.execution.backends``) ship these
 functions to their workers; a worker imports this module, not the runners.
 """
 
@@ -17,9 +17,10 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from hpsearch import guards, objective
+from hpsearch import objective
+from hpsearch.execution import guards
 from hpsearch.pruners import PruningSpec, make_reporter
-from hpsearch.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
+from hpsearch.results.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 
 
 @dataclass(frozen=True)

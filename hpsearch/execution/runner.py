@@ -1,11 +1,11 @@
 """Parallel evaluation of trials: pools of worker processes, captured crashes.
 
-Each worker runs ``hpsearch.worker.execute``, which always returns a
+Each worker runs ``hpsearch.execution.worker.execute``, which always returns a
 ``TrialResult``. A worker that dies outright
 (segfault, ``os._exit``, OOM kill) is detected by the runner, which rebuilds
 the pool and fails only the trial that killed it; one that the trial's
-watchdog ended (``hpsearch.guards``) fails with its time limit. The Dask and
-Ray backends are in ``hpsearch.backends``.
+watchdog ended (``hpsearch.execution.guards``) fails with its time limit. The Dask and
+Ray backends are in ``hpsearch.execution.backends``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ import tempfile
 import weakref
 from collections.abc import Iterator
 
-from hpsearch import guards
-from hpsearch.pruners import PRUNERS, PruningSpec, check_pruner  # noqa: F401 (re-exported)
-from hpsearch.trial import TrialResult
-from hpsearch.worker import (  # noqa: F401 (TrialTask, WorkerSetup, execute, prepare re-exported)
+from hpsearch.execution import guards
+from hpsearch.execution.worker import (  # noqa: F401 (TrialTask, WorkerSetup, execute, prepare re-exported)
     TrialTask,
     WorkerSetup,
     _crashed,
@@ -33,6 +31,8 @@ from hpsearch.worker import (  # noqa: F401 (TrialTask, WorkerSetup, execute, pr
     prepare,
     warm_up,
 )
+from hpsearch.pruners import PRUNERS, PruningSpec, check_pruner  # noqa: F401 (re-exported)
+from hpsearch.results.trial import TrialResult
 from netcore.validation import check_positive_int
 
 
@@ -273,7 +273,7 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
     """The runner for ``backend``: "loky" (processes, the default) or any joblib backend.
 
     ``"dask"`` and ``"ray"`` run one task per trial on the cluster
-    (``hpsearch.backends``), so that a dead worker fails only its trial; their
+    (``hpsearch.execution.backends``), so that a dead worker fails only its trial; their
     ``backend_options`` are ``scheduler_host`` (e.g. ``"tcp://host:8786"``;
     without it the current ``dask.distributed`` client is used) or ``client``,
     and ``address`` or ``remote_args`` for Ray. Other backends' options go to
@@ -288,7 +288,7 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
         return LokyRunner(n_jobs, blas_threads)
     _check_backend(backend)
     if backend in ("dask", "ray"):
-        from hpsearch.backends import make_task_runner
+        from hpsearch.execution.backends import make_task_runner
 
         return make_task_runner(backend, n_jobs, backend_options)
     return JoblibRunner(n_jobs, backend, blas_threads, backend_options)

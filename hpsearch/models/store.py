@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import netcore
-from hpsearch import artifacts, records
-from hpsearch.pareto import pareto_mask
+from hpsearch.results.pareto import pareto_mask
+from hpsearch.storages import artifacts, records
 
 log = logging.getLogger(__name__)
 

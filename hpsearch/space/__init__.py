@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import builtins
 
-from hpsearch.dimensions import Choice, Dimension, Fixed, Float, Int, check_when
-from hpsearch.searchspace import SearchSpace
+from hpsearch.space.dimensions import Choice, Dimension, Fixed, Float, Int, check_when
+from hpsearch.space.searchspace import SearchSpace
 
 __all__ = ["Choice", "Dimension", "Fixed", "Float", "Int", "SearchSpace", "choice", "fixed",
            "float", "int", "log_float", "log_int", "normal"]

@@ -18,7 +18,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from hpsearch.storage import _journal_path, _sqlite_path, normalize_url
+from hpsearch.storages.database import _journal_path, _sqlite_path, normalize_url
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _TEMP_ROOT: dict[str, Path] = {}

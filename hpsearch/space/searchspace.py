@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from hpsearch.dimensions import KINDS, Choice, Dimension, Fixed, Float, Int, freeze, thaw
+from hpsearch.space.dimensions import KINDS, Choice, Dimension, Fixed, Float, Int, freeze, thaw
 from netcore.validation import check_options
 
 DEFAULT_GRID_POINTS = 5

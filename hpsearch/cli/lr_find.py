@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m hpsearch.lr_find_cli``: the command without the ``hpsearch`` front end."""
+    """``python -m hpsearch.cli.lr_find``: the command without the ``hpsearch`` front end."""
     parser = argparse.ArgumentParser(prog="hpsearch lr-find", description=__doc__.splitlines()[0])
     add_arguments(parser)
     return run(parser.parse_args(argv))

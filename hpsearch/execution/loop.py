@@ -25,13 +25,14 @@ import time
 from optuna.exceptions import UpdateFinishedTrialError
 from tqdm.auto import tqdm
 
-from hpsearch import records, requeue
 from hpsearch.checks import grid_coverage
 from hpsearch.errors import RunInterrupted, TooManyFailuresError
-from hpsearch.models import prune_models
-from hpsearch.pareto import dominates
-from hpsearch.runner import TrialTask, make_runner
-from hpsearch.storage import (
+from hpsearch.execution.runner import TrialTask, make_runner
+from hpsearch.models.store import prune_models
+from hpsearch.results.pareto import dominates
+from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
+from hpsearch.storages import records, requeue
+from hpsearch.storages.database import (
     StorageUnreachableError,
     call_with_retry,
     count_trials,
@@ -40,7 +41,6 @@ from hpsearch.storage import (
     storage_lock,
 )
 from hpsearch.strategies import STRATEGIES
-from hpsearch.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)

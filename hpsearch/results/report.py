@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import pandas as pd
 from optuna.trial import FrozenTrial
 
-from hpsearch import records
 from hpsearch.metrics import COST_METRICS, reported
-from hpsearch.searchspace import SearchSpace
+from hpsearch.space.searchspace import SearchSpace
+from hpsearch.storages import records
 
 # The metric columns of each task, in this order, also for trials without them (failed).
 _METRIC_COLUMNS = {

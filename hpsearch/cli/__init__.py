@@ -1,0 +1,3 @@
+"""The ``hpsearch`` command line: ``hpsearch.cli.main`` parses the arguments and
+runs the subcommands.
+"""
