@@ -409,16 +409,29 @@ class Study:
 
         In a multi-objective study ``value`` is the first objective's: the board ranks
         by it alone, with every objective as a column (``best_trials`` is the Pareto set).
+        In an asha/bohb study a configuration's row is its furthest job: a paused job
+        that a later job continued is left out (as from ``best_trial``).
         """
         from hpsearch.results.report import leaderboard
 
         confirmed = self.confirmations() if rank_by == "confirmed" else None
-        return leaderboard(self.results(), self.config.space,
+        frame = self.results()
+        continued = records.superseded(self._completed())
+        if continued:  # a configuration's row is its furthest job
+            frame = frame[~frame["trial"].isin(continued)]
+        return leaderboard(frame, self.config.space,
                            self.config.objective.directions[0], top, rank_by=rank_by,
                            confirmed=confirmed)
 
     def _completed(self) -> list[optuna.trial.FrozenTrial]:
         return [t for t in self.trials() if t.state == TrialState.COMPLETE]
+
+    def _final(self) -> list[optuna.trial.FrozenTrial]:
+        """The complete trials that stand for their configuration: all of them, except
+        paused asha/bohb jobs that a later job continued (``records.superseded``)."""
+        done = self._completed()
+        continued = records.superseded(done)
+        return [t for t in done if records.slot_of(t) not in continued]
 
     @property
     def best_trial(self) -> dict:
@@ -433,12 +446,12 @@ class Study:
             raise ValueError(f"study {self.name!r} optimises several objectives "
                              f"{list(objective.metrics)} and has no single best trial; "
                              "use best_trials (the Pareto-optimal trials)")
-        done = self._completed()
+        done = self._final()
         if not done:
             raise ValueError(f"study {self.name!r} has no completed trial yet")
-        pick = min if self.config.objective.direction == "minimize" else max
-        best = pick(done, key=lambda t: (t.value, t.number) if pick is min
-                    else (t.value, -t.number))
+        sign = 1 if self.config.objective.direction == "minimize" else -1
+        # Ties go to the job trained furthest (asha/bohb: it kept its model), then the first.
+        best = min(done, key=lambda t: (sign * t.value, -_epochs_reached(t), t.number))
         return {"trial": records.slot_of(best), "value": best.value,
                 "params": self._trained_params(best), "metrics": records.metrics_of(best),
                 "curves": records.curves_of(best)}
@@ -615,6 +628,12 @@ class Study:
 
 
 MAX_NAME_LENGTH = 200
+
+
+def _epochs_reached(trial: optuna.trial.FrozenTrial) -> int:
+    """How far a multi-fidelity job trained (0 for a trial trained to the end: no tie-break)."""
+    fidelity = records.fidelity_of(trial)
+    return 0 if fidelity is None else fidelity.until_epoch
 
 
 def check_study_name(name: str) -> str:

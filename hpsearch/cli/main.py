@@ -116,14 +116,14 @@ def _renamed(spec, name: str | None):
 
 
 def _print_summary(study, top: int = 10) -> None:
-    from hpsearch.results.report import leaderboard, state_counts
+    from hpsearch.results.report import state_counts
 
     frame = study.results()
     counts = state_counts(frame)
     print(f"study {study.name!r} in {study.storage_url}: {len(frame)} trials "
           f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none yet'})")
     objective = study.config.objective
-    board = leaderboard(frame, study.config.space, objective.directions[0], top)
+    board = study.leaderboard(top)
     if board.empty:
         print("no completed trial yet")
         return

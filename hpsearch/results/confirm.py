@@ -57,7 +57,7 @@ class Repeat:
 
 def best_trials(study, top: int) -> list[FrozenTrial]:
     """The ``top`` best complete search trials (fewer when fewer completed), best first."""
-    done = [t for t in study._completed() if t.value is not None and math.isfinite(t.value)]
+    done = [t for t in study._final() if t.value is not None and math.isfinite(t.value)]
     sign = 1 if study.config.objective.direction == "minimize" else -1
     latest = {records.slot_of(t): t for t in sorted(done, key=lambda t: t.number)}
     ranked = sorted(latest.values(), key=lambda t: (sign * t.value, t.number))

@@ -185,6 +185,18 @@ def fidelity_of(trial: FrozenTrial) -> Fidelity | None:
     return Fidelity.from_dict(data) if isinstance(data, dict) else None
 
 
+def superseded(trials) -> set[int]:
+    """The slots of paused multi-fidelity jobs that a recorded job continued: the
+    configuration's result is its continuation, which trained further from the
+    same state (its value counts every epoch before the pause too)."""
+    continued = set()
+    for trial in trials:
+        fidelity = fidelity_of(trial) if trial.state == TrialState.COMPLETE else None
+        if fidelity is not None and fidelity.resume_from is not None:
+            continued.add(fidelity.resume_from)
+    return continued
+
+
 def is_requeued(trial: FrozenTrial) -> bool:
     return trial.system_attrs.get(REQUEUED) is True
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import hpsearch
+import netcore
 from hpsearch import objective, space
 from hpsearch.execution.loop import RunLoop
 from hpsearch.objective import ObjectiveConfig
@@ -221,6 +222,17 @@ def test_max_configs_ends_the_search_when_nothing_is_left_to_promote(tmp_path):
     jobs = [records.fidelity_of(t) for t in study.trials()]
     assert sorted((f.rung, f.config_id) for f in jobs)[:3] == [(0, 0), (0, 1), (0, 2)]
     assert len(jobs) == 4 and jobs[-1].rung == 1
+    # The paused job the promotion continued no longer stands for its configuration:
+    # the best trial, the leaderboard and the kept model are its continuation's.
+    (continued,) = records.superseded(study.trials())
+    assert continued == jobs[-1].resume_from
+    assert continued not in study.leaderboard()["trial"].tolist()
+    assert len(study.leaderboard()) == 3
+    final = [t for t in study.trials() if records.slot_of(t) != continued]
+    expected = max(final, key=lambda t: (t.value, records.fidelity_of(t).until_epoch,
+                                         -t.number))
+    assert study.best_trial["trial"] == records.slot_of(expected)
+    assert isinstance(study.model(records.slot_of(study.trials()[-1])), netcore.MLP)
     with pytest.raises(ValueError, match="max_configs must be an integer >= 1"):
         get_strategy("asha", SPACE, max_configs=0)
 
