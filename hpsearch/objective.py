@@ -319,8 +319,8 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore
     metric (early stopping restores them; without patience nothing stops early).
     ``deadline`` is the trial's (shared by all its trainings); without one a
     ``trial_timeout`` starts its own now. ``pause_after`` and ``resume`` are
-    ``netcore.fit``'s (a multi-fidelity job): a paused model holds the weights
-    of its last epoch and ``history.state`` the training to continue.
+    ``netcore.fit``'s (a multi-fidelity job): a paused model too holds the
+    weights of its best epoch so far, ``history.state`` the training to continue.
     """
     _, fit_kw = _split(settings)
     fit_kw.setdefault("epochs", config.epochs)
@@ -337,6 +337,10 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore
     if hist.diverged:
         raise DivergedError(f"training diverged: the loss became NaN or infinite at epoch "
                             f"{hist.diverged_epoch}")
+    if hist.state is not None:
+        # Paused: the training to continue is in hist.state (its own copies); the model
+        # returned is, as for any trial, the best epoch's so far.
+        stopper.on_train_end(model, hist)
     return model, hist
 
 
@@ -433,7 +437,7 @@ def _holdout(config, settings, seed, data, reporter, files, deadline, fidelity=N
         record["epochs_trained"] = hist.epochs_run - (0 if resume is None else resume.epochs_done)
     if hist.state is not None:  # paused: a later job may continue it
         _save_atomically(hist.state.save, Path(files.checkpoint_path))
-    elif files is not None and files.model_path and config.keep_models:
+    if files is not None and files.model_path and config.keep_models:
         model.preprocessing = data.preprocessing
         record["model_file"] = _save_model(model, Path(files.model_path)).name
     return record

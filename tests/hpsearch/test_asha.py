@@ -233,6 +233,11 @@ def test_max_configs_ends_the_search_when_nothing_is_left_to_promote(tmp_path):
                                          -t.number))
     assert study.best_trial["trial"] == records.slot_of(expected)
     assert isinstance(study.model(records.slot_of(study.trials()[-1])), netcore.MLP)
+    # A paused job keeps its best epoch's model too, the one its metrics describe.
+    paused = next(t for t in final if records.metrics_of(t)["stop_reason"] == "paused")
+    data = study.dataset()
+    scores = study.model(records.slot_of(paused)).evaluate(data.X_val, data.y_val)
+    assert scores["accuracy"] == pytest.approx(records.metrics_of(paused)["val_accuracy"])
     with pytest.raises(ValueError, match="max_configs must be an integer >= 1"):
         get_strategy("asha", SPACE, max_configs=0)
 
