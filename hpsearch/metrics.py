@@ -23,8 +23,8 @@ DIRECTIONS = {**METRICS, **COST_METRICS}
 
 
 def frozen_metric(metric):
-    """A metric list (from a spec, a stored config or a caller) as a tuple, so that a
-    frozen configuration stays hashable and equal however its metrics were given."""
+    """A metric list (from a spec, a stored config or a caller) as a tuple, so that
+    configurations compare equal however their metrics were given."""
     return tuple(metric) if isinstance(metric, list) else metric
 
 

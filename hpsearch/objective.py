@@ -27,7 +27,7 @@ import netcore
 from hpsearch import lr_finder
 from hpsearch.execution.guards import Deadline
 from hpsearch.execution.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
-from hpsearch.metrics import COST_METRICS, METRICS, TASK_METRICS, metric_names, monitor_of
+from hpsearch.metrics import DIRECTIONS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.options import option
 from hpsearch.results.trial import Fidelity
 from netcore.train import TrainConfig
@@ -180,7 +180,7 @@ class ObjectiveConfig:
     @property
     def directions(self) -> list[str]:
         """``"minimize"`` or ``"maximize"`` per metric, in the order of ``metrics``."""
-        return [METRICS.get(m) or COST_METRICS[m] for m in self.metrics]
+        return [DIRECTIONS[m] for m in self.metrics]
 
     @property
     def direction(self) -> str:

@@ -104,7 +104,7 @@ class StudyConfig:
             raise ValueError(f"strategy {self.strategy!r} stops and resumes trials at its own "
                              f"rungs; pruner {self.pruner!r} cannot be combined with it "
                              "(use pruner=None)")
-        space, objective = self.build_strategy().configure(self.objective)
+        space, objective = self._new_strategy().configure(self.objective)
         config = dataclasses.replace(self, space=space, objective=objective)
         check_study_settings(config.objective.fixed, config.space)
         return config
@@ -112,12 +112,13 @@ class StudyConfig:
     def build_strategy(self):
         """The strategy, configured for the objective (a multi-fidelity strategy learns
         its epochs there; configuring the stored, configured objective changes nothing)."""
-        objective = self.objective
-        direction = objective.directions if objective.multi_objective else objective.direction
-        strategy = get_strategy(self.strategy, self.space, seed=self.seed, direction=direction,
-                                **dict(self.strategy_options))
-        strategy.configure(objective)
+        strategy = self._new_strategy()
+        strategy.configure(self.objective)
         return strategy
+
+    def _new_strategy(self):
+        return get_strategy(self.strategy, self.space, seed=self.seed,
+                            direction=self.objective.directions, **dict(self.strategy_options))
 
     def to_dict(self) -> dict:
         return {"space": self.space.to_dict(), "objective": self.objective.to_dict(),

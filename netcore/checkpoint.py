@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,6 @@ class TrainingState:
     callback_states: list[dict]
     config_key: dict
     n_samples: int
-    extra: dict = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
         """Write the state to ``path`` (``.npz`` is appended when missing); returns the path."""
@@ -66,7 +65,7 @@ class TrainingState:
             "optimizer_state": optimizer, "shuffle_rng": self.shuffle_rng,
             "dropout_rng": self.dropout_rng, "history": plain(self.history),
             "callback_states": callbacks, "config_key": self.config_key,
-            "n_samples": self.n_samples, "extra": self.extra,
+            "n_samples": self.n_samples,
         }
         meta = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
         np.savez(path, metadata=meta, **arrays)
@@ -100,8 +99,7 @@ class TrainingState:
                 history=metadata["history"],
                 callback_states=[_join_arrays(s, f"callback{i}:", arrays)
                                  for i, s in enumerate(metadata["callback_states"])],
-                config_key=metadata["config_key"], n_samples=int(metadata["n_samples"]),
-                extra=metadata.get("extra", {}))
+                config_key=metadata["config_key"], n_samples=int(metadata["n_samples"]))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"{path}: incomplete netcore training state (missing {exc})") from None
 

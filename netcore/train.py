@@ -246,7 +246,7 @@ class _Trainer:
         """Stop after ``epoch`` without ending the training: the callbacks' ``on_train_end``
         is not called (no best weights restored), the state goes on ``history.state``."""
         state = self._capture(epoch)
-        history = History(**copy.deepcopy(self.history.as_dict()))
+        history = History(**self.history.as_dict())
         history.stop_reason, history.best_epoch, history.state = "paused", self._best_epoch(), state
         return history
 
@@ -370,20 +370,23 @@ def _check_resumable(state: TrainingState, model: MLP, config: TrainConfig, n_sa
     ours = {k: v for k, v in plain(model.get_config()).items() if k != "seed"}
     theirs = {k: v for k, v in plain(state.model_config).items() if k != "seed"}
     if ours != theirs:
-        diff = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        diff, was, now = _differences(theirs, ours)
         raise ValueError(f"resume: the state was saved from a different net ({diff} differ: "
-                         f"{ {k: theirs.get(k) for k in diff} } in the state, "
-                         f"{ {k: ours.get(k) for k in diff} } here)")
+                         f"{was} in the state, {now} here)")
     key = config_key(config)
     if key != state.config_key:
-        diff = sorted(k for k in key.keys() | state.config_key.keys()
-                      if key.get(k) != state.config_key.get(k))
+        diff, was, now = _differences(state.config_key, key)
         raise ValueError(f"resume: the training options {diff} differ from the paused run's "
-                         f"({ {k: state.config_key.get(k) for k in diff} } in the state, "
-                         f"{ {k: key.get(k) for k in diff} } here)")
+                         f"({was} in the state, {now} here)")
     if n_samples != state.n_samples:
         raise ValueError(f"resume: the paused run trained on {state.n_samples} samples, "
                          f"this one on {n_samples}")
+
+
+def _differences(saved: dict, current: dict) -> tuple[list[str], dict, dict]:
+    """The keys whose values differ between two mappings, and those values in each."""
+    keys = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+    return keys, {k: saved.get(k) for k in keys}, {k: current.get(k) for k in keys}
 
 
 def _check_pause(pause_after, resume: TrainingState | None, epochs: int) -> int | None:

@@ -20,8 +20,8 @@ import uuid
 import weakref
 from collections.abc import Hashable
 
-from hpsearch.execution.worker import TrialTask, WorkerSetup, _crashed, execute
-from hpsearch.results.trial import FAIL, TrialResult
+from hpsearch.execution.worker import TrialTask, WorkerSetup, _crashed, execute, failed_result
+from hpsearch.results.trial import TrialResult
 from netcore.validation import check_options
 
 # Seconds between checks while waiting, so that an interrupt or a closed
@@ -120,8 +120,7 @@ class _TaskRunner:
 
 def _raised(task: TrialTask, exc: BaseException) -> TrialResult:
     """A trial whose task raised outside ``execute`` (e.g. it could not be unpickled)."""
-    return TrialResult(task.slot, task.params, task.seed, FAIL,
-                       error=f"{type(exc).__name__}: {exc}")
+    return failed_result(task, f"{type(exc).__name__}: {exc}")
 
 
 class DaskRunner(_TaskRunner):

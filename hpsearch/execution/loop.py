@@ -271,8 +271,6 @@ class RunLoop:
             # The job that continued this checkpoint is recorded: nothing else resumes it.
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(task.files.resume_path)
-        if result.fidelity is None:
-            result.fidelity = task.fidelity
         self._tell(result)
         self._count_failure(result)
         self.bar.update(1)

@@ -113,7 +113,7 @@ def execute(task: TrialTask) -> TrialResult:
     and time limit start: its seconds are the record's ``worker_startup`` (0
     when an earlier trial or the pool's warm-up did it), not its ``duration``.
     """
-    result = TrialResult(task.slot, task.params, task.seed, FAIL, fidelity=task.fidelity)
+    result = failed_result(task)
     reporter, startup, start = None, 0.0, time.perf_counter()
     try:
         with guards.enforced(guards.Deadline.start(task.objective.trial_timeout),
@@ -146,14 +146,18 @@ def _failed(result: TrialResult, exc: Exception, reporter) -> None:
     result.record = {"traceback": traceback.format_exc(limit=-8)}
 
 
+def failed_result(task: TrialTask, error: str | None = None) -> TrialResult:
+    """A FAIL result of ``task`` (its slot, parameters, seed and fidelity)."""
+    return TrialResult(task.slot, task.params, task.seed, FAIL, error=error,
+                       fidelity=task.fidelity)
+
+
 def _crashed(task: TrialTask, exc: BaseException | str) -> TrialResult:
-    return TrialResult(task.slot, task.params, task.seed, FAIL,
-                       error=f"worker process died while running this trial: {exc}")
+    return failed_result(task, f"worker process died while running this trial: {exc}")
 
 
 def _overran(task: TrialTask) -> TrialResult:
-    return TrialResult(task.slot, task.params, task.seed, FAIL,
-                       error=guards.overrun_message(task.objective.trial_timeout))
+    return failed_result(task, guards.overrun_message(task.objective.trial_timeout))
 
 
 def _was_overrun(task: TrialTask) -> bool:

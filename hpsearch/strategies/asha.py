@@ -43,7 +43,8 @@ import optuna
 
 from hpsearch.results.trial import COMPLETE, Fidelity, TrialResult, slot_rng
 from hpsearch.strategies.base import Strategy
-from hpsearch.strategies.optuna_sampler import no_experimental_warnings, quiet_optuna
+from hpsearch.strategies.optuna_sampler import add_result, no_experimental_warnings, quiet_optuna
+from hpsearch.strategies.tpe import tpe_sampler
 from netcore.validation import check_int
 
 
@@ -231,15 +232,9 @@ class BohbStrategy(SuccessiveHalvingStrategy):
         if not modeled:
             return self.space.sample(slot_rng(self.seed, index))
         seed = int(np.random.SeedSequence([self.seed, slot, 2]).generate_state(1)[0])
-        conditional = any(dim.when for dim in self.space.dimensions.values())
         with quiet_optuna(), no_experimental_warnings():
-            sampler = optuna.samplers.TPESampler(
-                seed=seed, n_startup_trials=self.n_startup_trials, multivariate=True,
-                group=conditional)
+            sampler = tpe_sampler(self.space, seed=seed, n_startup_trials=self.n_startup_trials)
             study = optuna.create_study(direction=self.direction, sampler=sampler)
             for value, config_id in self.results[max(modeled)]:
-                params = self.configs[config_id].params
-                study.add_trial(optuna.trial.create_trial(
-                    params=self.space.encode(params),
-                    distributions=self.space.distributions(params), value=value))
+                add_result(study, self.space, self.configs[config_id].params, [value])
             return self.space.suggest(study.ask())

@@ -74,7 +74,12 @@ class OptunaSamplerStrategy(Strategy):
             if trial is not None:
                 self.study.tell(trial, values, state=state)
                 return
-            self.study.add_trial(optuna.trial.create_trial(
-                params=self.space.encode(result.params),
-                distributions=self.space.distributions(result.params),
-                values=values, state=state))
+            add_result(self.study, self.space, result.params, values, state)
+
+
+def add_result(study: optuna.Study, space, params: dict, values, state=TrialState.COMPLETE) -> None:
+    """Add a finished trial that the sampler did not propose (an earlier run's, or
+    one modeled afresh) to ``study``, with its parameters encoded for ``space``."""
+    study.add_trial(optuna.trial.create_trial(
+        params=space.encode(params), distributions=space.distributions(params),
+        values=values, state=state))

@@ -6,7 +6,7 @@ import optuna
 
 from hpsearch.strategies.optuna_sampler import OptunaSamplerStrategy, quiet_optuna
 
-__all__ = ["TPEStrategy", "quiet_optuna"]
+__all__ = ["TPEStrategy", "quiet_optuna", "tpe_sampler"]
 
 
 class TPEStrategy(OptunaSamplerStrategy):
@@ -26,7 +26,15 @@ class TPEStrategy(OptunaSamplerStrategy):
 
     def make_sampler(self, n_startup_trials: int = 10, multivariate: bool = True,
                      constant_liar: bool = True) -> optuna.samplers.BaseSampler:
-        conditional = any(dim.when for dim in self.space.dimensions.values())
-        return optuna.samplers.TPESampler(
-            seed=self.seed, n_startup_trials=n_startup_trials, multivariate=multivariate,
-            group=multivariate and conditional, constant_liar=constant_liar)
+        return tpe_sampler(self.space, seed=self.seed, n_startup_trials=n_startup_trials,
+                           multivariate=multivariate, constant_liar=constant_liar)
+
+
+def tpe_sampler(space, *, seed: int, n_startup_trials: int, multivariate: bool = True,
+                constant_liar: bool = False) -> optuna.samplers.TPESampler:
+    """Optuna's TPESampler as hpsearch uses it: a multivariate model groups the
+    parameters of a conditional space (``when``) by the branches they live on."""
+    conditional = any(dim.when for dim in space.dimensions.values())
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=n_startup_trials, multivariate=multivariate,
+        group=multivariate and conditional, constant_liar=constant_liar)

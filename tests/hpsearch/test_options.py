@@ -73,3 +73,16 @@ def test_building_a_config_runs_no_code_and_checked_makes_the_creation_checks():
     assert "lr" not in checked.space and checked.objective.range_test
     assert checked.checked() == checked  # the reshaping is applied once
     assert StudyConfig.from_dict(checked.to_dict()) == checked
+
+
+def test_the_confirm_command_names_study_confirms_defaults():
+    """The command passes no count it was not given (Study.confirm's defaults apply);
+    its help text, kept literal so the command starts without importing the study,
+    names those defaults."""
+    from hpsearch.cli.main import _parser
+
+    confirm = _parser()._subparsers._group_actions[0].choices["confirm"]
+    helps = {a.dest: a.help for a in confirm._actions}
+    defaults = inspect.signature(hpsearch.Study.confirm).parameters
+    for option, parameter in (("top", "top"), ("repeats", "repeats"), ("jobs", "n_jobs")):
+        assert helps[option].endswith(f"(default {defaults[parameter].default})"), option
