@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from conftest import FAULTS
+from helpers.cli import run_hpsearch
 
 SPEC = """
 [study]
@@ -40,14 +36,6 @@ values = {activations}
 """
 
 
-def _command() -> list[str]:
-    script = Path(sys.executable).with_name("hpsearch")
-    return [str(script)] if script.exists() else [shutil.which("hpsearch") or "hpsearch"]
-
-
-def hpsearch(*args, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run([*_command(), *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
 
 
 def _spec(tmp_path, strategy="random", options="", activations='["relu", "tanh"]'):
@@ -59,16 +47,16 @@ def _spec(tmp_path, strategy="random", options="", activations='["relu", "tanh"]
 
 def test_run_resume_show_plot(tmp_path):
     spec = _spec(tmp_path)
-    first = hpsearch("run", spec, "--no-progress", cwd=tmp_path)
+    first = run_hpsearch("run", spec, "--no-progress", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "4 trials (4 COMPLETE)" in first.stdout and "best parameters" in first.stdout
     out = tmp_path / "hpsearch-results" / "cli"
     assert (out / "results.csv").exists() and (out / "history.png").exists()
-    again = hpsearch("run", spec, "--trials", "6", "--no-progress", cwd=tmp_path)
+    again = run_hpsearch("run", spec, "--trials", "6", "--no-progress", cwd=tmp_path)
     assert again.returncode == 0 and "6 trials (6 COMPLETE)" in again.stdout
-    shown = hpsearch("show", f"sqlite:///{tmp_path / 'cli.db'}", "--top", "3", cwd=tmp_path)
+    shown = run_hpsearch("show", f"sqlite:///{tmp_path / 'cli.db'}", "--top", "3", cwd=tmp_path)
     assert shown.returncode == 0 and "6 trials (6 COMPLETE)" in shown.stdout
-    plotted = hpsearch("plot", tmp_path / "cli.db", "--study", "cli", "--out", tmp_path / "p",
+    plotted = run_hpsearch("plot", tmp_path / "cli.db", "--study", "cli", "--out", tmp_path / "p",
                        cwd=tmp_path)
     assert plotted.returncode == 0, plotted.stderr
     for name in ("history", "importances", "parallel", "slices", "learning_curves"):
@@ -77,7 +65,7 @@ def test_run_resume_show_plot(tmp_path):
 
 def test_validate_prints_the_grid_size(tmp_path):
     spec = _spec(tmp_path, strategy="grid", options="points = 3")
-    result = hpsearch("validate", spec, cwd=tmp_path)
+    result = run_hpsearch("validate", spec, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "grid size: 12 points" in result.stdout and "lr: float [0.001, 0.1] log" in result.stdout
 
@@ -86,31 +74,31 @@ def test_bad_spec_exits_2_naming_file_and_key(tmp_path):
     spec = _spec(tmp_path)
     spec.write_text(spec.read_text().replace("trials = 4", "trials = 'four'"))
     for command in ("run", "validate"):
-        result = hpsearch(command, spec, cwd=tmp_path)
+        result = run_hpsearch(command, spec, cwd=tmp_path)
         assert result.returncode == 2
         assert f"{spec}: study.trials must be an integer" in result.stderr
 
 
 def test_missing_things_exit_2(tmp_path):
-    assert hpsearch("run", tmp_path / "nope.toml", cwd=tmp_path).returncode == 2
-    assert hpsearch("show", tmp_path / "nope.db", cwd=tmp_path).returncode == 2
-    assert hpsearch("run", _spec(tmp_path), "--strategy", "bayes", cwd=tmp_path).returncode == 2
+    assert run_hpsearch("run", tmp_path / "nope.toml", cwd=tmp_path).returncode == 2
+    assert run_hpsearch("show", tmp_path / "nope.db", cwd=tmp_path).returncode == 2
+    assert run_hpsearch("run", _spec(tmp_path), "--strategy", "bayes", cwd=tmp_path).returncode == 2
 
 
 def test_all_trials_failing_exits_1(tmp_path):
-    result = hpsearch("run", _spec(tmp_path, activations='["raise"]'), "--no-progress",
+    result = run_hpsearch("run", _spec(tmp_path, activations='["raise"]'), "--no-progress",
                       cwd=tmp_path)
     assert result.returncode == 1 and "all 4 trials of study 'cli' failed" in result.stderr
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["show"], ["plot"], ["validate"], ["lr-find"]])
 def test_help_everywhere(tmp_path, command):
-    result = hpsearch(*command, "--help", cwd=tmp_path)
+    result = run_hpsearch(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0 and "usage: hpsearch" in result.stdout
 
 
 def test_lr_find(tmp_path):
-    result = hpsearch("lr-find", "--dataset", "digits", "--hidden", "32", "--num-iter", "60",
+    result = run_hpsearch("lr-find", "--dataset", "digits", "--hidden", "32", "--num-iter", "60",
                       "--out", tmp_path / "lr.png", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "suggest" in result.stdout.lower() and (tmp_path / "lr.png").exists()

@@ -6,8 +6,8 @@ import re
 
 import pandas as pd
 import pytest
+from helpers.cli import run_hpsearch
 from optuna.trial import TrialState
-from test_cli import hpsearch
 
 import hpsearch as hp
 from hpsearch import space
@@ -107,17 +107,17 @@ def test_bad_counts_name_the_argument(confirmed, argument, bad):
 
 def test_cli_prints_the_table_and_the_verdict(confirmed, tmp_path):
     study, _, _, table = confirmed
-    done = hpsearch("confirm", study.storage_url, "--top", TOP, "--repeats", REPEATS,
+    done = run_hpsearch("confirm", study.storage_url, "--top", TOP, "--repeats", REPEATS,
                     "--no-progress", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["trial", "lr", "hidden"] and len(lines) == TOP + 2
     assert lines[-1] == verdict(table)
     assert len(_repeats(study)) == TOP * REPEATS  # reused, not trained again
-    shown = hpsearch("show", study.storage_url, "--confirmed", cwd=tmp_path)
+    shown = run_hpsearch("show", study.storage_url, "--confirmed", cwd=tmp_path)
     assert shown.returncode == 0 and shown.stdout.strip().splitlines()[-1] == verdict(table)
     for bad in (["--top", "x"], ["--repeats", "0"]):
-        failed = hpsearch("confirm", study.storage_url, *bad, cwd=tmp_path)
+        failed = run_hpsearch("confirm", study.storage_url, *bad, cwd=tmp_path)
         assert failed.returncode == 2 and len(failed.stderr.strip().splitlines()) == 1
         assert bad[0] in failed.stderr
 

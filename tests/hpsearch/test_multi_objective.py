@@ -5,12 +5,10 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_hpsearch
 
 import hpsearch
 from hpsearch import space
@@ -264,20 +262,15 @@ def test_the_ready_made_spec_validates(capsys):
         capsys.readouterr().out
 
 
-def run_cli(*args, cwd) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("hpsearch")
-    command = [str(script)] if script.exists() else [shutil.which("hpsearch") or "hpsearch"]
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
 
 
 def test_cli_runs_a_metric_list_and_shows_the_pareto_set(tmp_path):
     path = tmp_path / "mo.toml"
     path.write_text(SPEC.format(db=tmp_path / "mo.db"))
-    run = run_cli("run", path, "--no-progress", "--out", tmp_path / "out", cwd=tmp_path)
+    run = run_hpsearch("run", path, "--no-progress", "--out", tmp_path / "out", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 1000
-    show = run_cli("show", f"sqlite:///{tmp_path / 'mo.db'}", cwd=tmp_path)
+    show = run_hpsearch("show", f"sqlite:///{tmp_path / 'mo.db'}", cwd=tmp_path)
     assert show.returncode == 0, show.stderr
     assert "Pareto set:" in show.stdout and "val_loss (minimize), n_params (minimize)" in show.stdout
     assert "best trial" not in show.stdout

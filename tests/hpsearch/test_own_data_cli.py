@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers.cli import run_hpsearch
 from sklearn.datasets import load_iris
 
 from hpsearch.study import Study
@@ -37,11 +36,6 @@ high = 3e-2
 """
 
 
-def _hpsearch(*args, cwd) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("hpsearch")
-    command = [str(script)] if script.exists() else [shutil.which("hpsearch") or "hpsearch"]
-    return subprocess.run([*command, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +48,7 @@ def flowers(tmp_path_factory) -> Path:
     (folder / "data").mkdir()
     frame.to_csv(folder / "data" / "iris.csv", index=False)
     (folder / "spec.toml").write_text(SPEC)
-    result = _hpsearch("run", "spec.toml", "--no-progress", cwd=folder)
+    result = run_hpsearch("run", "spec.toml", "--no-progress", cwd=folder)
     assert result.returncode == 0, result.stderr
     return folder
 
@@ -70,16 +64,16 @@ def test_spec_study_on_a_csv_gives_back_its_best_model(flowers):
 
 
 def test_export_and_predict_give_the_users_labels(flowers):
-    result = _hpsearch("export", "sqlite:///runs.db", "--out", "model.npz", cwd=flowers)
+    result = run_hpsearch("export", "sqlite:///runs.db", "--out", "model.npz", cwd=flowers)
     assert result.returncode == 0, result.stderr
     assert (flowers / "model.npz").exists()
-    result = _hpsearch("predict", "model.npz", "data/iris.csv", "--out", "pred.csv", cwd=flowers)
+    result = run_hpsearch("predict", "model.npz", "data/iris.csv", "--out", "pred.csv", cwd=flowers)
     assert result.returncode == 0, result.stderr
     predicted = pd.read_csv(flowers / "pred.csv")
     truth = pd.read_csv(flowers / "data" / "iris.csv")["species"]
     assert set(predicted["prediction"]) <= {"setosa", "versicolor", "virginica"}
     assert (predicted["prediction"] == truth).mean() > 0.8
-    proba = _hpsearch("predict", "model.npz", "data/iris.csv", "--proba", cwd=flowers)
+    proba = run_hpsearch("predict", "model.npz", "data/iris.csv", "--proba", cwd=flowers)
     header = proba.stdout.splitlines()[0].split(",")
     assert header == ["prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
 
@@ -89,7 +83,7 @@ def test_resuming_a_spec_on_changed_data_is_a_clear_error(flowers, tmp_path):
     shutil.copytree(flowers, folder)
     frame = pd.read_csv(folder / "data" / "iris.csv")
     frame.iloc[:-1].to_csv(folder / "data" / "iris.csv", index=False)
-    result = _hpsearch("run", "spec.toml", "--no-progress", cwd=folder)
+    result = run_hpsearch("run", "spec.toml", "--no-progress", cwd=folder)
     assert result.returncode == 2
     assert "created on other data" in result.stderr and "Traceback" not in result.stderr
 
@@ -99,18 +93,18 @@ def test_data_and_target_on_the_command_line(flowers, tmp_path):
     spec = spec.replace('name = "flowers"', 'name = "flowers"\ndataset = "digits"')
     (tmp_path / "spec.toml").write_text(spec.replace("trials = 4", "trials = 1"))
     csv = flowers / "data" / "iris.csv"
-    result = _hpsearch("run", "spec.toml", "--data", csv, "--target", "species", "--no-progress",
+    result = run_hpsearch("run", "spec.toml", "--data", csv, "--target", "species", "--no-progress",
                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     study = Study.load("flowers", f"sqlite:///{tmp_path / 'runs.db'}")
     assert study.dataset().n_features == 4
-    bad = _hpsearch("run", "spec.toml", "--data", csv, "--target", "colour", cwd=tmp_path)
+    bad = run_hpsearch("run", "spec.toml", "--data", csv, "--target", "colour", cwd=tmp_path)
     assert bad.returncode == 2 and "colour" in bad.stderr
 
 
 def test_predict_with_a_missing_column_is_a_clear_error(flowers, tmp_path):
     frame = pd.read_csv(flowers / "data" / "iris.csv").drop(columns=["petal width (cm)"])
     frame.to_csv(tmp_path / "rows.csv", index=False)
-    _hpsearch("export", "sqlite:///runs.db", "--out", "model.npz", cwd=flowers)
-    result = _hpsearch("predict", flowers / "model.npz", tmp_path / "rows.csv", cwd=tmp_path)
+    run_hpsearch("export", "sqlite:///runs.db", "--out", "model.npz", cwd=flowers)
+    result = run_hpsearch("predict", flowers / "model.npz", tmp_path / "rows.csv", cwd=tmp_path)
     assert result.returncode == 2 and "petal width (cm)" in result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from test_cli import hpsearch as run_cli
+from helpers.cli import run_hpsearch
 
 import hpsearch
 from hpsearch import space
@@ -68,10 +68,10 @@ def test_17_show_does_not_run_a_plugin_named_in_the_database(tmp_path):
     url, _ = _plugin_study(tmp_path)
     evil, marker = _evil(tmp_path / "xyz")
     _edit_config(url, "p", plugins=[str(evil)])
-    shown = run_cli("show", url, cwd=tmp_path)
+    shown = run_hpsearch("show", url, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "1 trials (1 COMPLETE)" in shown.stdout
-    plotted = run_cli("plot", url, "--out", tmp_path / "plots", cwd=tmp_path)
+    plotted = run_hpsearch("plot", url, "--out", tmp_path / "plots", cwd=tmp_path)
     assert plotted.returncode == 0, plotted.stderr
     assert not marker.exists()
 
@@ -114,7 +114,7 @@ def test_17_a_spec_run_names_its_plugins_and_resumes(tmp_path):
                         f'epochs = 1\nmax_train = 100\nstorage = "sqlite:///{tmp_path / "s.db"}"\n'
                         'plugins = ["harmless.py"]\n[fixed]\nactivation = "harmless"\n'
                         '[space.lr]\ntype = "log_float"\nlow = 1e-3\nhigh = 1e-1\n')
-        result = run_cli("run", spec, "--no-progress", cwd=tmp_path)
+        result = run_hpsearch("run", spec, "--no-progress", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"{trials} trials ({trials} COMPLETE)" in result.stdout
 
@@ -162,7 +162,7 @@ def test_25_a_plugin_that_raises_or_exits_is_one_line(tmp_path, body, reason):
     (tmp_path / "bad.py").write_text(body)
     spec = _spec(tmp_path, plugins=["bad.py"])
     for command in ("validate", "run"):
-        result = run_cli(command, spec, "--no-progress" if command == "run" else "--",
+        result = run_hpsearch(command, spec, "--no-progress" if command == "run" else "--",
                          cwd=tmp_path)
         _one_line_error(result, "plugin", "bad.py", "failed to load", reason)
     assert not (tmp_path / "s.db").exists()
@@ -179,7 +179,7 @@ def test_25_a_plugin_that_raises_is_a_value_error_in_python(tmp_path):
 def test_25_a_storage_that_cannot_be_written_is_one_line(tmp_path):
     blocker = tmp_path / "somefile.txt"
     blocker.write_text("a file, not a folder")
-    result = run_cli("run", _spec(tmp_path, storage=f"sqlite:///{blocker}/x.db"),
+    result = run_hpsearch("run", _spec(tmp_path, storage=f"sqlite:///{blocker}/x.db"),
                      "--no-progress", cwd=tmp_path)
     _one_line_error(result, "somefile.txt")
     assert blocker.read_text() == "a file, not a folder"
@@ -198,7 +198,7 @@ def test_25_a_read_only_folder_is_one_line(tmp_path):
         else:
             probe.unlink()
             pytest.skip("this user (root) can write to a 0o555 folder")
-        result = run_cli("run", _spec(tmp_path, storage=f"sqlite:///{folder / 'x.db'}"),
+        result = run_hpsearch("run", _spec(tmp_path, storage=f"sqlite:///{folder / 'x.db'}"),
                          "--no-progress", cwd=tmp_path)
         _one_line_error(result)
     finally:
@@ -206,7 +206,7 @@ def test_25_a_read_only_folder_is_one_line(tmp_path):
 
 
 def test_25_a_storage_on_a_read_only_filesystem_is_one_line(tmp_path):
-    result = run_cli("run", _spec(tmp_path, storage="sqlite:////proc/hpsearch-test/x.db"),
+    result = run_hpsearch("run", _spec(tmp_path, storage="sqlite:////proc/hpsearch-test/x.db"),
                      "--no-progress", cwd=tmp_path)
     _one_line_error(result)
 
@@ -221,7 +221,7 @@ def test_25_a_corrupted_sqlite_page_is_one_line(tmp_path):
     # the file still opens as SQLite, and reading any table meets the damage.
     data[page:] = (b"\xde\xad\xbe\xef" * (len(data) // 4 + 1))[:len(data) - page]
     db.write_bytes(bytes(data))
-    result = run_cli("show", url, cwd=tmp_path)
+    result = run_hpsearch("show", url, cwd=tmp_path)
     _one_line_error(result, "cannot read the storage")
 
 
@@ -229,8 +229,8 @@ def test_25_a_journal_url_naming_a_folder_is_one_line(tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
     for command in ("show", "plot"):
-        _one_line_error(run_cli(command, f"journal:///{folder}", cwd=tmp_path))
-    result = run_cli("run", _spec(tmp_path, storage=f"journal:///{folder}"), "--no-progress",
+        _one_line_error(run_hpsearch(command, f"journal:///{folder}", cwd=tmp_path))
+    result = run_hpsearch("run", _spec(tmp_path, storage=f"journal:///{folder}"), "--no-progress",
                      cwd=tmp_path)
     _one_line_error(result)
     assert not any(folder.iterdir())
@@ -240,9 +240,9 @@ def test_25_show_of_a_missing_journal_creates_nothing(tmp_path):
     missing = tmp_path / "missing.log"
     for command in ("show", "plot", "export"):
         args = ("--out", tmp_path / "m.npz") if command == "export" else ()
-        _one_line_error(run_cli(command, f"journal:///{missing}", *args, cwd=tmp_path),
+        _one_line_error(run_hpsearch(command, f"journal:///{missing}", *args, cwd=tmp_path),
                         "missing.log")
-        _one_line_error(run_cli(command, missing, *args, cwd=tmp_path), "missing.log")
+        _one_line_error(run_hpsearch(command, missing, *args, cwd=tmp_path), "missing.log")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
@@ -250,7 +250,7 @@ def test_25_show_of_a_missing_journal_creates_nothing(tmp_path):
 def test_25_max_train_must_be_positive(tmp_path, max_train):
     spec = _spec(tmp_path, max_train=max_train)
     for command in ("validate", "run"):
-        _one_line_error(run_cli(command, spec, cwd=tmp_path), "max_train", str(max_train))
+        _one_line_error(run_hpsearch(command, spec, cwd=tmp_path), "max_train", str(max_train))
     with pytest.raises(ValueError, match="max_train must be a positive integer or None"):
         hpsearch.Study.create("x", dataset="spirals", space={"lr": 0.01}, storage="memory",
                               max_train=max_train)
@@ -275,11 +275,11 @@ def test_25_a_path_like_study_name_writes_only_into_the_results_folder(tmp_path,
     work.mkdir(parents=True)
     spec = _spec(work, name=name, storage=f"sqlite:///{work / 's.db'}")
     before = _files(tmp_path)
-    result = run_cli("run", spec, "--no-progress", cwd=work)
+    result = run_hpsearch("run", spec, "--no-progress", cwd=work)
     assert result.returncode == 0, result.stderr
     assert _written_outside(work, before) == []
     assert len(list((work / "hpsearch-results").glob("*/results.csv"))) == 1
-    plotted = run_cli("plot", work / "s.db", cwd=work)
+    plotted = run_hpsearch("plot", work / "s.db", cwd=work)
     assert plotted.returncode == 0, plotted.stderr
     assert _written_outside(work, before) == []
 
@@ -288,7 +288,7 @@ def test_25_an_absolute_study_name_writes_only_into_the_results_folder(tmp_path)
     target = tmp_path / "outside" / "abs"
     work = tmp_path / "work"
     work.mkdir()
-    result = run_cli("run", _spec(work, name=str(target)), "--no-progress", cwd=work)
+    result = run_hpsearch("run", _spec(work, name=str(target)), "--no-progress", cwd=work)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "outside").exists()
     assert len(list((work / "hpsearch-results").glob("*/results.csv"))) == 1
@@ -301,9 +301,9 @@ def test_25_study_names_with_control_characters_or_too_long_are_refused(tmp_path
                               storage=f"sqlite:///{tmp_path / 'x.db'}")
     spec = _spec(tmp_path, name=name)
     for command in ("validate", "run"):
-        _one_line_error(run_cli(command, spec, cwd=tmp_path), "study name")
+        _one_line_error(run_hpsearch(command, spec, cwd=tmp_path), "study name")
     if "\x00" not in name:  # a command line cannot hold NUL
-        named = run_cli("run", _spec(tmp_path), "--name", name, cwd=tmp_path)
+        named = run_hpsearch("run", _spec(tmp_path), "--name", name, cwd=tmp_path)
         _one_line_error(named, "study name")
     assert not (tmp_path / "s.db").exists()
 
@@ -321,9 +321,9 @@ def test_25_trial_attributes_of_the_wrong_type_are_tolerated(tmp_path, attr, val
         db.execute(f"INSERT INTO {table} (trial_id, key, value_json) VALUES (1, ?, ?)",
                    (attr, json.dumps(value)))
     db.close()
-    shown = run_cli("show", url, cwd=tmp_path)
+    shown = run_hpsearch("show", url, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "2 trials" in shown.stdout
-    plotted = run_cli("plot", url, "--out", tmp_path / "plots", cwd=tmp_path)
+    plotted = run_hpsearch("plot", url, "--out", tmp_path / "plots", cwd=tmp_path)
     assert plotted.returncode == 0, plotted.stderr
     assert len(hpsearch.Study.load("p", url).results()) == 2
