@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -282,3 +284,13 @@ def test_a_wrapped_model_refits_from_scratch_with_its_architecture(wine):
     estimator = clone(NetcoreClassifier.from_model(model)).set_params(epochs=20, lr=1e-2)
     estimator.fit(X, y)
     assert estimator.net_.sizes == model.sizes and estimator.score(X, y) > 0.9
+
+
+def test_the_readmes_scikit_learn_example_runs():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+                 if "NetcoreClassifier(" in b)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["scores"].mean() > 0.9
+    assert len(namespace["grid"].cv_results_["params"]) == 2
