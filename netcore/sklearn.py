@@ -19,6 +19,7 @@ model, with the preprocessing it carries, as a fitted estimator.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 
@@ -147,11 +148,13 @@ class _NetcoreEstimator(BaseEstimator):
         if not self.early_stopping:
             return X, targets
         fraction = _check_fraction(self.validation_fraction)
-        if round(fraction * len(X)) < 1 or round(fraction * len(X)) >= len(X):
-            raise ValueError(f"early_stopping needs a validation set: validation_fraction={fraction} "
-                             f"of {len(X)} samples leaves none for validation or training")
-        if stratify is not None and np.bincount(stratify).min() < 2:
-            stratify = None  # a class with a single sample cannot be stratified
+        n_val = math.ceil(fraction * len(X))  # as train_test_split counts it
+        if n_val >= len(X):
+            raise ValueError(f"early_stopping: validation_fraction={fraction} of {len(X)} samples "
+                             "leaves none to train on")
+        counts = None if stratify is None else np.bincount(stratify)
+        if counts is not None and (counts.min() < 2 or n_val < len(counts)):
+            stratify = None  # too few rows to hold every class on both sides
         X_train, X_val, t_train, t_val = train_test_split(
             X, targets, test_size=fraction, random_state=seed, stratify=stratify)
         return X_train, t_train, X_val, t_val

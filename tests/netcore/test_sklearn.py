@@ -21,8 +21,11 @@ from netcore.sklearn import NetcoreClassifier, NetcoreRegressor
 # Few epochs at a high learning rate: every check trains in milliseconds, and still learns
 # enough for the checks that score a fit (check_classifiers_train, check_regressors_train).
 FAST = {"epochs": 20, "lr": 1e-2, "random_state": 0}
+# Early stopping, dropout and batch norm change what fit does: the contract holds with them too.
+NOISY = {**FAST, "early_stopping": True, "dropout": 0.1, "batch_norm": True}
 CHECKED = [NetcoreClassifier(**FAST), NetcoreRegressor(**FAST),
-           NetcoreClassifier(**FAST, dtype="float64"), NetcoreRegressor(**FAST, dtype="float64")]
+           NetcoreClassifier(**FAST, dtype="float64"), NetcoreRegressor(**FAST, dtype="float64"),
+           NetcoreClassifier(**NOISY), NetcoreRegressor(**NOISY)]
 
 
 def expected_failed_checks(estimator) -> dict[str, str]:
@@ -98,6 +101,14 @@ def test_the_same_random_state_gives_the_same_net_bit_for_bit(wine):
     np.testing.assert_array_equal(first.net_.params, second.net_.params)
     other = NetcoreClassifier(**{**options, "random_state": 1}).fit(X, y)
     assert not np.array_equal(first.net_.params, other.net_.params)
+
+
+def test_early_stopping_holds_out_rows_and_stops_on_their_loss(wine):
+    X, y = wine
+    model = NetcoreClassifier(**{**FAST, "epochs": 300, "early_stopping": True, "patience": 3}).fit(X, y)
+    assert model.history_.stop_reason == "early_stopping" and model.n_iter_ < 300
+    assert len(model.history_["val_loss"]) == model.n_iter_
+    assert model.history_.restored_epoch == model.n_iter_ - 3  # the best epoch's weights
 
 
 def test_get_params_set_params_and_clone_round_trip():
