@@ -84,7 +84,7 @@ class _NetcoreEstimator(BaseEstimator):
 
     _loss = "cross_entropy"
 
-    def __init__(self, hidden=(64,), *, activation="relu", init="he", dropout=0.0, batch_norm=False,
+    def __init__(self, *, hidden=(64,), activation="relu", init="he", dropout=0.0, batch_norm=False,
                  optimizer="adam", lr=1e-3, batch_size=32, epochs=100, l2=0.0,
                  early_stopping=False, validation_fraction=0.1, patience=10, standardize=True,
                  random_state=None, dtype="float32", fit_options=None):
@@ -306,11 +306,11 @@ class NetcoreRegressor(RegressorMixin, _NetcoreEstimator):
     _loss = "mse"
     _task = "regression"
 
-    def __init__(self, hidden=(64,), *, activation="relu", init="he", dropout=0.0, batch_norm=False,
+    def __init__(self, *, hidden=(64,), activation="relu", init="he", dropout=0.0, batch_norm=False,
                  optimizer="adam", lr=1e-3, batch_size=32, epochs=100, l2=0.0,
                  early_stopping=False, validation_fraction=0.1, patience=10, standardize=True,
                  standardize_target=True, random_state=None, dtype="float32", fit_options=None):
-        super().__init__(hidden, activation=activation, init=init, dropout=dropout,
+        super().__init__(hidden=hidden, activation=activation, init=init, dropout=dropout,
                          batch_norm=batch_norm, optimizer=optimizer, lr=lr, batch_size=batch_size,
                          epochs=epochs, l2=l2, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, patience=patience,
