@@ -42,7 +42,8 @@ from netcore.validation import check_options
 _OWN_FIT_OPTIONS = ("optimizer", "lr", "batch_size", "epochs", "l2", "seed", "early_stopping")
 _FIT_OPTIONS = tuple(name for name in TrainConfig.__dataclass_fields__ if name not in _OWN_FIT_OPTIONS)
 # The Preprocessing fields the estimators know how to apply (anything more is refused).
-_KNOWN_PREPROCESSING = {"task", "feature_names", "target", "mean", "scale", "classes"}
+_KNOWN_PREPROCESSING = {"task", "feature_names", "target", "mean", "scale", "classes",
+                        "target_mean", "target_scale"}
 
 
 def _check_hidden(hidden) -> tuple[int, ...]:
@@ -338,7 +339,10 @@ class NetcoreRegressor(RegressorMixin, _NetcoreEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predictions in ``y``'s units (float64): 1-D when fitted on a 1-D ``y``."""
-        values = self._outputs(X).astype(np.float64) * self.target_scale_ + self.target_mean_
+        # A wrapped model's own target scaling is its preprocessing's (decode undoes it);
+        # a net this estimator trained has target_mean_ and target_scale_ instead.
+        outputs = self.preprocessing_.decode(self._outputs(X))
+        values = np.asarray(outputs, dtype=np.float64) * self.target_scale_ + self.target_mean_
         return values[:, 0] if self._one_d else values
 
     @classmethod
