@@ -341,7 +341,8 @@ class NetcoreRegressor(RegressorMixin, _NetcoreEstimator):
         """Predictions in ``y``'s units (float64): 1-D when fitted on a 1-D ``y``."""
         # A wrapped model's own target scaling is its preprocessing's (decode undoes it);
         # a net this estimator trained has target_mean_ and target_scale_ instead.
-        outputs = self.preprocessing_.decode(self._outputs(X))
+        outputs = self._outputs(X)  # first: it checks that the estimator is fitted
+        outputs = self.preprocessing_.decode(outputs)
         values = np.asarray(outputs, dtype=np.float64) * self.target_scale_ + self.target_mean_
         return values[:, 0] if self._one_d else values
 
