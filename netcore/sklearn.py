@@ -360,7 +360,9 @@ class NetcoreRegressor(RegressorMixin, _NetcoreEstimator):
             raise TypeError(f"from_model: the model is a classifier (loss {model.loss.name!r}); "
                             "use NetcoreClassifier.from_model")
         estimator._adopt(model, "regression")
-        estimator.standardize_target = False
+        # A refit of a clone standardizes the target as the model's training did (older
+        # Preprocessing objects have no target scaling).
+        estimator.standardize_target = getattr(model.preprocessing, "target_mean", None) is not None
         estimator.target_mean_ = np.zeros(model.n_outputs)
         estimator.target_scale_ = np.ones(model.n_outputs)
         estimator._one_d = model.n_outputs == 1
