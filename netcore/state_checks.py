@@ -113,7 +113,7 @@ def _rng_state(metadata: dict, name: str) -> dict:
     state = _mapping(metadata, name)
     try:  # the bit generator checks its own state
         np.random.default_rng(0).bit_generator.state = state
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
         raise ValueError(f"{name!r} is not a generator state ({exc!r})") from None
     return state
 
