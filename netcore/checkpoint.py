@@ -114,12 +114,6 @@ def _split_arrays(state: dict, prefix: str, arrays: dict) -> dict:
     return rest
 
 
-def _join_arrays(rest: dict, prefix: str, arrays: dict) -> dict:
-    state = dict(rest)
-    state.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
-    return state
-
-
 def plain(value):
     """``value`` with numpy scalars as Python numbers (exact: float32 widens to float64)."""
     if isinstance(value, dict):
