@@ -340,6 +340,18 @@ def test_35_a_one_value_parameter_vector_never_resumes(state_file, digits):
                     early_stopping=netcore.EarlyStopping("val_loss", restore_best=True))
 
 
+def test_35_another_optimizers_moments_never_resume_silently(state_file, digits):
+    members = _members(state_file)
+    members["optimizer:velocity.npy"] = members.pop("optimizer:m_sum.npy")
+    _write_zip(state_file, members)
+    model = netcore.MLP([64, 8, 10], batch_norm=True, seed=0)
+    with pytest.raises(ValueError, match=r"'adam' optimizer's state holds \['m_sum', 'v_sum'\], "
+                                         r"got \['v_sum', 'velocity'\]"):
+        netcore.fit(model, digits.X_train, digits.y_train, digits.X_val, digits.y_val, epochs=3,
+                    batch_size=50, optimizer="adam", seed=0, resume=state_file,
+                    early_stopping=netcore.EarlyStopping("val_loss", restore_best=True))
+
+
 def test_35_an_undamaged_checkpoint_still_resumes_exactly(state_file, digits):
     def run(resume=None, pause_after=None):
         model = netcore.MLP([64, 8, 10], batch_norm=True, seed=0)
