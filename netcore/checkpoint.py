@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import copy
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from netcore.safe_npz import NpzArchive
+from netcore.state_checks import VERSION, checked_fields
+
 FORMAT = "netcore-training-state"
-VERSION = 1
 
 
 @dataclass
@@ -73,35 +74,30 @@ class TrainingState:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainingState:
-        """Read a state written by ``save``.
+        """Read a state written by ``save``; every field is checked (see ``netcore.state_checks``)
+        and only the arrays the format defines are read, each after its size is checked.
 
         Raises:
-            ValueError: if the file is not a readable netcore training state.
+            ValueError: if the file is not a readable, undamaged netcore training state,
+                naming the file and the field at fault.
         """
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {key: archive[key] for key in archive.files}
-            metadata = json.loads(arrays.pop("metadata").tobytes().decode("utf-8"))
-        except (KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError,
-                UnicodeDecodeError) as exc:
+            archive = NpzArchive(path)
+        except ValueError as exc:
             raise ValueError(f"{path}: not a readable netcore training state ({exc})") from None
-        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a netcore training state (format "
-                             f"{metadata.get('format') if isinstance(metadata, dict) else None!r})")
-        try:
-            return cls(
-                epochs_done=int(metadata["epochs_done"]), step_count=int(metadata["step_count"]),
-                model_config=metadata["model_config"], params=arrays["params"],
-                buffers={k.split(":", 1)[1]: v for k, v in arrays.items() if k.startswith("buffer:")},
-                optimizer_state=_join_arrays(metadata["optimizer_state"], "optimizer:", arrays),
-                shuffle_rng=metadata["shuffle_rng"], dropout_rng=metadata["dropout_rng"],
-                history=metadata["history"],
-                callback_states=[_join_arrays(s, f"callback{i}:", arrays)
-                                 for i, s in enumerate(metadata["callback_states"])],
-                config_key=metadata["config_key"], n_samples=int(metadata["n_samples"]))
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: incomplete netcore training state (missing {exc})") from None
+        with archive:
+            try:
+                metadata = archive.json("metadata")
+            except ValueError as exc:
+                raise ValueError(f"{path}: not a readable netcore training state ({exc})") from None
+            if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+                found = metadata.get("format") if isinstance(metadata, dict) else None
+                raise ValueError(f"{path}: not a netcore training state (format {found!r})")
+            try:
+                return cls(**checked_fields(metadata, archive))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}: a damaged netcore training state: {exc}") from None
 
     def copy(self) -> TrainingState:
         return copy.deepcopy(self)
@@ -116,12 +112,6 @@ def _split_arrays(state: dict, prefix: str, arrays: dict) -> dict:
         else:
             rest[key] = plain(value)
     return rest
-
-
-def _join_arrays(rest: dict, prefix: str, arrays: dict) -> dict:
-    state = dict(rest)
-    state.update({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
-    return state
 
 
 def plain(value):

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from netcore.array_cache import array_specs, load_arrays, save_arrays
+from netcore.safe_npz import NpzArchive
 from netcore.tabular import Preprocessing, check_task, shown
 
 if TYPE_CHECKING:  # imported by the readers of tables: opening saved arrays needs no pandas
@@ -87,30 +87,23 @@ def read_parquet(path: str | Path, target: str, *, features=None) -> tuple[pd.Da
 
 def read_npz(path: str | Path, X: str = "X", y: str = "y") -> dict[str, np.ndarray]:
     """``{"X": .., "y": ..}`` of an ``.npz`` archive, plus ``X_val``/``y_val`` and
-    ``X_test``/``y_test`` when it holds them (nothing is unpickled).
+    ``X_test``/``y_test`` when it holds them (nothing is unpickled; only these arrays
+    are read, each after its size is checked: see ``netcore.safe_npz``).
 
     Raises:
-        ValueError: a damaged archive, or missing keys (listing the archive's keys).
+        ValueError: a damaged or hostile archive, or missing keys (listing the archive's keys).
     """
     path = existing_file(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = list(archive.files)
+        with NpzArchive(path) as archive:
+            keys = archive.names
             missing = [key for key in (X, y) if key not in keys]
             if missing:
-                raise ValueError(f"{path}: no arrays named {missing}; the archive holds {keys}")
+                raise ValueError(f"no arrays named {missing}; the archive holds {keys}")
             wanted = {"X": X, "y": y} | {k: k for k in ("X_val", "y_val", "X_test", "y_test") if k in keys}
-            return {name: _npz_array(archive, key, path) for name, key in wanted.items()}
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ValueError(f"{path}: not a readable .npz archive ({exc})") from None
-
-
-def _npz_array(archive, key: str, path: Path) -> np.ndarray:
-    try:
-        return archive[key]
-    except ValueError as exc:  # object arrays need pickle, which is never used
-        raise ValueError(f"{path}: array {key!r} cannot be read without pickle ({exc}); "
-                         "store labels as numbers or fixed-width strings") from None
+            return {name: archive.array(key) for name, key in wanted.items()}
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def write_dataset(folder: str | Path, name: str, arrays: dict[str, np.ndarray], *, task: str,

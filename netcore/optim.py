@@ -24,6 +24,8 @@ class Optimizer:
     """Base class: ``step(params, grads, lr)`` updates ``params`` in place."""
 
     name = "optimizer"
+    # The arrays ``step`` keeps in ``state`` (None: not declared, so not checked on load).
+    state_keys: tuple[str, ...] | None = None
 
     def __init__(self):
         self.state: dict[str, np.ndarray] = {}
@@ -54,6 +56,12 @@ class Optimizer:
         return {"t": self.t, **{k: v.copy() for k, v in self.state.items()}}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore ``state_dict()``. Another optimizer's arrays are a ValueError: this
+        one would drop them silently and start its moments over."""
+        arrays = sorted(k for k in state if k != "t")
+        if self.state_keys is not None and int(state["t"]) > 0 and arrays != sorted(self.state_keys):
+            raise ValueError(f"the {self.name!r} optimizer's state holds {sorted(self.state_keys)}, "
+                             f"got {arrays}")
         self.t = int(state["t"])
         self.state = {k: np.array(v, copy=True) for k, v in state.items() if k != "t"}
 
@@ -65,6 +73,7 @@ class SGD(Optimizer):
     """Plain stochastic gradient descent: p -= lr * g."""
 
     name = "sgd"
+    state_keys = ()
 
     def _update(self, params, grads, lr):
         tmp = self._scratch(grads)
@@ -76,6 +85,7 @@ class Momentum(Optimizer):
     """Classical momentum: v = mu * v - lr * g; p += v."""
 
     name = "momentum"
+    state_keys = ("velocity",)
 
     def __init__(self, momentum: float = 0.9):
         super().__init__()
@@ -114,6 +124,7 @@ class RMSprop(Optimizer):
     """s = rho * s + (1 - rho) * g^2;  p -= lr * g / (sqrt(s) + eps)."""
 
     name = "rmsprop"
+    state_keys = ("square_avg",)
 
     def __init__(self, rho: float = 0.9, eps: float = 1e-8):
         super().__init__()
@@ -149,6 +160,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
+    state_keys = ("m_sum", "v_sum")
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__()
@@ -192,6 +204,7 @@ class Adagrad(Optimizer):
     """G += g^2;  p -= lr * g / (sqrt(G) + eps)."""
 
     name = "adagrad"
+    state_keys = ("sum_squares",)
 
     def __init__(self, eps: float = 1e-10):
         super().__init__()

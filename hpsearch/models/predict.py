@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 import netcore
+from netcore.safe_npz import NpzArchive
 
 _READERS = {".csv": ",", ".tsv": "\t"}
 
@@ -33,10 +34,11 @@ def read_rows(path: str | Path) -> pd.DataFrame | np.ndarray:
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
     if suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            if "X" not in archive.files:
-                raise ValueError(f"{path}: no array 'X' among {sorted(archive.files)}")
-            return archive["X"]
+        try:  # only X is read, after its size is checked
+            with NpzArchive(path) as archive:
+                return archive.array("X")
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     raise ValueError(f"{path}: the data file must be .csv, .tsv, .parquet or .npz")
 
 
