@@ -77,7 +77,7 @@ def _read(folder: Path) -> dict[str, np.ndarray] | None:
     try:
         manifest = json.loads((folder / _MANIFEST).read_text())
         return load_arrays(folder, manifest, mmap_mode="c")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 

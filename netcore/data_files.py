@@ -139,6 +139,8 @@ def read_dataset(folder: str | Path, *, mmap: bool = True) -> tuple[dict, dict[s
         raise ValueError(f"{folder}: a saved dataset with a missing or unreadable file ({exc})") from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{folder}: a damaged saved dataset ({exc})") from None
+    except RecursionError:  # a manifest nested thousands of levels deep
+        raise ValueError(f"{folder}: a damaged saved dataset ({MANIFEST} nests too deep)") from None
     return manifest, arrays
 
 

@@ -140,3 +140,11 @@ def test_the_command_line_refuses_a_changed_data_copy_in_one_line(tmp_path):
     Study.create("copy", space=SPACE, data=_arrays(1, 3), storage=storage, seed=1,
                  load_if_exists=True, **QUICK).run(n_trials=2, progress=False)
     assert len(Study.load("copy", storage).trials()) == 2
+
+
+def test_a_data_manifest_nested_thousands_deep_is_one_clear_error(tmp_path):
+    storage = f"sqlite:///{tmp_path / 'runs.db'}"
+    study = _create("deep", storage, seed=1, n_features=3)
+    (artifacts.data_dir(study.folder) / "dataset.json").write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ValueError, match="nests too deep"):
+        study.run(n_trials=1, progress=False)
