@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netcore.array_cache import array_specs, load_arrays, save_arrays
-from netcore.tabular import Preprocessing, check_task, shown
+from netcore.tabular import Preprocessing, check_task, select_columns, shown
 
 if TYPE_CHECKING:  # imported by the readers of tables: opening saved arrays needs no pandas
     import pandas as pd
@@ -57,7 +57,7 @@ def table_columns(frame: pd.DataFrame, target: str, features, source: Path
     if missing or target in set(features):
         problem = f"{shown(missing)} are not columns" if missing else f"{target!r} is the target"
         raise ValueError(f"{source}: features {problem}; the columns are {shown(columns, 30)}")
-    return frame[list(features)], frame[target]
+    return select_columns(frame, features, str(source)), frame[target]
 
 
 def read_csv(path: str | Path, target: str, *, features=None, sep: str = ","
