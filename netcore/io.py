@@ -61,7 +61,7 @@ def load(path: str | Path) -> MLP:
     with archive:
         try:
             return _read_model(archive)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: not a valid netcore model file ({exc})") from None
 
 
@@ -73,7 +73,7 @@ def _read_model(archive: NpzArchive) -> MLP:
     model = MLP(**config)
     model.params[...] = params
     model.set_buffers(_buffers(archive, model))
-    model.preprocessing = preprocessing
+    model.preprocessing = preprocessing  # checked against the net's widths and loss
     return model
 
 
