@@ -621,11 +621,19 @@ class Study:
         """
         return models.refit(self, on=on, trial=trial)
 
-    def export(self, path: str | Path, *, trial: int | None = None) -> Path:
+    def export(self, path: str | Path, *, trial: int | None = None, format: str = "npz") -> Path:
         """Write the best (or ``trial``'s) model to ``path`` as a netcore .npz file,
-        with the preprocessing ``hpsearch predict`` needs."""
+        with the preprocessing ``hpsearch predict`` needs; ``format="onnx"`` writes
+        an ONNX graph of it instead (``MLP.to_onnx``, with the ``onnx`` extra)."""
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"The 'format' parameter must be one of {sorted(EXPORT_FORMATS)}. "
+                             f"Got {format!r}.")
         model = self.best_model() if trial is None else self.model(trial)
-        return netcore.save(model, path)
+        return EXPORT_FORMATS[format](model, path)
+
+
+# How Study.export writes a model, by format name.
+EXPORT_FORMATS = {"npz": netcore.save, "onnx": netcore.MLP.to_onnx}
 
 
 MAX_NAME_LENGTH = 200
