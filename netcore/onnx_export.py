@@ -12,8 +12,10 @@ and, for a classifier, the user's class labels. Its outputs:
 - ``probabilities`` (classifiers): ``[N, n_classes]``, one column per class.
 
 Only standard ``ai.onnx`` operators of opset ``OPSET`` are used (no ZipMap,
-no LabelEncoder), so any ONNX runtime runs the file. ``onnx`` is imported only
-when a model is exported: ``pip install 'hpsearch[onnx]'``.
+no LabelEncoder), so any ONNX runtime runs the file. A graph checks nothing:
+it takes the columns in the model's order (``feature_names`` in the file's
+metadata) and passes NaN through, where ``predict`` refuses them. ``onnx`` is
+imported only when a model is exported: ``pip install 'hpsearch[onnx]'``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from netcore.tabular import Preprocessing
 
 if TYPE_CHECKING:  # onnx is optional: imported where a model is exported
     import onnx
+
 
 class Exportable(Protocol):
     """What export reads of a ``netcore.MLP`` (named so, not imported: the model imports this module)."""
@@ -192,6 +195,11 @@ def _regression_outputs(g: _Graph, model: Exportable, prep: Preprocessing | None
     return [("prediction", g.dtype, ["N"])]
 
 
+# The graph's outputs, by the loss the model was trained with.
+_OUTPUTS = {"cross_entropy": _classifier_outputs, "binary_cross_entropy": _classifier_outputs,
+            "mse": _regression_outputs}
+
+
 def _value_info(onnx_module, output: Output):
     name, dtype, shape = output
     elem = onnx_module.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
@@ -215,15 +223,14 @@ def onnx_model(model: Exportable) -> onnx.ModelProto:
         ValueError, TypeError: for an activation, layer or loss ONNX export does not know.
     """
     onnx_module = import_onnx()
-    if model.loss.name not in ("cross_entropy", "binary_cross_entropy", "mse"):
+    if model.loss.name not in _OUTPUTS:
         raise ValueError(f"cannot export the loss {model.loss.name!r} to ONNX; exportable losses: "
-                         "['binary_cross_entropy', 'cross_entropy', 'mse']")
+                         f"{sorted(_OUTPUTS)}")
     g, prep = _Graph(onnx_module, model.dtype), model.preprocessing
     x = _standardized(g, prep, "X")
     for layer in model.layers:
         x = _layer(g, layer, x)
-    build = _classifier_outputs if model.loss.is_classifier else _regression_outputs
-    outputs = build(g, model, prep, x)
+    outputs = _OUTPUTS[model.loss.name](g, model, prep, x)
     helper = onnx_module.helper
     features = helper.make_tensor_value_info(
         "X", helper.np_dtype_to_tensor_dtype(model.dtype), ["N", model.sizes[0]])

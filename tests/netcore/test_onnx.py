@@ -115,6 +115,18 @@ def test_one_sigmoid_output_with_integer_labels(tmp_path):
     assert found["prediction"].dtype == np.int64 and set(found["prediction"]) <= {3, 7}
 
 
+@pytest.mark.parametrize(("classes", "dtype"), [(("maybe", "no", "yes"), object),
+                                              ((3, 7, 11), np.int64), ((False, True), bool)])
+def test_class_labels_of_every_kind_come_back_as_themselves(classes, dtype, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    y = [classes[i] for i in np.argmax(X[:, :len(classes)], axis=1)]
+    data = netcore.Dataset.from_arrays(X, y, task="classification", seed=0)
+    assert data.preprocessing.classes == classes
+    found = _assert_same_answers(_trained(data), X, tmp_path)
+    assert found["prediction"].dtype == dtype and set(found["prediction"]) == set(classes)
+
+
 def test_model_without_preprocessing_answers_class_indices(wine, tmp_path):
     data, _ = wine
     model = _trained(data)
