@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--study", help="study name (needed when the storage holds several)")
     export.add_argument("--trial", type=int, help="the trial to export (default: the best)")
     export.add_argument("--out", required=True, help="model file to write (.npz, or .onnx)")
-    export.add_argument("--format", default="npz",
+    export.add_argument("--format", default="npz", metavar="{npz,onnx}",
                         help="npz (the default: for hpsearch predict and netcore.load) or onnx "
                              "(an ONNX graph for any ONNX runtime; pip install 'hpsearch[onnx]')")
     predict = sub.add_parser("predict", help="predict with an exported model on a data file")
