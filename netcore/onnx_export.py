@@ -1,15 +1,17 @@
 """Export a trained MLP, with its preprocessing, as an ONNX graph.
 
 The graph takes raw feature rows (input ``X``, shape ``[N, n_features]``, in
-the model's float dtype) and computes what the model's raw-rows predictions
-compute: the stored standardization, the layers in inference mode (dropout is
-the identity, batch norm uses its running statistics), the output nonlinearity
-and, for a classifier, the user's class labels. Its outputs:
+the model's float dtype) and computes what ``model.predict`` and
+``model.predict_proba`` compute on raw rows: the stored standardization, the
+layers in inference mode (dropout is the identity, batch norm uses its running
+statistics), the output nonlinearity and, for a classifier, the user's class
+labels; for a regressor, the target's units. Its outputs:
 
 - ``prediction``: the class label of each row (the user's labels, through a
   Gather over a constant tensor of them; class indices without stored labels),
   or the regression values in the target's units (``[N]`` for one target);
-- ``probabilities`` (classifiers): ``[N, n_classes]``, one column per class.
+- ``probabilities`` (classifiers): ``[N, n_classes]``, one column per class of
+  ``model.classes_`` (a one-output sigmoid net: ``1 - p`` and ``p``).
 
 Only standard ``ai.onnx`` operators of opset ``OPSET`` are used (no ZipMap,
 no LabelEncoder), so any ONNX runtime runs the file. A graph checks nothing:
@@ -186,7 +188,11 @@ def _classifier_outputs(g: _Graph, model: Exportable, prep: Preprocessing | None
 
 
 def _regression_outputs(g: _Graph, model: Exportable, prep: Preprocessing | None, z: str) -> list[Output]:
-    """``prediction`` from the outputs ``z``: ``[N]`` for one target, else ``[N, k]``."""
+    """``prediction`` from the outputs ``z`` in the target's units: ``[N]`` for one target,
+    else ``[N, k]``."""
+    if prep is not None and prep.target_mean is not None:  # as Preprocessing.decode
+        scaled = g.op("Mul", [z, g.const("target_scale", prep.target_scale)], "target_scaled")
+        z = g.op("Add", [scaled, g.const("target_mean", prep.target_mean)], "in_units")
     if model.n_outputs > 1:
         g.op("Identity", [z], "", output="prediction")
         return [("prediction", g.dtype, ["N", model.n_outputs])]

@@ -46,15 +46,8 @@ def _run(path, rows) -> dict[str, np.ndarray]:
 
 
 def _netcore_answers(model, rows) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and probabilities (one column per class) of raw rows, through the model's
-    preprocessing."""
-    prep = model.preprocessing
-    X = prep.transform(rows, model.dtype.name) if prep is not None else rows
-    proba = model.predict_proba(X)
-    if proba.shape[1] == 1:
-        proba = np.column_stack([1 - proba[:, 0], proba[:, 0]])
-    labels = model.predict(X)
-    return (prep.decode(labels) if prep is not None else labels), proba
+    """Labels and probabilities (one column per class) of raw rows."""
+    return model.predict(rows), model.predict_proba(rows)
 
 
 def _assert_same_answers(model, rows, tmp_path):
@@ -138,12 +131,22 @@ def test_model_without_preprocessing_answers_class_indices(wine, tmp_path):
 def test_regressor_answers_in_the_targets_units(tmp_path):
     X, y = load_diabetes(return_X_y=True, as_frame=True)
     data = netcore.Dataset.from_arrays(X.iloc[:200], y.iloc[:200], seed=0)
+    assert data.preprocessing.target_scale is not None  # the net learns a standardized target
     model = _trained(data, loss="mse", activation="elu", n_out=1)
-    path = model.to_onnx(tmp_path / "model.onnx")
-    found = _run(path, X.iloc[200:260])["prediction"]
-    expected = model.predict(data.preprocessing.transform(X.iloc[200:260]))
-    assert found.shape == (60,)
+    found = _run(model.to_onnx(tmp_path / "model.onnx"), X.iloc[200:260])["prediction"]
+    expected = model.predict(X.iloc[200:260])
+    assert found.shape == (60,) and 50 < expected.mean() < 300  # in the target's units
     np.testing.assert_allclose(found, expected, rtol=RTOL, atol=0)
+
+
+def test_regressor_with_several_targets(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    targets = np.column_stack([y, X[:, 2] * 1000])
+    data = netcore.Dataset.from_arrays(X[:200], targets[:200], seed=0)
+    model = _trained(data, loss="mse", activation="relu", n_out=2)
+    found = _run(model.to_onnx(tmp_path / "model.onnx"), X[200:260])["prediction"]
+    assert found.shape == (60, 2)
+    np.testing.assert_allclose(found, model.predict(X[200:260]), rtol=RTOL, atol=0)
 
 
 def test_float64_model_exports_a_double_graph(wine, tmp_path):
