@@ -70,3 +70,14 @@ def test_export_onnx_without_the_onnx_package_says_what_to_install(wine):
     assert result.stderr == ("hpsearch: error: ONNX export needs the onnx package: "
                              "pip install 'hpsearch[onnx]' (or: pip install onnx)\n")
     assert not (wine / "none.onnx").exists()
+
+
+def test_a_refit_model_exports_to_onnx(wine):
+    study = Study.load("wine", f"sqlite:///{wine / 'runs.db'}")
+    final = study.refit(on="train+val")
+    path = study.export(wine / "final", model=final, format="onnx")
+    rows = pd.read_csv(wine / "wine.csv").drop(columns="cultivar")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    labels, proba = session.run(None, {"X": rows.to_numpy(dtype=np.float32)})
+    assert labels.tolist() == final.predict(rows).tolist()
+    np.testing.assert_allclose(proba, final.predict_proba(rows), rtol=1e-5, atol=0)
