@@ -186,10 +186,12 @@ class Study:
         self.name, self.storage_url, self.config = name, normalize_url(storage), config
         self.storage = open_storage(self.storage_url)
         self.study_id = self.storage.get_study_id_from_name(name)
+        self.folder = artifacts.study_folder(self.storage_url, self.storage, self.study_id, name)
         # A configuration read from the storage is checked (and its plugins compared
         # with the ones the caller named) only when the study is run.
         self.checked = True
         self.named_plugins: tuple[str, ...] = ()
+        self._checked_data: list | None = None  # the data files' stamp when last checked
 
     @classmethod
     def create(cls, name: str, *, space, data=None, storage: str | None = None,
@@ -251,15 +253,15 @@ class Study:
             if name in existing:
                 study = cls._reopen(name, url, config, load_if_exists)
             else:
-                if data is not None:
-                    data.save(artifacts.data_dir(url, name))
                 optuna.create_study(study_name=name, storage=store,
                                     directions=config.objective.directions)
-                store.set_study_user_attr(store.get_study_id_from_name(name), records.CONFIG,
+                study_id = store.get_study_id_from_name(name)
+                store.set_study_user_attr(study_id, records.ARTIFACTS, artifacts.new_folder(name))
+                store.set_study_user_attr(study_id, records.CONFIG,
                                           json.loads(json.dumps(config.to_dict())))
                 study = cls(name, url, config)
-        if data is not None and not artifacts.data_dir(url, name).exists():
-            data.save(artifacts.data_dir(url, name))  # a resumed study whose folder was lost
+        if data is not None and not (artifacts.data_dir(study.folder) / "dataset.json").exists():
+            data.save(artifacts.data_dir(study.folder))  # new, or a resumed study whose folder was lost
         return study
 
     @classmethod
@@ -293,8 +295,10 @@ class Study:
             names = sorted(s.study_name for s in optuna.get_all_study_summaries(store))
             if name not in names:
                 raise ValueError(f"no study named {name!r} in {url}; studies there: {names}")
+            folder = artifacts.study_folder(url, store, store.get_study_id_from_name(name), name)
             optuna.delete_study(study_name=name, storage=store)
-            shutil.rmtree(artifacts.study_dir(url, name), ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
 
     @classmethod
     def load(cls, name: str, storage: str | None = None, *,
@@ -395,6 +399,7 @@ class Study:
                              f"several objectives {list(self.config.objective.metrics)}: pick "
                              "trials from best_trials and refit(trial=...) them instead")
         self.config, self.checked = self._checked_config(), True
+        self.check_data()
         return confirm.confirm(self, top, repeats, n_jobs=n_jobs, seed=seed, progress=progress)
 
     def confirmations(self) -> pd.DataFrame:
@@ -530,6 +535,7 @@ class Study:
         from hpsearch.execution.loop import RunLoop
 
         self.config, self.checked = self._checked_config(), True
+        self.check_data()
         RunLoop(self, n_trials=n_trials, n_jobs=n_jobs, timeout=timeout, backend=backend,
                 backend_options=dict(backend_options or {}), blas_threads=blas_threads,
                 catch=catch,
@@ -560,7 +566,7 @@ class Study:
                                   objective.epochs, objective.monitor)
         files = TrialFiles(
             data_dir=str(self.data_dir()) if objective.data_fingerprint is not None else None,
-            model_path=str(artifacts.model_path(self.storage_url, self.name, slot, trial_id))
+            model_path=str(artifacts.model_path(self.folder, slot, trial_id))
             if objective.keep_models and not objective.cross_validated else None,
             **self._checkpoint_files(slot, fidelity))
         return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files,
@@ -570,7 +576,7 @@ class Study:
         """Where a multi-fidelity job saves its paused training and whence it resumes."""
         if fidelity is None:
             return {}
-        path = functools.partial(artifacts.checkpoint_path, self.storage_url, self.name)
+        path = functools.partial(artifacts.checkpoint_path, self.folder)
         return {"checkpoint_path": str(path(slot)),
                 "resume_path": None if fidelity.resume_from is None
                 else str(path(fidelity.resume_from))}
@@ -582,18 +588,37 @@ class Study:
         Raises:
             ValueError: when the folder is missing (the storage moved without it).
         """
-        folder = artifacts.data_dir(self.storage_url, self.name)
+        folder = artifacts.data_dir(self.folder)
         if not (folder / "dataset.json").exists():
             raise ValueError(f"the data of study {self.name!r} is missing: no {folder}; keep "
                              "the storage's .artifacts folder beside it, or create the study "
                              "again with data=...")
         return folder
 
+    def check_data(self) -> None:
+        """Check that the saved copy of the study's own data is the data it was created on.
+
+        The copy is hashed again when its files changed since the last check (size or
+        modification time), so a run checks it once and repeated calls cost a few stats.
+
+        Raises:
+            ValueError: when the copy is missing or differs, with both fingerprints.
+        """
+        stored = self.config.objective.data_fingerprint
+        if stored is None:
+            return
+        folder = self.data_dir()
+        stamp = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir())
+        if stamp != self._checked_data:
+            models.check_data_copy(self.name, folder, stored)
+            self._checked_data = stamp
+
     def dataset(self) -> netcore.Dataset:
         """The data the study's trials train, validate and test on."""
         from hpsearch.objective import load_data
 
         objective = self.config.objective
+        self.check_data()
         files = TrialFiles(str(self.data_dir())) if objective.data_fingerprint else None
         return load_data(objective, files)
 

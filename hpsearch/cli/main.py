@@ -211,9 +211,9 @@ def _data_argument(args) -> dict | None:
 def _require_file(url: str) -> None:
     """A file storage (SQLite or journal) must exist already: opening it would
     create an empty one."""
-    from hpsearch.storages.database import _journal_path, _sqlite_path
+    from hpsearch.storages.database import journal_path, sqlite_path
 
-    path = _sqlite_path(url) or _journal_path(url)
+    path = sqlite_path(url) or journal_path(url)
     if path is None:
         return
     if not path.exists():

@@ -4,7 +4,8 @@ Each holdout trial's worker saves the net of its best epoch (``netcore.save``:
 arrays and JSON, never pickle) in the study's ``models/`` folder; after every
 recorded trial the driver deletes the files of all but the ``keep_models``
 best complete trials. A study made on the user's data keeps that data's
-fingerprint, so that it cannot be resumed on other data by mistake.
+fingerprint, so that it cannot be resumed on other data by mistake, nor run on
+a saved copy of that data that changed after it was saved.
 """
 
 from __future__ import annotations
@@ -53,6 +54,20 @@ def check_same_data(name: str, stored: Mapping, wanted: Mapping) -> None:
                          "other data")
 
 
+def check_data_copy(name: str, folder: Path, stored: Mapping) -> None:
+    """Refuse the saved copy of a study's data in ``folder`` unless it is still the data
+    the study was created on (its fingerprint is ``stored``): workers train on that copy.
+
+    Raises:
+        ValueError: naming the folder and both fingerprints.
+    """
+    found = netcore.Dataset.open(folder).fingerprint()
+    if found.get("sha256") != stored.get("sha256"):
+        raise ValueError(f"the saved data of study {name!r} in {folder} changed after the study "
+                         f"was created: it was {_describe(stored)}, it is {_describe(found)}; "
+                         "restore the folder, or create the study again with data=...")
+
+
 def _completed_trial(study, slot: int):
     done = [t for t in study._completed() if records.slot_of(t) == slot]
     if not done:
@@ -71,7 +86,7 @@ def load_trial_model(study, slot: int) -> netcore.MLP:
     trial = _completed_trial(study, slot)
     name = records.metrics_of(trial).get("model_file")
     keep = study.config.objective.keep_models
-    path = artifacts.models_dir(study.storage_url, study.name) / str(name)
+    path = artifacts.models_dir(study.folder) / str(name)
     # Only a file of the models folder, whatever an edited record names.
     if not isinstance(name, str) or not _MODEL_FILE.fullmatch(name) or not path.exists():
         why = ("cross-validated trials train one net per fold and keep none"
@@ -102,7 +117,7 @@ def prune_models(study) -> None:
     Files of trials still running are left alone (another driver may be
     recording them), as is everything when the folder does not exist.
     """
-    folder = artifacts.models_dir(study.storage_url, study.name)
+    folder = artifacts.models_dir(study.folder)
     if not folder.is_dir():
         return
     kept, drop = [], []

@@ -35,14 +35,14 @@ class StorageUnreachableError(ConnectionError):
         super().__init__(f"the storage {_safe_url(url)} is unreachable: {_reason(reason)}")
 
 
-def _sqlite_path(url: str) -> Path | None:
+def sqlite_path(url: str) -> Path | None:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         return None if path in ("", ":memory:") else Path(path)
     return None
 
 
-def _journal_path(url: str) -> Path | None:
+def journal_path(url: str) -> Path | None:
     return Path(url[len("journal:///") - 1:]) if url.startswith("journal:///") else None
 
 
@@ -53,9 +53,9 @@ def normalize_url(url: str | None) -> str:
         url = f"journal:///{Path(url).resolve()}"
     elif url.endswith(".db") and "://" not in url:
         url = f"sqlite:///{Path(url).resolve()}"
-    if (path := _sqlite_path(url)) is not None:
+    if (path := sqlite_path(url)) is not None:
         return f"sqlite:///{path.resolve()}"
-    if (path := _journal_path(url)) is not None:
+    if (path := journal_path(url)) is not None:
         return f"journal:///{path.resolve()}"
     return url
 
@@ -70,7 +70,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     url = normalize_url(url)
     if url in ("memory", "memory://"):
         return optuna.storages.InMemoryStorage()
-    if (path := _journal_path(url)) is not None:
+    if (path := journal_path(url)) is not None:
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if "://" not in url:
         raise ValueError(f"storage must be a URL such as {DEFAULT_STORAGE!r}, "
                          f"'postgresql://user@host/db', 'journal:///runs.log' or 'memory'; got {url!r}")
-    if (path := _sqlite_path(url)) is None:
+    if (path := sqlite_path(url)) is None:
         import sqlalchemy
 
         # Several processes opening a new database at once would race to create its tables.
@@ -151,7 +151,7 @@ def storage_lock(url: str):
         with _server_lock(open_storage(url).engine, url):
             yield
         return
-    path = _sqlite_path(url) or _journal_path(url)
+    path = sqlite_path(url) or journal_path(url)
     if path is None:
         yield
         return

@@ -34,6 +34,8 @@ HEARTBEAT_INTERVAL, STALE_AFTER = 30.0, 300.0
 NEXT_SLOT, REQUEUE, CONFIG = "hpsearch:next_slot", "hpsearch:requeue", "hpsearch:config"
 CONFIRMS, REPEAT = "hpsearch:confirms", "hpsearch:repeat"
 FIDELITY = "hpsearch:fidelity"
+# A study attribute: the name of the study's own folder of data, models and checkpoints.
+ARTIFACTS = "hpsearch:artifacts"
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
 
 

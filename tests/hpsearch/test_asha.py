@@ -171,7 +171,7 @@ def test_a_promoted_job_resumes_exactly_where_its_configuration_paused(tmp_path)
         assert metrics["epochs_trained"] == rungs[fidelity.rung] - rungs[fidelity.rung - 1]
         assert metrics["epochs_run"] == fidelity.until_epoch
         # Its checkpoint was used: it is gone.
-        assert not artifacts.checkpoint_path(study.storage_url, study.name,
+        assert not artifacts.checkpoint_path(study.folder,
                                              fidelity.resume_from).exists()
     # The deepest promotion equals a fresh, uninterrupted training to its rung.
     trial, fidelity = max(promoted, key=lambda p: p[1].rung)
@@ -185,7 +185,7 @@ def test_a_promoted_job_resumes_exactly_where_its_configuration_paused(tmp_path)
     top = [t for t, f in jobs.values() if f.until_epoch == 9]
     for t in top:  # a top-rung job is final and keeps no checkpoint
         assert records.metrics_of(t)["stop_reason"] != "paused"
-        assert not artifacts.checkpoint_path(study.storage_url, study.name,
+        assert not artifacts.checkpoint_path(study.folder,
                                              records.slot_of(t)).exists()
 
 
@@ -202,7 +202,7 @@ def test_a_requeued_job_keeps_its_resume_information(tmp_path):
     assert task.fidelity == expected
     loop._abandon_in_flight("the driver died")  # as when its driver is killed: re-queued
     loop.runner.shutdown(kill=True)
-    checkpoint = artifacts.checkpoint_path(study.storage_url, study.name, records.slot_of(best))
+    checkpoint = artifacts.checkpoint_path(study.folder, records.slot_of(best))
     assert checkpoint.exists()
     study.run(n_trials=4, n_jobs=1, progress=False)
     redone = [t for t in study.trials() if records.slot_of(t) == 3]

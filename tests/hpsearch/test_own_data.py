@@ -52,7 +52,7 @@ def test_tpe_study_on_arrays_gives_back_the_best_model_exactly(cancer_study):
 
 
 def test_only_the_best_models_are_kept(cancer_study):
-    files = sorted(artifacts.models_dir(cancer_study.storage_url, "cancer").glob("*.npz"))
+    files = sorted(artifacts.models_dir(cancer_study.folder).glob("*.npz"))
     assert len(files) == 3
     board = cancer_study.results().query("state == 'COMPLETE'").sort_values("value")
     for slot in board["trial"][:3]:
@@ -130,7 +130,7 @@ def test_keep_models_zero_keeps_none(tmp_path, cancer):
     study = Study.create("none", space=SPACE, data=cancer, storage=f"sqlite:///{tmp_path / 'n.db'}",
                          keep_models=0, **QUICK)
     study.run(n_trials=2, progress=False)
-    assert not artifacts.models_dir(study.storage_url, "none").exists()
+    assert not artifacts.models_dir(study.folder).exists()
     with pytest.raises(ValueError, match="was not kept"):
         study.best_model()
 
@@ -153,9 +153,12 @@ def test_tune_one_liner(cancer):
 def test_study_folders_stay_inside_the_artifacts_root(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     root = artifacts.artifacts_root(url)
-    for name in ("../escape", "/abs/path", "..", "a/b"):
-        folder = artifacts.study_dir(url, name)
+    for name in ("../escape", "/abs/path", "..", "a/b", "~"):
+        folder = artifacts.study_dir(url, artifacts.new_folder(name))
         assert folder.parent == root and ".." not in folder.name.split("/")
+    for stored in ("../escape", "/abs", "..", "a/b", "", 7):  # a crafted storage's record
+        with pytest.raises(ValueError, match="not a plain folder name"):
+            artifacts.study_dir(url, stored)
     assert artifacts.safe_name("plain-name_1") == "plain-name_1"
 
 
