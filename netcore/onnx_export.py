@@ -96,6 +96,13 @@ class _Graph:
         return output
 
 
+def _leaky_relu(g: _Graph, slope: float, x: str) -> str:
+    if g.dtype == np.float32:
+        return g.op("LeakyRelu", [x], "leaky_relu", alpha=slope)
+    # An attribute is float32: max(z, slope * z) keeps the double slope, as numpy does.
+    return g.op("Max", [x, g.op("Mul", [x, g.const("slope", slope)], "sloped")], "leaky_relu")
+
+
 def _elu(g: _Graph, alpha: float, x: str) -> str:
     if g.dtype == np.float32:
         return g.op("Elu", [x], "elu", alpha=alpha)
@@ -117,7 +124,7 @@ def _softplus(g: _Graph, x: str) -> str:
 
 _ACTIVATIONS = {
     "relu": lambda g, act, x: g.op("Relu", [x], "relu"),
-    "leaky_relu": lambda g, act, x: g.op("LeakyRelu", [x], "leaky_relu", alpha=act.slope),
+    "leaky_relu": lambda g, act, x: _leaky_relu(g, act.slope, x),
     "elu": lambda g, act, x: _elu(g, act.alpha, x),
     "tanh": lambda g, act, x: g.op("Tanh", [x], "tanh"),
     "sigmoid": lambda g, act, x: g.op("Sigmoid", [x], "sigmoid"),

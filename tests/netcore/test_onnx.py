@@ -149,9 +149,10 @@ def test_regressor_with_several_targets(tmp_path):
     np.testing.assert_allclose(found, model.predict(X[200:260]), rtol=RTOL, atol=0)
 
 
-def test_float64_model_exports_a_double_graph(wine, tmp_path):
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_float64_model_exports_a_double_graph(wine, activation, tmp_path):
     data, raw = wine
-    model = _trained(data, activation="softplus").astype("float64")
+    model = _trained(data, activation=activation).astype("float64")
     path = model.to_onnx(tmp_path / "model")
     assert path.name == "model.onnx"
     found = _run(path, raw)
