@@ -59,10 +59,14 @@ def _assert_same_answers(model, rows, tmp_path):
     return found
 
 
+# Options other than the defaults, so that the exported value is the model's own.
+OPTIONS = {"leaky_relu": {"slope": 0.2}, "elu": {"alpha": 0.5}, "prelu": {"slope": 0.1}}
+
+
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_activation_exports_and_answers_as_netcore(wine, activation, tmp_path):
     data, raw = wine
-    model = _trained(data, activation=activation)
+    model = _trained(data, activation=activation, activation_options=OPTIONS.get(activation))
     found = _assert_same_answers(model, raw, tmp_path)
     assert found["prediction"].dtype == object and set(found["prediction"]) <= set(
         data.preprocessing.classes)
@@ -152,7 +156,8 @@ def test_regressor_with_several_targets(tmp_path):
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_float64_model_exports_a_double_graph(wine, activation, tmp_path):
     data, raw = wine
-    model = _trained(data, activation=activation).astype("float64")
+    model = _trained(data, activation=activation,
+                     activation_options=OPTIONS.get(activation)).astype("float64")
     path = model.to_onnx(tmp_path / "model")
     assert path.name == "model.onnx"
     found = _run(path, raw)
