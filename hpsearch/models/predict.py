@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 import netcore
+from netcore.tabular import shown
 
 _READERS = {".csv": ",", ".tsv": "\t"}
 
@@ -34,7 +35,10 @@ def read_rows(path: str | Path, *, header: bool = True) -> pd.DataFrame | np.nda
         raise FileNotFoundError(f"no data file at {path}")
     suffix = path.suffix.lower()
     if suffix in _READERS:
-        return pd.read_csv(path, sep=_READERS[suffix], header=0 if header else None)
+        rows = pd.read_csv(path, sep=_READERS[suffix], header=0 if header else None)
+        if rows.empty:
+            raise ValueError(f"{path}: a header line but no rows to predict")
+        return rows
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
     if suffix == ".npz":
@@ -68,7 +72,7 @@ def check_header(model: netcore.MLP, rows, source: str | Path) -> None:
         return
     if names is not None and not set(names) - {str(c) for c in rows.columns}:
         return  # the model's own names, which happen to be numbers (a DataFrame(X))
-    expected = f"the {model.n_features_in_} columns {names[:3]}..." if names else \
+    expected = f"the {model.n_features_in_} columns {shown(names, 3)}" if names else \
         f"{model.n_features_in_} unnamed columns"
     raise ValueError(f"{source}: the first line looks like a row of numbers, not a header, and "
                      f"would be lost; the model expects {expected} in its training order: pass "
@@ -102,5 +106,8 @@ def predict_file(model_path: str | Path, data_path: str | Path, *,
         check_header(model, rows, data_path)
     else:
         rows = rows.to_numpy() if isinstance(rows, pd.DataFrame) else rows
-    frame = predict_frame(model, rows)
+    try:
+        frame = predict_frame(model, rows)
+    except (ValueError, TypeError) as exc:  # the rows do not fit the model: say which file
+        raise type(exc)(f"{data_path}: {exc}") from None
     return frame if proba else frame[[c for c in frame if not c.startswith("proba_")]]
