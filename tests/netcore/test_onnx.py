@@ -166,7 +166,7 @@ def test_float64_model_exports_a_double_graph(wine, activation, tmp_path):
 
 
 class Swish(Activation):
-    """z * sigmoid(z): an activation netcore can train with and the export does not know."""
+    """z * sigmoid(z): an activation registered in netcore (forward only) that export does not know."""
 
     name = "swish"
 
