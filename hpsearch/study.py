@@ -648,15 +648,19 @@ class Study:
         return models.refit(self, on=on, trial=trial)
 
     def export(self, path: str | Path, *, trial: int | None = None,
-               model: netcore.MLP | None = None) -> Path:
+               model: netcore.MLP | None = None, format: str = "npz") -> Path:
         """Write the best (or ``trial``'s) model, or ``model`` (e.g. the one ``refit``
         returned), to ``path`` as a netcore .npz file with the preprocessing
-        ``hpsearch predict`` needs.
+        ``hpsearch predict`` needs; ``format="onnx"`` writes an ONNX graph of it
+        instead (``MLP.to_onnx``, with the ``onnx`` extra).
 
         Raises:
-            ValueError: when both ``trial`` and ``model`` are given.
+            ValueError: when both ``trial`` and ``model`` are given, or for another format.
             TypeError: when ``model`` is not a ``netcore.MLP``.
         """
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"The 'format' parameter must be one of {sorted(EXPORT_FORMATS)}. "
+                             f"Got {format!r}.")
         if model is not None:
             if trial is not None:
                 raise ValueError("export takes trial= or model=, not both")
@@ -667,7 +671,11 @@ class Study:
             model = self.best_model()
         else:
             model = self.model(trial)
-        return netcore.save(model, path)
+        return EXPORT_FORMATS[format](model, path)
+
+
+# How Study.export writes a model, by format name.
+EXPORT_FORMATS = {"npz": netcore.save, "onnx": netcore.MLP.to_onnx}
 
 
 MAX_NAME_LENGTH = 200

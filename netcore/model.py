@@ -8,6 +8,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -463,6 +464,17 @@ class MLP:
 
     def copy(self) -> MLP:
         return self.astype(self.dtype.name)
+
+    def to_onnx(self, path: str | Path) -> Path:
+        """Write this model and its preprocessing as an ONNX graph (``.onnx`` appended when
+        missing): raw rows in, labels or target values out (see ``netcore.onnx_export``).
+
+        Raises:
+            ImportError: without the onnx package (``pip install 'hpsearch[onnx]'``).
+        """
+        from netcore.onnx_export import save_onnx
+
+        return save_onnx(self, path)
 
     def __repr__(self) -> str:
         extras = "".join([f", dropout={self.dropout}" if any(self.dropout) else "",

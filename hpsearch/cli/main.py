@@ -68,7 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
     export.add_argument("--study", help="study name (needed when the storage holds several)")
     export.add_argument("--trial", type=int, help="the trial to export (default: the best)")
-    export.add_argument("--out", required=True, help="model file to write (.npz)")
+    export.add_argument("--out", required=True, help="model file to write (.npz, or .onnx)")
+    export.add_argument("--format", default="npz", metavar="{npz,onnx}",
+                        help="npz (the default: for hpsearch predict and netcore.load) or onnx "
+                             "(an ONNX graph for any ONNX runtime; pip install 'hpsearch[onnx]')")
     predict = sub.add_parser("predict", help="predict with an exported model on a data file")
     predict.add_argument("model", help="model file written by export (.npz)")
     predict.add_argument("data", help="rows to predict (.csv, .tsv, .parquet, .npz with X)")
@@ -296,7 +299,7 @@ def cmd_export(args) -> int:
         raise ValueError(f"study {study.name!r} has several objectives and no single best "
                          f"trial: choose one with --trial, e.g. of its Pareto set "
                          f"{study.best_trials['trial'].tolist()}")
-    path = study.export(args.out, trial=args.trial)
+    path = study.export(args.out, trial=args.trial, format=args.format)
     trial = study.best_trial["trial"] if args.trial is None else args.trial
     print(f"trial {trial} of study {study.name!r} written to {path}")
     return EXIT_OK
@@ -391,9 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, TypeError, KeyError, OSError, StorageUnreachableError) as exc:
+    except (ValueError, TypeError, KeyError, OSError, ImportError, StorageUnreachableError) as exc:
         # OSError: a storage or results folder that cannot be read or written
-        # (missing, read-only, a file where a folder should be, ...).
+        # (missing, read-only, a file where a folder should be, ...); ImportError:
+        # an optional package a command needs (it says what to install).
         _error(str(exc))
         return EXIT_BAD_INPUT
     except Exception as exc:
