@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Mapping, Sequence
 
@@ -15,8 +16,10 @@ import optuna
 
 import netcore
 from hpsearch import space as sp
+from hpsearch.execution.loop import check_run_arguments
 from hpsearch.storages.database import normalize_url, open_storage
-from hpsearch.study import Study, as_dataset
+from hpsearch.study import Study, as_dataset, create_arguments
+from netcore.validation import check_options
 
 
 def default_space() -> dict:
@@ -45,6 +48,9 @@ def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs:
     resume it); ``create_options`` go to ``Study.create`` (``fixed``,
     ``patience``, ``keep_models``, ...).
     """
+    check_options(create_options, _arguments(), what="tune() got unknown options",
+                  allows="its arguments:", error=TypeError)
+    check_run_arguments(n_trials=n_trials, n_jobs=n_jobs)
     data = as_dataset(X if isinstance(X, netcore.Dataset) and y is None else (X, y))
     storage = normalize_url(storage)
     study = Study.create(name or _free_name(storage), space=dict(space or default_space()),
@@ -53,3 +59,10 @@ def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs:
                          **create_options)
     study.run(n_trials=n_trials, n_jobs=n_jobs, progress=progress)
     return study
+
+
+def _arguments() -> list[str]:
+    """tune's own keywords and the ``Study.create`` options it passes on (not the data:
+    ``X`` and ``y`` are the data)."""
+    own = [p for p in inspect.signature(tune).parameters if p not in ("X", "y", "create_options")]
+    return [*own, *(a for a in create_arguments() if a not in ("data", "dataset", "load_if_exists"))]
