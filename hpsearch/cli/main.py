@@ -20,16 +20,23 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 _STORAGE_HELP = "storage URL or file (default sqlite:///hpsearch.db)"
 
 
-def _version() -> str:
-    import hpsearch
+class _Version(argparse.Action):
+    """``--version``: the package metadata is read only when asked (not at every start)."""
 
-    return hpsearch.__version__
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import hpsearch
+
+        print(f"{parser.prog} {hpsearch.__version__}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hpsearch",
                                      description=__doc__.splitlines()[0].replace("``", ""))
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run (or resume) the study a TOML spec describes, or a "
                                      "default search on --data FILE --target COLUMN")
@@ -180,6 +187,8 @@ def _load_run_spec(args):
     if args.data is None:
         raise ValueError("run needs a spec file (hpsearch run SPEC.toml) or your own data "
                          "(hpsearch run --data FILE --target COLUMN)")
+    if args.target is None and not args.data.lower().endswith(".npz"):
+        raise ValueError(f"--data {args.data} needs --target COLUMN: the column to predict")
     return data_spec(_data_argument(args))
 
 
@@ -201,8 +210,8 @@ def cmd_run(args) -> int:
                               data=spec.data)
     finished = study.finished_trials()
     if finished >= run["n_trials"]:
-        print(f"study {spec.name!r} is already complete: {finished} trials finished of "
-              f"{run['n_trials']} (--trials raises the budget)")
+        print(f"study {spec.name!r} is already complete: {finished} trials finished "
+              f"(--trials {run['n_trials']}); a larger --trials runs more")
     study.run(**run, progress=not args.no_progress)
     _print_summary(study)
     out = Path(args.out or _results_dir(spec.name))
@@ -429,7 +438,9 @@ def _misplaced_option(parser: argparse.ArgumentParser, flag: str) -> None:
     import difflib
 
     owners = {o: name for name, cmd in parser.commands.items() for o in _options(cmd)}
-    close = difflib.get_close_matches(flag, list(owners), n=1) or ["--trials"]
+    close = difflib.get_close_matches(flag, list(owners), n=1)
+    if not close:
+        parser.error(f"unrecognized arguments: {flag}")
     command = parser.commands[owners[close[0]]]
     command.error(f"{flag} is no option of hpsearch itself: options follow their command, "
                   f"e.g. hpsearch {owners[close[0]]} ... {close[0]}")

@@ -66,7 +66,8 @@ def test_running_a_finished_study_again_says_it_is_complete(wine_run, wine_csv):
     again = run_hpsearch("run", "--data", wine_csv, "--target", "cultivar", "--trials", "2",
                          "--no-progress", cwd=folder)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("study 'wine' is already complete: 2 trials finished of 2")
+    assert again.stdout.startswith("study 'wine' is already complete: 2 trials finished "
+                                   "(--trials 2); a larger --trials runs more")
     assert "2 trials (2 COMPLETE)" in again.stdout
 
 
@@ -147,6 +148,8 @@ def test_bad_run_arguments_are_refused_before_anything_is_written(tmp_path, wine
 
 def test_run_without_a_spec_or_data_says_what_it_needs(tmp_path):
     _one_error_line(run_hpsearch("run", cwd=tmp_path), "run needs a spec file", "--data FILE")
+    _one_error_line(run_hpsearch("run", "--data", "wine.csv", cwd=tmp_path),
+                    "--data wine.csv needs --target COLUMN")
 
 
 def test_a_wrong_flag_shows_its_commands_usage_and_the_closest_flag(tmp_path):
