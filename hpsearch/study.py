@@ -676,22 +676,22 @@ def create_arguments() -> list[str]:
 
 def _check_data_given(data, settings: Mapping) -> None:
     """Refuse a study without data (it would train on a dataset nobody chose) or with two."""
-    if data is None and "dataset" not in settings:
+    dataset = settings.get("dataset")  # None, the signature's default, is not given
+    if data is None and dataset is None:
         raise TypeError("Study.create() needs the data to search on: data=(X, y) or a "
                         "netcore.Dataset, or dataset=NAME for one of "
                         f"{sorted(netcore.DATASETS)}")
-    if data is not None and "dataset" in settings:
-        raise TypeError(f"Study.create() got both data= and dataset={settings['dataset']!r}; "
-                        "give one")
+    if data is not None and dataset is not None:
+        raise TypeError(f"Study.create() got both data= and dataset={dataset!r}; give one")
 
 
 def _plain_settings(settings: dict) -> dict:
     """Study.create's keywords as config values: ``None`` for a mapping option means
-    none, any mapping becomes a dict and any iterable of plugins a tuple (a lone
+    none (for ``dataset``: not given), any mapping becomes a dict and any iterable of plugins a tuple (a lone
     string is left for the config to refuse)."""
     plain = {}
     for key, value in settings.items():
-        if key in ("fixed", "strategy_options") and value is None:
+        if key in ("fixed", "strategy_options", "dataset") and value is None:
             continue
         if isinstance(value, Mapping):
             value = dict(value)
