@@ -18,7 +18,7 @@ import netcore
 from hpsearch import space as sp
 from hpsearch.execution.loop import check_run_arguments
 from hpsearch.storages.database import normalize_url, open_storage
-from hpsearch.study import Study, as_dataset, create_arguments
+from hpsearch.study import Study, create_arguments
 from netcore.validation import check_options
 
 
@@ -39,19 +39,20 @@ def _free_name(storage: str, prefix: str = "tune") -> str:
 def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs: int = 1,
          strategy: str = "tpe", metric: str | Sequence[str] = "val_loss", epochs: int = 50,
          storage: str = "memory", name: str | None = None, seed: int = 0,
-         progress: bool = True, **create_options) -> Study:
+         progress: bool = True, task: str | None = None, **create_options) -> Study:
     """Search an MLP for the data ``(X, y)`` (or a ``netcore.Dataset`` as ``X``) and
     return the finished study: ``study.best_params``, ``study.best_model()``.
 
     ``space`` defaults to ``default_space()``. The study lives in memory unless
     ``storage`` names a file or database (then ``name`` lets a later call
     resume it); ``create_options`` go to ``Study.create`` (``fixed``,
-    ``patience``, ``keep_models``, ...).
+    ``patience``, ``keep_models``, ...). ``task`` (``"classification"`` or
+    ``"regression"``) overrides the task read from ``y`` (see ``Dataset.from_arrays``).
     """
     check_options(create_options, _arguments(), what="tune() got unknown options",
                   allows="its arguments:", error=TypeError)
     check_run_arguments(n_trials=n_trials, n_jobs=n_jobs)
-    data = as_dataset(X if isinstance(X, netcore.Dataset) and y is None else (X, y))
+    data = _data(X, y, task)
     storage = normalize_url(storage)
     study = Study.create(name or _free_name(storage), space=dict(space or default_space()),
                          data=data, strategy=strategy, metric=metric, epochs=epochs,
@@ -66,3 +67,14 @@ def _arguments() -> list[str]:
     ``X`` and ``y`` are the data)."""
     own = [p for p in inspect.signature(tune).parameters if p not in ("X", "y", "create_options")]
     return [*own, *(a for a in create_arguments() if a not in ("data", "dataset", "load_if_exists"))]
+
+
+def _data(X, y, task: str | None) -> netcore.Dataset:
+    """``X`` when it is a Dataset (whose task must be ``task``, if given), else ``(X, y)``
+    split as ``Dataset.from_arrays`` does."""
+    if not (isinstance(X, netcore.Dataset) and y is None):
+        return netcore.Dataset.from_arrays(X, y, task=task)
+    if task is not None and task != X.task:
+        raise ValueError(f"task={task!r}, but the Dataset was built for {X.task!r}; pass "
+                         "task= to Dataset.from_arrays (or from_csv, ...) instead")
+    return X

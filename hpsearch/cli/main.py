@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "the spec's dataset or [data] path (the study is then "
                                     "named <spec name>-<file name>)")
     run.add_argument("--target", help="the target column of --data")
+    run.add_argument("--task", choices=["classification", "regression"],
+                     help="the task of --data (default: read from the target, as scikit-learn's "
+                          "type_of_target does)")
     run.add_argument("--name", help="run the spec as the study of this name (the results "
                                     "folder follows it)")
     for name, text in (("show", "leaderboard, best parameters and trial counts"),
@@ -235,10 +238,12 @@ def _results_dir(name: str) -> Path:
 def _data_argument(args) -> dict | None:
     """``--data FILE [--target COLUMN]`` as a [data] table (or None)."""
     if args.data is None:
-        if args.target is not None:
-            raise ValueError("--target needs --data FILE")
+        for option in ("target", "task"):
+            if getattr(args, option) is not None:
+                raise ValueError(f"--{option} needs --data FILE")
         return None
-    return {"path": args.data, **({"target": args.target} if args.target else {})}
+    return {"path": args.data, **{k: getattr(args, k) for k in ("target", "task")
+                                  if getattr(args, k) is not None}}
 
 
 def _require_file(url: str) -> None:

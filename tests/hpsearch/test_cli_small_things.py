@@ -150,6 +150,8 @@ def test_run_without_a_spec_or_data_says_what_it_needs(tmp_path):
     _one_error_line(run_hpsearch("run", cwd=tmp_path), "run needs a spec file", "--data FILE")
     _one_error_line(run_hpsearch("run", "--data", "wine.csv", cwd=tmp_path),
                     "--data wine.csv needs --target COLUMN")
+    _one_error_line(run_hpsearch("run", "spec.toml", "--task", "regression", cwd=tmp_path),
+                    "--task needs --data FILE")
 
 
 def test_a_wrong_flag_shows_its_commands_usage_and_the_closest_flag(tmp_path):

@@ -13,7 +13,7 @@ from sklearn.datasets import load_diabetes, load_wine
 import hpsearch
 import netcore
 from hpsearch import space
-from hpsearch.spec import load_spec
+from hpsearch.spec import data_spec, load_spec
 
 SPACE = {"lr": space.log_float(1e-3, 3e-2)}
 
@@ -131,3 +131,20 @@ def test_a_mistyped_spec_key_gets_the_closest_key_with_its_table(tmp_path):
 def test_no_suggestion_when_nothing_is_close():
     with pytest.raises(ValueError, match=r"^unknown option\(s\) \['zzz'\]; allowed: \['epochs'\]$"):
         netcore.check_options({"zzz": 1}, ["epochs"], what="unknown option(s)")
+
+
+def test_task_overrides_the_reading_of_the_labels_in_tune_and_the_command_line(wine, tmp_path):
+    X, y = wine
+    study = hpsearch.tune(X, y.astype(float), task="regression", n_trials=1, epochs=1,
+                          progress=False)
+    assert study.config.objective.task == "regression" and "val_rmse" in study.results()
+    with pytest.raises(ValueError, match=r"task='regression', but the Dataset was built for "
+                                         r"'classification'"):
+        hpsearch.tune(netcore.Dataset.from_arrays(X, y), task="regression")
+    path = tmp_path / "wine.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", comments="",
+               header=",".join([*(f"f{i}" for i in range(X.shape[1])), "cultivar"]))
+    read = data_spec({"path": str(path), "target": "cultivar"})
+    forced = data_spec({"path": str(path), "target": "cultivar", "task": "regression"})
+    assert (read.name, read.config.objective.task) == ("wine", "classification")
+    assert forced.config.objective.task == "regression"
