@@ -442,7 +442,10 @@ def _misplaced_option(parser: argparse.ArgumentParser, flag: str) -> None:
     whose option is closest to it, with that option."""
     import difflib
 
-    owners = {o: name for name, cmd in parser.commands.items() for o in _options(cmd)}
+    owners: dict[str, str] = {}
+    for name, cmd in parser.commands.items():  # an option of several commands: the first's
+        for option in _options(cmd):
+            owners.setdefault(option, name)
     close = difflib.get_close_matches(flag, list(owners), n=1)
     if not close:
         parser.error(f"unrecognized arguments: {flag}")
