@@ -29,7 +29,9 @@ from netcore.tabular import (
 
 _SPLITS = ("train", "val", "test")
 MAX_FLOAT_CLASSES = 20
-"""Float labels that are whole numbers with at most this many distinct values are classes."""
+"""Float labels that are whole numbers with at most this many distinct values are classes.
+scikit-learn's ``type_of_target`` reads any whole-number floats as classes; the limit keeps
+a whole-number quantity (diabetes' target: 214 distinct values) a regression target."""
 
 
 def split_arrays(X, y, *, val=0.2, test=0.2, stratify: bool = True, standardize: bool = True,
