@@ -33,19 +33,33 @@ _EXPORTS = {
     "lr_range_test": "hpsearch.lr_finder",
     "space": "hpsearch.space",
     "tune": "hpsearch.tuning",
+    "tuning": "hpsearch.tuning",
 }
 
 __all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        return _version()
     if name not in _EXPORTS:
         raise AttributeError(f"module 'hpsearch' has no attribute {name!r}")
     module = importlib.import_module(_EXPORTS[name])
-    value = module if name == "space" else getattr(module, name)
+    # a module itself (space, tuning), else the name it defines
+    value = module if _EXPORTS[name] == f"hpsearch.{name}" else getattr(module, name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
+def _version() -> str:
+    """The installed distribution's version (its package metadata: one source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hpsearch")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    return sorted([*globals(), *__all__, "__version__"])

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from netcore.validation import did_you_mean
+
 METRICS = {"val_loss": "minimize", "val_accuracy": "maximize", "val_rmse": "minimize",
            "val_r2": "maximize", "cv_loss": "minimize", "cv_accuracy": "maximize"}
 # The metrics each task can optimise; regression nets have no accuracy.
@@ -46,8 +48,9 @@ def metric_names(metric: str | Sequence[str], task: str) -> tuple[str, ...]:
     allowed = (*TASK_METRICS[task], *COST_METRICS)
     unknown = [m for m in names if m not in allowed]
     if unknown:
-        raise ValueError(f"The 'metric' parameter holds unknown metric(s) {unknown}; a {task} "
-                         f"study's list may hold {list(allowed)}.")
+        raise ValueError(f"The 'metric' parameter holds unknown metric(s) {unknown}"
+                         f"{did_you_mean(unknown[0], allowed)}; a {task} study's list may hold "
+                         f"{list(allowed)}.")
     if len(names) < 2 or len(set(names)) != len(names):
         raise ValueError(f"The 'metric' list must hold two or more distinct metrics, got "
                          f"{list(names)}.")
@@ -68,7 +71,7 @@ def _check_single(metric: str, task: str) -> None:
                          f"with a validation metric, e.g. metric=['val_loss', {metric!r}].")
     if metric not in allowed:
         raise ValueError(f"The 'metric' parameter must be one of {list(allowed)} for a "
-                         f"{task} task. Got {metric!r}.")
+                         f"{task} task. Got {metric!r}.{did_you_mean(metric, allowed)}")
 
 
 def monitor_of(names: Sequence[str]) -> str:

@@ -31,7 +31,7 @@ from hpsearch.metrics import DIRECTIONS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.options import option
 from hpsearch.results.trial import Fidelity
 from netcore.train import TrainConfig
-from netcore.validation import check_int, check_options, check_positive_int
+from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
 
 _MAXIMIZED = ("accuracy", "r2")
 ARCHITECTURE_KEYS = ("hidden", "n_layers", "units")
@@ -124,6 +124,10 @@ class ObjectiveConfig:
     def __post_init__(self):
         """Checks of the values alone: nothing is imported or looked up in a registry,
         so a stored configuration is rebuilt without running code (see ``check_names``)."""
+        if not isinstance(self.dataset, str):
+            raise TypeError(f"dataset must be a dataset name (one of {sorted(netcore.DATASETS)}), "
+                            f"got a {type(self.dataset).__name__}; pass arrays or a "
+                            "netcore.Dataset as data=, e.g. Study.create(..., data=(X, y))")
         plugin_names(self.plugins)
         lr_finder.RangeTestConfig.from_options(self.range_test)
         self._check_task_and_metric()
@@ -146,7 +150,8 @@ class ObjectiveConfig:
         load_plugins(self.plugins)
         if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
             raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
-                             f"Got {self.dataset!r}. (Your own data: Study.create(data=...).)")
+                             f"Got {self.dataset!r}.{did_you_mean(self.dataset, netcore.DATASETS)} "
+                             "(Your own data: Study.create(data=...).)")
 
     def _check_task_and_metric(self) -> None:
         if self.task not in TASK_METRICS:

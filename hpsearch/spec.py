@@ -41,6 +41,7 @@ and what is allowed. A spec and the same study built in Python are equal
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import numbers
 import tomllib
@@ -53,7 +54,7 @@ from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields, option_types
 from hpsearch.study import Study, StudyConfig, check_study_name
-from netcore.validation import check_options
+from netcore.validation import check_options, did_you_mean
 
 _NUMBER = (numbers.Real,)
 TABLES = ("study", "fixed", "strategy_options", "space", "data")
@@ -154,7 +155,8 @@ def _dimension(path: Path, name: str, table) -> sp.Dimension:
         return sp.fixed(table)
     kind = table.get("type")
     if kind not in SPACE_KEYS:
-        raise SpecError(f"{path}: {where}.type must be one of {sorted(SPACE_KEYS)}, got {kind!r}")
+        raise SpecError(f"{path}: {where}.type must be one of {sorted(SPACE_KEYS)}, got {kind!r}"
+                        f"{did_you_mean(kind, SPACE_KEYS)}")
     options = {k: v for k, v in table.items() if k not in ("type", "when")}
     check_options(options, SPACE_KEYS[kind] | {"type", "when"}, what=f"{path}: unknown key(s)",
                   prefix=f"{where}.", allows=f"a {kind} parameter allows", error=SpecError)
@@ -184,29 +186,39 @@ def _data_source(path: Path, table: dict) -> dict:
     return {**table, "path": str((path.parent / table["path"]).resolve())}
 
 
-def _read_data(path: Path, source: dict):
+def _read_data(path: Path | None, source: dict):
+    """The Dataset of ``source``; its errors name the spec (``path``) unless the file
+    came from the command line (``path`` None), whose errors are about that file alone."""
     from hpsearch.models.store import read_data_source
 
     try:
         return read_data_source(source)
     except (TypeError, ValueError, ImportError, OSError) as exc:
+        if path is None:
+            raise
         raise SpecError(f"{path}: [data]: {exc}") from None
 
 
-def _objective_data(path: Path, data: dict, study: dict):
+def _data_fields(source: dict, dataset) -> dict:
+    """The objective fields that describe the user's data read from ``source``."""
+    return {"dataset": dataset.name, "task": dataset.task, "data_source": source,
+            "data_fingerprint": dataset.fingerprint()}
+
+
+def _objective_data(path: Path, data: dict, study: dict, command_line: bool = False):
     """The objective fields and the Dataset of the spec's [data] table (or none)."""
     if "data" not in data:
         return {"dataset": study["dataset"]}, None
     if study["dataset"] is not None:
         raise SpecError(f"{path}: give study.dataset or a [data] table, not both")
     source = _data_source(path, data["data"])
-    dataset = _read_data(path, source)
-    return {"dataset": dataset.name, "task": dataset.task, "data_source": source,
-            "data_fingerprint": dataset.fingerprint()}, dataset
+    dataset = _read_data(None if command_line else path, source)
+    return _data_fields(source, dataset), dataset
 
 
-def parse_spec(data: dict, path: Path) -> Spec:
-    """Build a Spec from parsed TOML (``path`` is named in every error)."""
+def parse_spec(data: dict, path: Path, *, command_line_data: bool = False) -> Spec:
+    """Build a Spec from parsed TOML (``path`` is named in every error, but those of
+    reading a data file given on the command line: ``command_line_data``)."""
     check_options(data, TABLES, what=f"{path}: unknown table(s)", allows="a spec has",
                   error=SpecError)
     for table in TABLES:
@@ -220,7 +232,7 @@ def parse_spec(data: dict, path: Path) -> Spec:
     if not data.get("space"):
         raise SpecError(f"{path}: the spec needs a [space] with at least one parameter")
     dims = {name: _dimension(path, name, t) for name, t in data["space"].items()}
-    data_fields, dataset = _objective_data(path, data, study)
+    data_fields, dataset = _objective_data(path, data, study, command_line_data)
     tables = {"fixed": data.get("fixed", {}), "strategy_options": data.get("strategy_options", {})}
     settings = {**study, **tables, "plugins": _plugins(path, study["plugins"]),
                 "metric": frozen_metric(study["metric"])}
@@ -239,7 +251,9 @@ def load_spec(path: str | Path, *, data: dict | None = None) -> Spec:
     """Read and validate a TOML study spec.
 
     ``data`` replaces or completes the spec's ``[data]`` table (the command
-    line's ``--data FILE --target COLUMN``; its path is taken as given).
+    line's ``--data FILE --target COLUMN``; its path is taken as given). The
+    study is then named ``<spec name>-<file stem>`` (``quickstart-wine``): the
+    spec's own study, on its own data, stays apart.
 
     Raises:
         SpecError: naming the file and the offending key.
@@ -257,4 +271,29 @@ def load_spec(path: str | Path, *, data: dict | None = None) -> Spec:
         parsed["data"] = {**table, **given}
         if "study" in parsed and isinstance(parsed["study"], dict):
             parsed["study"].pop("dataset", None)
-    return parse_spec(parsed, path)
+    spec = parse_spec(parsed, path, command_line_data=bool(data))
+    if data and "path" in data:
+        spec = dataclasses.replace(spec, name=f"{spec.name}-{Path(data['path']).stem}")
+    return spec
+
+
+def data_spec(data: dict) -> Spec:
+    """The study that ``hpsearch run --data FILE --target COLUMN`` runs without a spec:
+    the search of ``hpsearch.tune`` (its default space, strategy, metric, epochs, seed
+    and number of trials) on that file, named after the file (``wine.csv``: ``wine``).
+
+    Raises:
+        ValueError, TypeError, OSError: about the file, naming it.
+    """
+    from hpsearch import tuning
+
+    source = {k: str(Path(v).resolve()) if k == "path" else v for k, v in data.items()}
+    dataset = _read_data(None, source)
+    tune = {k: p.default for k, p in inspect.signature(tuning.tune).parameters.items()}
+    objective = ObjectiveConfig(metric=frozen_metric(tune["metric"]), epochs=tune["epochs"],
+                                **_data_fields(source, dataset))
+    config = StudyConfig.create(tuning.default_space(), objective, strategy=tune["strategy"],
+                                seed=tune["seed"])
+    run = {k: STUDY_KEYS[k][2] for k in [*_RUN_KEYS, "storage"]}
+    run.update(trials=tune["n_trials"], jobs=tune["n_jobs"])
+    return Spec(check_study_name(Path(data["path"]).stem), config, run, dataset)

@@ -45,7 +45,7 @@ from hpsearch.storages import artifacts, records
 from hpsearch.storages.database import normalize_url, open_storage, storage_lock
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
-from netcore.validation import check_int, check_options, check_positive_int
+from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class StudyConfig:
         self.objective.check_names()
         if self.strategy not in STRATEGIES:
             raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
-                             f"Got {self.strategy!r} instead.")
+                             f"Got {self.strategy!r} instead.{did_you_mean(self.strategy, STRATEGIES)}")
         if self.pruner is not None and STRATEGIES[self.strategy].multi_fidelity:
             raise ValueError(f"strategy {self.strategy!r} stops and resumes trials at its own "
                              f"rungs; pruner {self.pruner!r} cannot be combined with it "
@@ -198,8 +198,9 @@ class Study:
                load_if_exists: bool = False, **settings) -> Study:
         """Create the study ``name`` in ``storage`` (default ``sqlite:///hpsearch.db``).
 
-        ``settings`` are the options of ``ObjectiveConfig`` (``dataset``,
-        ``metric``, ``fixed``, ``epochs``, ``patience``, ``cv_folds``,
+        The data is required: the user's own ``data``, or a named ``dataset``
+        (``"digits"``, ``"mnist"``, ...). ``settings`` are the options of
+        ``ObjectiveConfig`` (``dataset``, ``metric``, ``fixed``, ``epochs``, ``patience``, ``cv_folds``,
         ``max_train``, ``plugins``, ``trial_timeout``, ``keep_models``) and of
         ``StudyConfig`` (``strategy``, ``strategy_options``, ``seed``,
         ``pruner``, ``round_size``), with their defaults (the signature shows them).
@@ -218,10 +219,12 @@ class Study:
         Raises:
             ValueError: on a bad argument, or if the study exists with another
                 configuration or other data (or at all, unless ``load_if_exists``).
-            TypeError: for a keyword that is no option.
+            TypeError: for a keyword that is no option, or when neither ``data`` nor
+                ``dataset`` is given (or both are).
         """
-        check_options(settings, [*_OBJECTIVE_OPTIONS, *_STUDY_OPTIONS],
-                      what="Study.create() got unknown options", error=TypeError)
+        check_options(settings, create_arguments(), what="Study.create() got unknown options",
+                      allows="its arguments:", error=TypeError)
+        _check_data_given(data, settings)
         settings = _plain_settings(settings)
         data = as_dataset(data)
         objective = ObjectiveConfig(**{k: v for k, v in settings.items() if k in _OBJECTIVE_OPTIONS},
@@ -353,6 +356,11 @@ class Study:
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
         return trials if confirmations else [t for t in trials
                                              if not records.is_confirmation(t)]
+
+    def finished_trials(self) -> int:
+        """The search's trials finished for good (complete, pruned or failed): what the
+        ``n_trials`` budget of ``run`` counts, so ``run(n)`` has nothing to do once it is ``n``."""
+        return sum(records.is_finished(t) for t in self.trials())
 
     def results(self, *, confirmations: bool = False) -> pd.DataFrame:
         """One row per trial: slot, state, value, parameters and metrics as columns.
@@ -708,15 +716,32 @@ def check_study_name(name: str) -> str:
 
 _OBJECTIVE_OPTIONS = option_fields(ObjectiveConfig)
 _STUDY_OPTIONS = option_fields(StudyConfig)
+_CREATE_ARGUMENTS = ("name", "space", "data", "storage", "load_if_exists")
+
+
+def create_arguments() -> list[str]:
+    """The keyword arguments of ``Study.create``: its options and its own arguments."""
+    return [*_CREATE_ARGUMENTS, *_OBJECTIVE_OPTIONS, *_STUDY_OPTIONS]
+
+
+def _check_data_given(data, settings: Mapping) -> None:
+    """Refuse a study without data (it would train on a dataset nobody chose) or with two."""
+    dataset = settings.get("dataset")  # None, the signature's default, is not given
+    if data is None and dataset is None:
+        raise TypeError("Study.create() needs the data to search on: data=(X, y) or a "
+                        "netcore.Dataset, or dataset=NAME for one of "
+                        f"{sorted(netcore.DATASETS)}")
+    if data is not None and dataset is not None:
+        raise TypeError(f"Study.create() got both data= and dataset={dataset!r}; give one")
 
 
 def _plain_settings(settings: dict) -> dict:
     """Study.create's keywords as config values: ``None`` for a mapping option means
-    none, any mapping becomes a dict and any iterable of plugins a tuple (a lone
+    none (for ``dataset``: not given), any mapping becomes a dict and any iterable of plugins a tuple (a lone
     string is left for the config to refuse)."""
     plain = {}
     for key, value in settings.items():
-        if key in ("fixed", "strategy_options") and value is None:
+        if key in ("fixed", "strategy_options", "dataset") and value is None:
             continue
         if isinstance(value, Mapping):
             value = dict(value)
@@ -736,7 +761,8 @@ def _create_signature() -> inspect.Signature:
               inspect.Parameter("name", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation="str"),
               inspect.Parameter("space", keyword)]
     for f in [*_OBJECTIVE_OPTIONS.values(), *_STUDY_OPTIONS.values()]:
-        value = None if f.default is dataclasses.MISSING else f.default
+        # dataset has no default here: a study names its data (dataset= or data=)
+        value = None if f.default is dataclasses.MISSING or f.name == "dataset" else f.default
         params.append(inspect.Parameter(f.name, keyword, default=value, annotation=f.type))
     params += [inspect.Parameter("data", keyword, default=None),
                inspect.Parameter("storage", keyword, default=None, annotation="str | None"),

@@ -9,8 +9,9 @@ import netcore
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m netcore", description=__doc__)
-    parser.add_argument("--dataset", default="mnist", choices=sorted(netcore.DATASETS))
+    parser = argparse.ArgumentParser(prog="python -m netcore", description=__doc__.replace("``", ""))
+    parser.add_argument("--dataset", default="mnist", choices=sorted(netcore.DATASETS),
+                        help="dataset (default: mnist; digits is bundled and needs no download)")
     parser.add_argument("--hidden", type=int, nargs="*", default=[100],
                         help="hidden layer widths (default: 100)")
     parser.add_argument("--activation", default="relu", choices=sorted(netcore.ACTIVATIONS))

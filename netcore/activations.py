@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netcore.validation import did_you_mean
+
 
 class Activation:
     """Base class: a named elementwise nonlinearity and its derivative."""
@@ -187,5 +189,6 @@ def get_activation(name: str, **options) -> Activation:
     if name not in ACTIVATIONS:
         raise ValueError(
             f"The 'activation' parameter must be one of {sorted(ACTIVATIONS)}. Got {name!r} instead."
+            f"{did_you_mean(name, ACTIVATIONS)}"
         )
     return ACTIVATIONS[name](**options)

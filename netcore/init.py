@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from netcore.validation import did_you_mean
+
 
 def xavier_uniform(w: np.ndarray, rng: np.random.Generator) -> None:
     """Glorot & Bengio: U(-r, r) with r = sqrt(6 / (n_in + n_out))."""
@@ -48,6 +50,7 @@ def get_initializer(name: str):
     if name not in INITIALIZERS:
         raise ValueError(
             f"The 'init' parameter must be one of {sorted(INITIALIZERS)}. Got {name!r} instead."
+            f"{did_you_mean(name, INITIALIZERS)}"
         )
     return INITIALIZERS[name]
 

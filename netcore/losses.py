@@ -16,6 +16,7 @@ import numpy as np
 
 from netcore import kernels
 from netcore.reductions import row_sums
+from netcore.validation import did_you_mean
 
 
 class Loss:
@@ -206,5 +207,6 @@ LOSSES: dict[str, type[Loss]] = {
 def get_loss(name: str) -> Loss:
     """Build the loss registered as ``name``."""
     if name not in LOSSES:
-        raise ValueError(f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {name!r} instead.")
+        raise ValueError(f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {name!r} instead."
+                         f"{did_you_mean(name, LOSSES)}")
     return LOSSES[name]()

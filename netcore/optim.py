@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from netcore import kernels
-from netcore.validation import check_non_negative, check_options, check_positive
+from netcore.validation import check_non_negative, check_options, check_positive, did_you_mean
 
 
 class Optimizer:
@@ -255,6 +255,7 @@ def get_optimizer(name: str, **options) -> Optimizer:
     if name not in OPTIMIZERS:
         raise ValueError(
             f"The 'optimizer' parameter must be one of {sorted(OPTIMIZERS)}. Got {name!r} instead."
+            f"{did_you_mean(name, OPTIMIZERS)}"
         )
     check_options(options, optimizer_options(name), what=f"optimizer {name!r} does not take",
                   allows="it takes")

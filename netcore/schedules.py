@@ -32,7 +32,13 @@ import inspect
 import math
 import numbers
 
-from netcore.validation import check_non_negative, check_options, check_positive, check_positive_int
+from netcore.validation import (
+    check_non_negative,
+    check_options,
+    check_positive,
+    check_positive_int,
+    did_you_mean,
+)
 
 
 def _check_steps(value, argument: str) -> int:
@@ -247,6 +253,7 @@ def _lookup(name: str) -> type[Schedule]:
     if not isinstance(name, str) or name not in SCHEDULES:
         raise ValueError(
             f"The 'schedule' parameter must be one of {sorted(SCHEDULES)}. Got {name!r} instead."
+            f"{did_you_mean(name, SCHEDULES)}"
         )
     return SCHEDULES[name]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -27,6 +28,10 @@ from netcore.tabular import (
 )
 
 _SPLITS = ("train", "val", "test")
+MAX_FLOAT_CLASSES = 20
+"""Float labels that are whole numbers with at most this many distinct values are classes.
+scikit-learn's ``type_of_target`` reads any whole-number floats as classes; the limit keeps
+a whole-number quantity (diabetes' target: 214 distinct values) a regression target."""
 
 
 def split_arrays(X, y, *, val=0.2, test=0.2, stratify: bool = True, standardize: bool = True,
@@ -38,12 +43,15 @@ def split_arrays(X, y, *, val=0.2, test=0.2, stratify: bool = True, standardize:
     X, names = features(X, None, "X")
     y = label_values(y, "y", len(X))
     task = infer_task(y, task)
+    if task == "classification":
+        y = column_labels(y, "y")
     explicit = _explicit_splits({"val": (X_val, y_val), "test": (X_test, y_test)}, names, X.shape[1])
     fractions = _check_fractions(val if "val" not in explicit else None,
                                  test if "test" not in explicit else None)
     if task == "classification":
         classes, codes = encode_classes(y)
-        explicit = {k: (Xs, _encode_split(ys, classes, f"y_{k}")) for k, (Xs, ys) in explicit.items()}
+        explicit = {k: (Xs, _encode_split(column_labels(ys, f"y_{k}"), classes, f"y_{k}"))
+                    for k, (Xs, ys) in explicit.items()}
     else:  # float64 until the target scaling is applied
         classes, codes = None, regression_targets(y, "y", np.float64)
         explicit = {k: (Xs, regression_targets(ys, f"y_{k}", np.float64))
@@ -97,7 +105,9 @@ def label_values(y, argument: str, n_rows: int) -> np.ndarray:
         else:  # categorical, nullable and string columns become their labels
             y = y.to_numpy(dtype=object if isinstance(y.dtype, pd.api.extensions.ExtensionDtype) else None)
     values = np.asarray(y)
-    if values.ndim not in (1, 2) or (values.ndim == 2 and not np.issubdtype(values.dtype, np.number)):
+    column = values.ndim == 2 and values.shape[1] == 1  # labels as a column: read as 1-D
+    if values.ndim not in (1, 2) or (values.ndim == 2 and not column
+                                     and not np.issubdtype(values.dtype, np.number)):
         raise ValueError(f"{argument} must be 1-D (one label per row; 2-D only for numeric "
                          f"multi-output regression), got shape {values.shape}")
     missing = int(pd.isna(values).sum()) if values.dtype == object else \
@@ -111,10 +121,28 @@ def label_values(y, argument: str, n_rows: int) -> np.ndarray:
 
 
 def infer_task(y: np.ndarray, task: str | None) -> str:
-    """``task``, or when None: ``"regression"`` for float labels, else ``"classification"``."""
-    if task is None:
-        return "regression" if np.issubdtype(y.dtype, np.floating) else "classification"
-    return check_task(task)
+    """``task``, or when None, as scikit-learn's ``type_of_target`` reads ``y``:
+    ``"regression"`` for float labels, unless they are whole numbers with at most
+    ``MAX_FLOAT_CLASSES`` distinct values (``y.astype(float)`` of classes), else
+    ``"classification"``. A 2-D ``y`` of several columns is regression."""
+    if task is not None:
+        return check_task(task)
+    if not np.issubdtype(y.dtype, np.floating):
+        return "classification"
+    if y.ndim == 2 and y.shape[1] != 1:
+        return "regression"
+    whole = bool(np.all(y == np.round(y)))
+    return "classification" if whole and len(np.unique(y)) <= MAX_FLOAT_CLASSES else "regression"
+
+
+def column_labels(y: np.ndarray, argument: str) -> np.ndarray:
+    """Class labels of shape (n, 1) as (n,), with one warning, as scikit-learn does."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(f"{argument} of shape {y.shape} (a column) was given where 1-D class "
+                      f"labels were expected; it is read as {argument}.ravel()",
+                      UserWarning, stacklevel=4)
+        return y.ravel()
+    return y
 
 
 def encode_classes(y: np.ndarray) -> tuple[tuple, np.ndarray]:

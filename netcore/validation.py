@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from collections.abc import Iterable
 
@@ -51,26 +52,42 @@ def all_finite(X: np.ndarray) -> bool:
     return bool(np.isfinite(total) or np.isfinite(X).all())
 
 
+def did_you_mean(name, choices: Iterable) -> str:
+    """``" (did you mean 'n_trials'?)"`` for the choice closest to a mistyped ``name``,
+    else ``""``: the one place a suggestion is written.
+
+    >>> did_you_mean("n_trails", ["n_trials", "n_jobs"])
+    " (did you mean 'n_trials'?)"
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def check_options(options: Iterable[str], allowed: Iterable[str], *, what: str,
                   allows: str = "allowed:", prefix: str = "",
                   error: type[Exception] = ValueError) -> None:
     """Refuse the keys of ``options`` that ``allowed`` does not hold.
 
     The one place an "unknown options" error is written. Its message is
-    ``f"{what} {unknown}; {allows} {sorted(allowed)}"``, the unknown keys
-    sorted and each shown with ``prefix`` (e.g. ``"study."`` for a table's keys).
+    ``f"{what} {unknown}{hint}; {allows} {sorted(allowed)}"``, the unknown keys
+    sorted and each shown with ``prefix`` (e.g. ``"study."`` for a table's keys),
+    ``hint`` suggesting the closest allowed name for the first of them.
 
     Raises:
         error: (``ValueError`` unless told) naming the unknown keys and the allowed ones.
 
-    >>> check_options({"lr": 0.1, "colour": 1}, ["lr", "epochs"], what="unknown option(s)")
+    >>> check_options({"lr": 0.1, "epoch": 1}, ["lr", "epochs"], what="unknown option(s)")
     Traceback (most recent call last):
-    ValueError: unknown option(s) ['colour']; allowed: ['epochs', 'lr']
+    ValueError: unknown option(s) ['epoch'] (did you mean 'epochs'?); allowed: ['epochs', 'lr']
     """
     allowed = set(allowed)
-    unknown = sorted(set(options) - allowed)
+    unknown = sorted(set(options) - allowed, key=str)
     if unknown:
-        raise error(f"{what} {[prefix + str(k) for k in unknown]}; {allows} {sorted(allowed)}")
+        hint = did_you_mean(unknown[0], allowed)
+        if hint and prefix:
+            hint = hint.replace("'", f"'{prefix}", 1)
+        raise error(f"{what} {[prefix + str(k) for k in unknown]}{hint}; "
+                    f"{allows} {sorted(allowed)}")
 
 
 def _or_none(optional: bool) -> str:

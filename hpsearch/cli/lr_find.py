@@ -4,6 +4,7 @@ Prints the three suggestions, the chosen one and the confidence, and writes the
 plot::
 
     hpsearch lr-find --dataset mnist --hidden 100 --optimizer sgd --out lr_find.png
+    hpsearch lr-find --data wine.csv --target cultivar --optimizer adam
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ import netcore
 from hpsearch.lr_finder import MODES, PREFERENCE, LRRangeResult, RangeTestConfig, lr_range_test
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
+DEFAULT_DATASET = "digits"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``lr-find`` on ``parser`` (a sub-command parser)."""
     model = parser.add_argument_group("model")
-    model.add_argument("--dataset", default="digits", choices=sorted(netcore.DATASETS),
-                       help="dataset (default: digits)")
+    model.add_argument("--dataset", choices=sorted(netcore.DATASETS),
+                       help=f"dataset (default: {DEFAULT_DATASET})")
+    model.add_argument("--data", metavar="FILE",
+                       help="your own data file (.csv, .tsv, .parquet, .npz) instead of --dataset")
+    model.add_argument("--target", metavar="COLUMN", help="the target column of --data")
     model.add_argument("--hidden", type=int, nargs="*", default=[100], metavar="WIDTH",
                        help="hidden layer widths, e.g. --hidden 128 64 (default: 100)")
     model.add_argument("--activation", default="relu", choices=sorted(netcore.ACTIVATIONS))
@@ -75,12 +80,26 @@ def format_result(result: LRRangeResult) -> str:
     return "\n".join(lines)
 
 
+def _data(args: argparse.Namespace) -> netcore.Dataset:
+    """``--data FILE [--target COLUMN]`` (split and standardized as a study does), else
+    the named ``--dataset``."""
+    if args.data is None:
+        if args.target is not None:
+            raise ValueError("--target needs --data FILE")
+        return netcore.load_dataset(args.dataset or DEFAULT_DATASET)
+    if args.dataset is not None:
+        raise ValueError(f"give --dataset or --data, not both (got --dataset {args.dataset} "
+                         f"and --data {args.data})")
+    return netcore.Dataset.from_file(args.data, target=args.target)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the test that ``args`` describe; 0 on success, 2 on bad input (message on stderr)."""
     try:
-        data = netcore.load_dataset(args.dataset)
-        config = {"sizes": [data.n_features, *args.hidden, data.n_classes],
-                  "activation": args.activation, "init": args.init, "seed": args.seed}
+        data = _data(args)
+        config = {"sizes": [data.n_features, *args.hidden, data.n_outputs],
+                  "activation": args.activation, "init": args.init, "seed": args.seed,
+                  **({"loss": "mse"} if data.task == "regression" else {})}
         result = lr_range_test(config, data, **_options(args))
     except (ValueError, TypeError, OSError) as exc:
         print(f"hpsearch lr-find: error: {exc}", file=sys.stderr)

@@ -17,13 +17,32 @@ import pandas as pd
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+_STORAGE_HELP = "storage URL or file (default sqlite:///hpsearch.db)"
+
+
+class _Version(argparse.Action):
+    """``--version``: the package metadata is read only when asked (not at every start)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import hpsearch
+
+        print(f"{parser.prog} {hpsearch.__version__}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hpsearch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="hpsearch",
+                                     description=__doc__.splitlines()[0].replace("``", ""))
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run (or resume) the study a TOML spec describes")
-    run.add_argument("spec", help="study spec (.toml)")
+    run = sub.add_parser("run", help="run (or resume) the study a TOML spec describes, or a "
+                                     "default search on --data FILE --target COLUMN")
+    run.add_argument("spec", nargs="?",
+                     help="study spec (.toml); without one, --data runs hpsearch.tune's default "
+                          "search as the study named after the file")
     run.add_argument("--strategy", help="override the spec's strategy")
     run.add_argument("--trials", type=int, help="the study's total number of trials")
     run.add_argument("--jobs", type=int, help="parallel worker processes")
@@ -38,15 +57,18 @@ def _parser() -> argparse.ArgumentParser:
                                    "(default hpsearch-results/<study name>)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--data", help="your own data file (.csv, .tsv, .parquet, .npz) instead of "
-                                    "the spec's dataset or [data] path")
+                                    "the spec's dataset or [data] path (the study is then "
+                                    "named <spec name>-<file name>)")
     run.add_argument("--target", help="the target column of --data")
+    run.add_argument("--task", choices=["classification", "regression"],
+                     help="the task of --data (default: read from the target, as scikit-learn's "
+                          "type_of_target does)")
     run.add_argument("--name", help="run the spec as the study of this name (the results "
                                     "folder follows it)")
     for name, text in (("show", "leaderboard, best parameters and trial counts"),
                        ("plot", "write the study's plots as PNG files")):
         cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("storage", nargs="?",
-                         help="storage URL or file (default sqlite:///hpsearch.db)")
+        cmd.add_argument("storage", nargs="?", help=_STORAGE_HELP)
         cmd.add_argument("--study", help="study name (needed when the storage holds several)")
         if name == "show":
             cmd.add_argument("--top", type=int, default=10, help="rows of the leaderboard")
@@ -56,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--out", help="output folder (default hpsearch-results/<study>)")
     confirm = sub.add_parser("confirm", help="train the best configurations again with fresh "
                                              "seeds; print means, 95%% intervals and Welch tests")
-    confirm.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    confirm.add_argument("storage", nargs="?", help=_STORAGE_HELP)
     confirm.add_argument("--study", help="study name (needed when the storage holds several)")
     # Read as text and checked by cmd_confirm, so that a bad count is one line like every
     # other error; when left out, Study.confirm's own default applies.
@@ -65,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     confirm.add_argument("--jobs", help="parallel worker processes (default 1)")
     confirm.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     export = sub.add_parser("export", help="write a study's best (or one trial's) model to a file")
-    export.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    export.add_argument("storage", nargs="?", help=_STORAGE_HELP)
     export.add_argument("--study", help="study name (needed when the storage holds several)")
     export.add_argument("--trial", type=int, help="the trial to export (default: the best)")
     export.add_argument("--out", required=True, help="model file to write (.npz, or .onnx)")
@@ -82,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="the .csv/.tsv has no header line: its columns are in the "
                               "model's training order")
     delete = sub.add_parser("delete", help="delete a study and its trials from a storage")
-    delete.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
+    delete.add_argument("storage", nargs="?", help=_STORAGE_HELP)
     delete.add_argument("--study", required=True, help="name of the study to delete")
     validate = sub.add_parser("validate", help="check a spec; print its space and grid size")
     validate.add_argument("spec")
@@ -90,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     from hpsearch.cli import lr_find as lr_find_cli
 
     lr_find_cli.add_arguments(lr_find)
+    parser.commands = sub.choices  # each command's parser, for its own usage in errors
     return parser
 
 
@@ -129,6 +152,7 @@ def _print_summary(study, top: int = 10) -> None:
     print(f"study {study.name!r} in {study.storage_url}: {len(frame)} trials "
           f"({', '.join(f'{v} {k}' for k, v in counts.items()) or 'none yet'})")
     objective = study.config.objective
+    print(f"task: {objective.task} on {objective.dataset}, {_goals(objective)}")
     board = study.leaderboard(top)
     if board.empty:
         print("no completed trial yet")
@@ -163,23 +187,41 @@ def _print_skipped(study) -> None:
         print(f"importances: skipped {', '.join(skipped)} (never varied among complete trials)")
 
 
+def _load_run_spec(args):
+    """The spec to run: the file's, or without one the default search on ``--data``."""
+    from hpsearch.spec import data_spec, load_spec
+
+    if args.spec is not None:
+        return load_spec(args.spec, data=_data_argument(args))
+    if args.data is None:
+        raise ValueError("run needs a spec file (hpsearch run SPEC.toml) or your own data "
+                         "(hpsearch run --data FILE --target COLUMN)")
+    if args.target is None and not args.data.lower().endswith(".npz"):
+        raise ValueError(f"--data {args.data} needs --target COLUMN: the column to predict")
+    return data_spec(_data_argument(args))
+
+
 def cmd_run(args) -> int:
+    from hpsearch.execution.loop import check_run_arguments
     from hpsearch.results.plots import write_plots
-    from hpsearch.spec import load_spec
     from hpsearch.study import Study
 
-    spec = _override(load_spec(args.spec, data=_data_argument(args)), args)
-    spec = _renamed(spec, args.name)
-    study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True,
-                              data=spec.data)
+    spec = _renamed(_override(_load_run_spec(args), args), args.name)
     backend_options = {"scheduler_host": args.scheduler} if args.scheduler else None
     if args.scheduler and spec.run["backend"] != "dask":
         raise ValueError("--scheduler needs --backend dask")
-    study.run(n_trials=spec.run["trials"], n_jobs=spec.run["jobs"],
-              timeout=spec.run["timeout"], backend=spec.run["backend"],
-              backend_options=backend_options,
-              max_consecutive_failures=spec.run["max_consecutive_failures"],
-              progress=not args.no_progress)
+    run = {"n_trials": spec.run["trials"], "n_jobs": spec.run["jobs"],
+           "timeout": spec.run["timeout"], "backend": spec.run["backend"],
+           "backend_options": backend_options,
+           "max_consecutive_failures": spec.run["max_consecutive_failures"]}
+    check_run_arguments(**run)  # before the study (and its copy of the data) is written
+    study = Study.from_config(spec.name, spec.config, storage=spec.storage, load_if_exists=True,
+                              data=spec.data)
+    finished = study.finished_trials()
+    if finished >= run["n_trials"]:
+        print(f"study {spec.name!r} is already complete: {finished} trials finished "
+              f"(--trials {run['n_trials']}); a larger --trials runs more")
+    study.run(**run, progress=not args.no_progress)
     _print_summary(study)
     out = Path(args.out or _results_dir(spec.name))
     out.mkdir(parents=True, exist_ok=True)
@@ -202,10 +244,12 @@ def _results_dir(name: str) -> Path:
 def _data_argument(args) -> dict | None:
     """``--data FILE [--target COLUMN]`` as a [data] table (or None)."""
     if args.data is None:
-        if args.target is not None:
-            raise ValueError("--target needs --data FILE")
+        for option in ("target", "task"):
+            if getattr(args, option) is not None:
+                raise ValueError(f"--{option} needs --data FILE")
         return None
-    return {"path": args.data, **({"target": args.target} if args.target else {})}
+    return {"path": args.data, **{k: getattr(args, k) for k in ("target", "task")
+                                  if getattr(args, k) is not None}}
 
 
 def _require_file(url: str) -> None:
@@ -232,6 +276,9 @@ def _open_study(storage: str, name: str | None):
     _require_file(url)
     if name is None:
         names = sorted(s.study_name for s in optuna.get_all_study_summaries(open_storage(url)))
+        if not names:
+            raise ValueError(f"{url} holds no study yet; hpsearch run SPEC.toml "
+                             "(or --data FILE --target COLUMN) creates one")
         if len(names) != 1:
             raise ValueError(f"{url} holds {len(names)} studies {names}; choose one with --study")
         name = names[0]
@@ -375,8 +422,46 @@ COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_
             "delete": cmd_delete, "confirm": cmd_confirm}
 
 
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """The arguments; an unknown option is reported with its command's usage (``hpsearch
+    run --trails 5`` shows run's options, not the list of commands) and the closest option."""
+    from netcore.validation import did_you_mean
+
+    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        _misplaced_option(parser, argv[0].split("=")[0])
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        command = parser.commands[args.command]
+        command.error(f"unrecognized arguments: {' '.join(extra)}"
+                      f"{did_you_mean(extra[0], _options(command))}")
+    return args
+
+
+def _options(command: argparse.ArgumentParser) -> list[str]:
+    return [o for action in command._actions for o in action.option_strings]
+
+
+def _misplaced_option(parser: argparse.ArgumentParser, flag: str) -> None:
+    """An option before any command (``hpsearch --trails 5``): the usage of the command
+    whose option is closest to it, with that option."""
+    import difflib
+
+    owners: dict[str, str] = {}
+    for name, cmd in parser.commands.items():  # an option of several commands: the first's
+        for option in _options(cmd):
+            owners.setdefault(option, name)
+    close = difflib.get_close_matches(flag, list(owners), n=1)
+    if not close:
+        parser.error(f"unrecognized arguments: {flag}")
+    command = parser.commands[owners[close[0]]]
+    command.error(f"{flag} is no option of hpsearch itself: options follow their command, "
+                  f"e.g. hpsearch {owners[close[0]]} ... {close[0]}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parse(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import optuna
 
@@ -385,7 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     from hpsearch.storages.database import StorageUnreachableError
 
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # a closed pipe is found here, not at exit
+        return code
     except KeyboardInterrupt as exc:
         done = getattr(exc, "complete", None)  # set when a run was interrupted
         print("interrupted" if done is None else
@@ -394,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # the reader stopped early (hpsearch show | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (ValueError, TypeError, KeyError, OSError, ImportError, StorageUnreachableError) as exc:
         # OSError: a storage or results folder that cannot be read or written
         # (missing, read-only, a file where a folder should be, ...); ImportError:

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
 from hpsearch.errors import RunInterrupted, TooManyFailuresError
-from hpsearch.execution.runner import TrialTask, make_runner
+from hpsearch.execution.runner import TrialTask, check_backend, make_runner
 from hpsearch.models.store import prune_models
 from hpsearch.results.pareto import dominates
 from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
@@ -50,17 +50,36 @@ log = logging.getLogger(__name__)
 WARM_WAIT = 30.0
 
 
+def check_run_arguments(*, n_trials, n_jobs=1, timeout=None, max_consecutive_failures=None,
+                        backend="loky", backend_options=None) -> None:
+    """Refuse a bad argument of ``Study.run``: called before a run, and by callers that
+    create a study, before anything (the study, a copy of its data) is written.
+
+    Raises:
+        ValueError: naming the argument and what it must be.
+    """
+    check_positive_int(n_trials, "n_trials")
+    check_positive_int(n_jobs, "n_jobs")
+    check_positive_int(max_consecutive_failures, "max_consecutive_failures", optional=True)
+    if timeout is not None and not (_real(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    check_backend(backend, backend_options)
+
+
+def _real(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 class RunLoop:
     """One ``Study.run`` call."""
 
     def __init__(self, study, *, n_trials, n_jobs, timeout, backend, blas_threads, catch,
                  max_consecutive_failures, progress, backend_options=None):
         self.study, self.catch = study, catch
-        self.n_trials = check_positive_int(n_trials, "n_trials")
-        self.max_failures = None if max_consecutive_failures is None else \
-            check_positive_int(max_consecutive_failures, "max_consecutive_failures")
-        if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        check_run_arguments(n_trials=n_trials, n_jobs=n_jobs, timeout=timeout,
+                            max_consecutive_failures=max_consecutive_failures)  # backend: make_runner
+        self.n_trials = int(n_trials)
+        self.max_failures = None if max_consecutive_failures is None else int(max_consecutive_failures)
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.runner = make_runner(n_jobs, backend, blas_threads, backend_options)
         self.blas_threads, self.progress = blas_threads, progress

@@ -280,13 +280,9 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
     ``joblib.parallel_config``.
     """
     n_jobs = check_positive_int(n_jobs, "n_jobs")
-    if not isinstance(backend, str) or not backend:
-        raise ValueError(f"backend must be a joblib backend name such as 'loky', got {backend!r}")
+    check_backend(backend, backend_options)
     if backend == "loky":
-        if backend_options:
-            raise ValueError("backend_options apply to joblib backends other than 'loky'")
         return LokyRunner(n_jobs, blas_threads)
-    _check_backend(backend)
     if backend in ("dask", "ray"):
         from hpsearch.execution.backends import make_task_runner
 
@@ -294,9 +290,17 @@ def make_runner(n_jobs: int, backend: str = "loky", blas_threads: int | None = 1
     return JoblibRunner(n_jobs, backend, blas_threads, backend_options)
 
 
-def _check_backend(backend: str) -> None:
-    """Register the dask/ray joblib backends on demand; refuse unknown names."""
+def check_backend(backend: str, backend_options: dict | None = None) -> None:
+    """Refuse an unknown backend name, or options for loky; register the dask/ray
+    joblib backends on demand."""
     import joblib.parallel
+
+    if not isinstance(backend, str) or not backend:
+        raise ValueError(f"backend must be a joblib backend name such as 'loky', got {backend!r}")
+    if backend == "loky":
+        if backend_options:
+            raise ValueError("backend_options apply to joblib backends other than 'loky'")
+        return
 
     if backend == "ray" and backend not in joblib.parallel.BACKENDS:
         try:

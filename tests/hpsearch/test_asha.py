@@ -43,23 +43,23 @@ def test_bad_options_name_the_option(strategy, options, name):
 def test_min_epochs_above_the_epochs_is_refused_at_creation():
     with pytest.raises(ValueError, match=r"min_epochs must be <= the study's epochs \(3\), got 4"):
         hpsearch.Study.create("bad", space=SPACE, strategy="asha", storage="memory", epochs=3,
-                              strategy_options={"min_epochs": 4})
+                              dataset="digits", strategy_options={"min_epochs": 4})
     with pytest.raises(ValueError, match="needs a holdout metric"):
         hpsearch.Study.create("cv", space=SPACE, strategy="asha", storage="memory", epochs=3,
-                              metric="cv_loss")
+                              dataset="digits", metric="cv_loss")
     with pytest.raises(ValueError, match="sets each job's epochs"):
         hpsearch.Study.create("ep", space={**SPACE, "epochs": space.int(2, 4)}, strategy="bohb",
-                              storage="memory", epochs=3)
+                              dataset="digits", storage="memory", epochs=3)
 
 
 @pytest.mark.parametrize("strategy", ["asha", "bohb"])
 def test_a_pruner_is_refused_with_the_rungs(strategy):
     with pytest.raises(ValueError, match=f"strategy '{strategy}' stops and resumes .* pruner 'median'"):
         hpsearch.Study.create("pr", space=SPACE, strategy=strategy, storage="memory", epochs=3,
-                              pruner="median")
+                              dataset="digits", pruner="median")
     with pytest.raises(ValueError, match="cannot optimise several objectives"):
         hpsearch.Study.create("mo", space=SPACE, strategy=strategy, storage="memory", epochs=3,
-                              metric=["val_loss", "n_params"])
+                              dataset="digits", metric=["val_loss", "n_params"])
 
 
 def _configured(direction="minimize", epochs=9):

@@ -108,7 +108,7 @@ def test_renamed_run_default_storage_show_plot_delete(tmp_path):
     _one_error_line(unknown, "no study named 'nope'", "['renamed']")
     deleted = run_hpsearch("delete", "hpsearch.db", "--study", "renamed", cwd=tmp_path)
     assert deleted.returncode == 0 and "deleted study 'renamed'" in deleted.stdout
-    _one_error_line(run_hpsearch("show", cwd=tmp_path), "holds 0 studies")
+    _one_error_line(run_hpsearch("show", cwd=tmp_path), "holds no study yet")
 
 
 def test_a_changed_spec_names_what_differs(tmp_path):

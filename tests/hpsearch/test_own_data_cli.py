@@ -96,7 +96,8 @@ def test_data_and_target_on_the_command_line(flowers, tmp_path):
     result = run_hpsearch("run", "spec.toml", "--data", csv, "--target", "species", "--no-progress",
                        cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    study = Study.load("flowers", f"sqlite:///{tmp_path / 'runs.db'}")
+    # the spec's study on other data is its own study, named after the file
+    study = Study.load("flowers-iris", f"sqlite:///{tmp_path / 'runs.db'}")
     assert study.dataset().n_features == 4
     bad = run_hpsearch("run", "spec.toml", "--data", csv, "--target", "colour", cwd=tmp_path)
     assert bad.returncode == 2 and "colour" in bad.stderr
