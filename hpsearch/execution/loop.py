@@ -267,6 +267,10 @@ class RunLoop:
         self.told.update(t._trial_id for t in fresh)
         results = [records.to_result(t, self.study.config.space) for t in fresh]
         self.strategy.tell(results)
+        # Jobs claimed but not finished (other drivers', re-queued ones) are taken work too.
+        space = self.study.config.space
+        self.strategy.hold([(records.fidelity_of(t), space.decode(t.params))
+                            for t in records.pending_jobs(trials)])
         self._note_best(results)
         return len(finished)
 
@@ -287,14 +291,21 @@ class RunLoop:
         if task.files is not None and task.files.model_path:
             self._retry(prune_models, self.study)
         if task.files is not None and task.files.resume_path:
-            # The job that continued this checkpoint is recorded: nothing else resumes it.
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(task.files.resume_path)
+            self._release_checkpoint(task)
         self._tell(result)
         self._count_failure(result)
         self.bar.update(1)
         self._note_best([result])
         self._show_best()
+
+    def _release_checkpoint(self, task: TrialTask) -> None:
+        """Delete the checkpoint a recorded job continued, unless a job that continues
+        it still runs or waits to be re-run (a study whose promotions were made twice)."""
+        with self._locked():
+            if records.checkpoint_needed(self._trials(), task.fidelity.resume_from):
+                return
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(task.files.resume_path)
 
     def _tell(self, result: TrialResult) -> None:
         if self.adaptive:

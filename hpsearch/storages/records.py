@@ -199,6 +199,23 @@ def superseded(trials) -> set[int]:
     return continued
 
 
+def pending_jobs(trials) -> list[FrozenTrial]:
+    """The multi-fidelity jobs claimed but not finished for good: running (in any
+    driver) or re-queued. A job's trial is its claim of a (configuration, rung): it
+    is created under the storage lock before the job trains and a re-queued re-run
+    keeps it, so a strategy told the finished jobs and held to these claims none twice."""
+    return [t for t in trials if not is_confirmation(t) and not is_finished(t)
+            and fidelity_of(t) is not None]
+
+
+def checkpoint_needed(trials, slot: int) -> bool:
+    """True while a job that continues the checkpoint of ``slot`` has not finished for
+    good: it runs, or it waits to be re-run (its slot has no finished trial yet)."""
+    done = {slot_of(t) for t in trials if is_finished(t)}
+    return any(fidelity_of(t).resume_from == slot and slot_of(t) not in done
+               for t in pending_jobs(trials))
+
+
 def is_requeued(trial: FrozenTrial) -> bool:
     return trial.system_attrs.get(REQUEUED) is True
 

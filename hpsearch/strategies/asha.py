@@ -27,14 +27,25 @@ With ``max_configs`` the search starts at most that many configurations,
 then only promotes, and ends (the strategy is exhausted) when nothing is left
 to promote: every configuration got as far as successive halving takes it.
 
-The checkpoint a job continued is deleted once that job is recorded; a top-rung
-job saves none. Checkpoints of configurations never promoted stay until the
-study is deleted: a later run of the study may still promote them.
+Each promotion happens once, whatever the drivers sharing the study and
+whenever they die. A promotion is claimed by the job that trains it: its trial
+record, created under the storage lock with its fidelity (configuration, rung),
+is the claim, and a re-queued job re-runs the same claim. Before every ask the
+run loop tells the strategy the finished jobs (``tell``) and holds the claimed
+ones that are not finished (``hold``: running in any driver, or re-queued), so
+a configuration counts as started and a promotion as taken from the moment its
+job is recorded, not when it finishes.
+
+The checkpoint a job continued is deleted once that job is recorded and no other
+job that continues it is still running or queued; a top-rung job saves none.
+Checkpoints of configurations never promoted stay until the study is deleted: a
+later run of the study may still promote them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -165,13 +176,24 @@ class SuccessiveHalvingStrategy(Strategy):
         ranked = sorted(self.results[rung], key=lambda r: (sign * r[0], r[1]))
         return ranked[:len(ranked) // self.eta]
 
+    def hold(self, jobs: Sequence[tuple[Fidelity, dict]]) -> None:
+        """Count the configurations of running or re-queued jobs as started and their
+        promotions as taken (they may run in another driver, or be re-run later)."""
+        for fidelity, params in jobs:
+            self._claim(fidelity.config_id, fidelity.rung, params)
+
+    def _claim(self, config_id: int, rung: int, params: dict) -> _Config:
+        """The configuration of a job at ``rung``, which took its promotion to that rung."""
+        config = self.configs.setdefault(config_id, _Config(dict(params)))
+        if rung > 0:
+            config.promoted.add(rung - 1)
+        return config
+
     def _observe(self, result: TrialResult) -> None:
         job = self._job_of(result)
         if job is None:  # not a job of this strategy (e.g. a trial added by hand)
             return
-        config = self.configs.setdefault(job.config_id, _Config(dict(result.params)))
-        if job.rung > 0:
-            config.promoted.add(job.rung - 1)
+        config = self._claim(job.config_id, job.rung, result.params)
         if result.state != COMPLETE or result.value is None or not math.isfinite(result.value):
             return
         self.results.setdefault(job.rung, []).append((float(result.value), job.config_id))
@@ -195,9 +217,9 @@ class AshaStrategy(SuccessiveHalvingStrategy):
 
     The ``k``-th configuration is random search's draw for slot ``k`` with the
     same seed: ASHA tries the configurations random search tries, in the same
-    order, whatever slots its promotions take (a paired comparison). A study
-    whose driver died while a configuration's first job ran may draw that
-    configuration once more after recovery (its job is re-run as well).
+    order, whatever slots its promotions take (a paired comparison), whatever
+    drivers share the study or die: a configuration counts as started from the
+    moment its first job is claimed.
     """
 
     name = "asha"

@@ -84,6 +84,11 @@ class Strategy:
             self.next_slot = max(self.next_slot, result.slot + 1)
             self._observe(result)
 
+    def hold(self, jobs: Sequence[tuple[Fidelity, dict]]) -> None:
+        """Learn of multi-fidelity jobs (``(fidelity, params)``) claimed but not finished
+        for good: running here or in another driver, or re-queued. Their work is taken;
+        a strategy must not propose it again. Strategies without fidelities ignore them."""
+
     def _propose(self, slot: int) -> dict:
         raise NotImplementedError
 
