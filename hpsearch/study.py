@@ -8,7 +8,6 @@ an interrupted or killed run resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 import json
 import logging
@@ -584,10 +583,13 @@ class Study:
         """Where a multi-fidelity job saves its paused training and whence it resumes."""
         if fidelity is None:
             return {}
-        path = functools.partial(artifacts.checkpoint_path, self.folder)
-        return {"checkpoint_path": str(path(slot)),
+        return {"checkpoint_path": str(self.checkpoint_path(slot)),
                 "resume_path": None if fidelity.resume_from is None
-                else str(path(fidelity.resume_from))}
+                else str(self.checkpoint_path(fidelity.resume_from))}
+
+    def checkpoint_path(self, slot: int) -> Path:
+        """Where the job of ``slot`` saves its paused training (asha, bohb)."""
+        return artifacts.checkpoint_path(self.folder, slot)
 
     # The user's data and the trained models.
     def data_dir(self) -> Path:

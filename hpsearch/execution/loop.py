@@ -105,6 +105,8 @@ class RunLoop:
         self._warm_pool()
         self._recover_stale(starting=True)
         self.strategy = self.study.config.build_strategy()
+        if self.strategy.multi_fidelity:
+            self._release_checkpoints()
         note = grid_coverage(self.strategy.size, self.n_trials)
         if note:
             log.warning(note)
@@ -291,21 +293,21 @@ class RunLoop:
         if task.files is not None and task.files.model_path:
             self._retry(prune_models, self.study)
         if task.files is not None and task.files.resume_path:
-            self._release_checkpoint(task)
+            self._release_checkpoints()
         self._tell(result)
         self._count_failure(result)
         self.bar.update(1)
         self._note_best([result])
         self._show_best()
 
-    def _release_checkpoint(self, task: TrialTask) -> None:
-        """Delete the checkpoint a recorded job continued, unless a job that continues
-        it still runs or waits to be re-run (a study whose promotions were made twice)."""
+    def _release_checkpoints(self) -> None:
+        """Delete the checkpoints whose continuing jobs are all recorded: none runs or
+        waits to be re-run. Called when such a job is recorded and when a run starts
+        (a driver killed between recording a job and deleting its checkpoint)."""
         with self._locked():
-            if records.checkpoint_needed(self._trials(), task.fidelity.resume_from):
-                return
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(task.files.resume_path)
+            for slot in records.used_checkpoints(self._trials()):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.study.checkpoint_path(slot))
 
     def _tell(self, result: TrialResult) -> None:
         if self.adaptive:

@@ -208,12 +208,17 @@ def pending_jobs(trials) -> list[FrozenTrial]:
             and fidelity_of(t) is not None]
 
 
-def checkpoint_needed(trials, slot: int) -> bool:
-    """True while a job that continues the checkpoint of ``slot`` has not finished for
-    good: it runs, or it waits to be re-run (its slot has no finished trial yet)."""
+def used_checkpoints(trials) -> set[int]:
+    """The slots whose paused training no job needs any more: every job that continues
+    it has finished for good (none runs, none waits to be re-run)."""
     done = {slot_of(t) for t in trials if is_finished(t)}
-    return any(fidelity_of(t).resume_from == slot and slot_of(t) not in done
-               for t in pending_jobs(trials))
+    used, needed = set(), set()
+    for trial in trials:
+        fidelity = fidelity_of(trial)
+        if fidelity is not None and fidelity.resume_from is not None \
+                and not is_confirmation(trial):
+            (used if slot_of(trial) in done else needed).add(fidelity.resume_from)
+    return used - needed
 
 
 def is_requeued(trial: FrozenTrial) -> bool:
