@@ -27,6 +27,8 @@ from hpsearch.storages import records
 from hpsearch.strategies import get_strategy
 
 BUDGET = 30
+# Runs that are killed or interrupted: the first job of the top rung starts near slot 12.
+SHORT = 20
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[8], [16]])}
 
 
@@ -171,18 +173,18 @@ def test_two_drivers_train_each_configuration_to_each_rung_once(tmp_path, kind):
 @pytest.mark.parametrize(("rung", "complete"), [(0, 2), (1, 3), (2, 6)])
 def test_a_kill_mid_asha_then_a_rerun_trains_each_configuration_to_each_rung_once(
         storage, rung, complete):
-    proc = _driver(storage)
+    proc = _driver(storage, SHORT)
     _wait_for_running_job(storage, rung, complete)
     proc.kill()
     proc.wait(timeout=30)
     assert any(t.state.name == "RUNNING" for t in _trials(storage))
-    _succeeds(_driver(storage))
-    _assert_each_promotion_once(storage)
+    _succeeds(_driver(storage, SHORT))
+    _assert_each_promotion_once(storage, SHORT)
 
 
 def test_two_quick_ctrl_c_mid_asha_then_a_rerun_train_each_configuration_to_each_rung_once(
         storage):
-    proc = _driver(storage)
+    proc = _driver(storage, SHORT)
     _wait_for_running_job(storage, 1, 3)
     proc.send_signal(signal.SIGINT)
     time.sleep(0.01)
@@ -191,5 +193,5 @@ def test_two_quick_ctrl_c_mid_asha_then_a_rerun_train_each_configuration_to_each
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
     assert any(records.is_requeued(t) and records.fidelity_of(t).rung == 1
                for t in _trials(storage))
-    _succeeds(_driver(storage))
-    _assert_each_promotion_once(storage)
+    _succeeds(_driver(storage, SHORT))
+    _assert_each_promotion_once(storage, SHORT)
