@@ -191,7 +191,8 @@ def test_two_quick_ctrl_c_mid_asha_then_a_rerun_train_each_configuration_to_each
     time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0 and "KeyboardInterrupt" in err
-    assert any(records.is_requeued(t) for t in _trials(storage))
+    assert proc.returncode != 0 and "KeyboardInterrupt" in err, err
+    # Its jobs were re-queued (or, when Ctrl-C came mid-claim, left running for recovery).
+    assert any(records.is_requeued(t) or t.state.name == "RUNNING" for t in _trials(storage))
     _succeeds(_driver(storage, SHORT))
     _assert_each_promotion_once(storage, SHORT)
