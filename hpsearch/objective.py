@@ -305,8 +305,11 @@ def model_config(config: ObjectiveConfig, settings: dict, seed: int,
 
 def build_model(config: ObjectiveConfig, settings: dict, seed: int,
                 data: netcore.Dataset) -> netcore.MLP:
-    """The untrained net of one trial."""
-    return netcore.MLP(**model_config(config, settings, seed, data))
+    """The untrained net of one trial, carrying the data's preprocessing: its metrics
+    (a standardized target's in the target's units) and its answers on raw rows."""
+    model = netcore.MLP(**model_config(config, settings, seed, data))
+    model.preprocessing = data.preprocessing
+    return model
 
 
 def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset,
@@ -438,7 +441,6 @@ def _holdout(config, settings, seed, data, reporter, files, deadline, fidelity=N
     if hist.state is not None:  # paused: a later job may continue it
         _save_atomically(hist.state.save, Path(files.checkpoint_path))
     if files is not None and files.model_path and config.keep_models:
-        model.preprocessing = data.preprocessing
         record["model_file"] = _save_model(model, Path(files.model_path)).name
     return record
 
@@ -533,7 +535,6 @@ def refit(config: ObjectiveConfig, params: Mapping, seed: int, data: netcore.Dat
         hist = netcore.fit(model, X, y, seed=seed, **fit_kw)
         if hist.diverged:
             raise DivergedError(f"the refit diverged at epoch {hist.diverged_epoch}")
-    model.preprocessing = data.preprocessing
     return model
 
 

@@ -91,6 +91,7 @@ DATA_KEYS: dict[str, tuple[tuple, str]] = {
     "val": (_NUMBER, "a fraction in (0, 1)"),
     "test": (_NUMBER, "a fraction in (0, 1)"),
     "standardize": ((bool,), "true or false"),
+    "standardize_target": ((bool,), "true or false"),
     "stratify": ((bool,), "true or false"),
     "seed": ((int,), "an integer"),
     "features": ((list,), "a list of column names"),

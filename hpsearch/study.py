@@ -598,10 +598,11 @@ class Study:
         return load_data(objective, files)
 
     def best_model(self) -> netcore.MLP:
-        """The best trial's trained net (its best epoch), with the data's preprocessing.
+        """The best trial's trained net (its best epoch), with the data's preprocessing:
+        ``best_model().predict(raw_rows)`` gives the user's labels (or the target's units).
 
         ``best_model().evaluate(study.dataset().X_test, study.dataset().y_test)``
-        gives exactly the test metrics recorded for that trial.
+        (prepared arrays) gives exactly the test metrics recorded for that trial.
 
         Raises:
             ValueError: when no trial completed or its model was not kept.
@@ -621,10 +622,26 @@ class Study:
         """
         return models.refit(self, on=on, trial=trial)
 
-    def export(self, path: str | Path, *, trial: int | None = None) -> Path:
-        """Write the best (or ``trial``'s) model to ``path`` as a netcore .npz file,
-        with the preprocessing ``hpsearch predict`` needs."""
-        model = self.best_model() if trial is None else self.model(trial)
+    def export(self, path: str | Path, *, trial: int | None = None,
+               model: netcore.MLP | None = None) -> Path:
+        """Write the best (or ``trial``'s) model, or ``model`` (e.g. the one ``refit``
+        returned), to ``path`` as a netcore .npz file with the preprocessing
+        ``hpsearch predict`` needs.
+
+        Raises:
+            ValueError: when both ``trial`` and ``model`` are given.
+            TypeError: when ``model`` is not a ``netcore.MLP``.
+        """
+        if model is not None:
+            if trial is not None:
+                raise ValueError("export takes trial= or model=, not both")
+            if not isinstance(model, netcore.MLP):
+                raise TypeError(f"model must be a netcore.MLP (e.g. study.refit()), got "
+                                f"{type(model).__name__}")
+        elif trial is None:
+            model = self.best_model()
+        else:
+            model = self.model(trial)
         return netcore.save(model, path)
 
 

@@ -86,9 +86,9 @@ class Dataset:
 
     @classmethod
     def from_arrays(cls, X, y, *, val: float = 0.2, test: float = 0.2, stratify: bool = True,
-                    standardize: bool = True, seed: int = 0, task: str | None = None,
-                    X_val=None, y_val=None, X_test=None, y_test=None, name: str = "arrays",
-                    dtype="float32") -> Dataset:
+                    standardize: bool = True, standardize_target: bool = True, seed: int = 0,
+                    task: str | None = None, X_val=None, y_val=None, X_test=None, y_test=None,
+                    name: str = "arrays", dtype="float32") -> Dataset:
         """A dataset from a user's features ``X`` (2-D array or DataFrame) and labels ``y``.
 
         ``task=None`` infers regression from float ``y``, else classification
@@ -97,7 +97,11 @@ class Dataset:
         validation rows (fraction ``val`` of all rows) are split off with
         ``seed``, stratified by class when ``stratify``; ``X_val``/``y_val`` and
         ``X_test``/``y_test`` replace the drawn splits. With ``standardize``
-        every split is scaled by the training split's mean and std.
+        every split is scaled by the training split's mean and std; with
+        ``standardize_target`` so is a regression target (``y_*`` then hold
+        standardized values; ``preprocessing.decode`` gives the target's units
+        back, and a model carrying the preprocessing reports its metrics and
+        predictions in them).
 
         >>> data = Dataset.from_arrays(np.eye(10), ["a", "b"] * 5, val=0.2, test=0.2)
         >>> data.X_train.shape, data.n_classes, data.preprocessing.classes
@@ -110,8 +114,8 @@ class Dataset:
             TypeError: non-numeric feature columns.
         """
         fields = split_arrays(X, y, val=val, test=test, stratify=stratify, standardize=standardize,
-                              seed=seed, task=task, X_val=X_val, y_val=y_val, X_test=X_test,
-                              y_test=y_test, dtype=dtype)
+                              standardize_target=standardize_target, seed=seed, task=task,
+                              X_val=X_val, y_val=y_val, X_test=X_test, y_test=y_test, dtype=dtype)
         return cls(name=name, **fields)
 
     @classmethod

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netcore.array_cache import array_specs, load_arrays, save_arrays
-from netcore.tabular import Preprocessing, check_task, shown
+from netcore.tabular import Preprocessing, check_task, select_columns, shown
 
 if TYPE_CHECKING:  # imported by the readers of tables: opening saved arrays needs no pandas
     import pandas as pd
@@ -46,17 +46,18 @@ def table_columns(frame: pd.DataFrame, target: str, features, source: Path
     """
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
-    if not isinstance(target, str) or target not in columns:
+    known = set(columns)  # membership tests stay linear in the width of a wide table
+    if not isinstance(target, str) or target not in known:
         raise ValueError(f"{source}: target {target!r} is not a column; the columns are {shown(columns, 30)}")
     if features is None:
         features = [c for c in columns if c != target]
     elif isinstance(features, str) or not all(isinstance(c, str) for c in features):
         raise TypeError(f"features must be a list of column names, got {features!r}")
-    missing = [c for c in features if c not in columns]
-    if missing or target in features:
+    missing = [c for c in features if c not in known]
+    if missing or target in set(features):
         problem = f"{shown(missing)} are not columns" if missing else f"{target!r} is the target"
         raise ValueError(f"{source}: features {problem}; the columns are {shown(columns, 30)}")
-    return frame[list(features)], frame[target]
+    return select_columns(frame, features, str(source)), frame[target]
 
 
 def read_csv(path: str | Path, target: str, *, features=None, sep: str = ","

@@ -51,6 +51,7 @@ def gradcheck(model: MLP, X, y, *, eps: float = 1e-5, max_per_array: int | None 
         The maximum relative error; below about 1e-6 means the gradients agree.
     """
     net = model.astype("float64")
+    net.preprocessing = None  # the bare net: its loss is the one its gradients belong to
     X, T = net.prepare_data(X, y)
     net.backprop(X, T)
     # The dropout masks drawn above stay fixed, so every loss below is the same function.

@@ -60,9 +60,9 @@ def load(path: str | Path) -> MLP:
         model.params[...] = arrays["params"]
         model.set_buffers({k.split(":", 1)[1]: v for k, v in arrays.items()
                            if k.startswith("buffer:")})
+        model.preprocessing = preprocessing  # checked against the net's widths and loss
     except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a valid netcore model file ({exc})") from None
-    model.preprocessing = preprocessing
     return model
 
 

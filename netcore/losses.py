@@ -165,6 +165,10 @@ class MeanSquaredError(Loss):
 
     name = "mse"
     is_classifier = False
+    # Per-output weights of the reported loss value (None: all 1). A model whose target is
+    # standardized sets them to target_scale ** 2, so that its losses are in the target's
+    # units; the gradient stays that of the standardized target the net learns.
+    unit_weights: np.ndarray | None = None
 
     def prepare_targets(self, y, n_outputs, dtype, argument="y"):
         y = _numeric(y, argument, "numbers for mse").astype(dtype, copy=False)
@@ -184,7 +188,10 @@ class MeanSquaredError(Loss):
 
     def loss_and_delta(self, z, t, *, scale):
         z -= t
-        loss = 0.5 * float(np.vdot(z, z))
+        if self.unit_weights is None:
+            loss = 0.5 * float(np.vdot(z, z))
+        else:
+            loss = 0.5 * float(np.einsum("ij,ij,j->", z, z, self.unit_weights))
         z *= scale
         return loss, 0
 

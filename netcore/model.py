@@ -17,6 +17,7 @@ from netcore.init import BIAS_INITS, get_initializer, init_bias
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import get_loss
 from netcore.metrics import regression_metrics
+from netcore.tabular import Preprocessing
 from netcore.validation import check_features, check_options
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -119,8 +120,17 @@ class MLP:
     ``params`` and ``grads`` are flat arrays; all weight matrices come first
     (``params[:n_weights]``), so weight decay is one slice operation. Dropout
     masks are drawn from ``self.rng`` (see ``set_rng``; ``fit`` seeds it).
-    ``preprocessing`` (a ``netcore.Preprocessing`` or None) is not used by the
-    model itself; it travels with it through ``copy``, ``save`` and ``load``.
+
+    Raw rows and prepared arrays: ``preprocessing`` (a ``netcore.Preprocessing``
+    or None; it travels through ``copy``, ``save`` and ``load``) makes
+    ``predict``/``predict_proba`` answer the user's raw rows (a DataFrame's
+    columns picked by name, an array's width checked, the stored standardization
+    applied) with the user's labels or the target's units. The bare net on
+    prepared arrays (a ``Dataset``'s ``X_*``/``y_*``) is ``predict_prepared``,
+    ``predict_proba_prepared``, ``evaluate`` and ``fit``; a model without
+    preprocessing answers the same on both. A standardized regression target
+    (``preprocessing.target_scale``) makes every reported loss and metric, also
+    ``fit``'s, be in the target's units.
     """
 
     def __init__(
@@ -150,7 +160,7 @@ class MLP:
         self._first_param_layer = next(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
         self.set_rng(rng.spawn(1)[0])
         # How raw rows become inputs and outputs labels (netcore.Preprocessing); saved with the model.
-        self.preprocessing = None
+        self._preprocessing = None
 
     def _configure(self, sizes, activation, loss, init, bias_init, seed, dtype, activation_options,
                    dropout, input_dropout, batch_norm, bn_momentum) -> None:
@@ -288,14 +298,76 @@ class MLP:
         for start in range(0, len(X), _EVAL_CHUNK):
             yield start, self.forward(X[start:start + _EVAL_CHUNK])
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities (or regression values for ``mse``)."""
+    @property
+    def preprocessing(self) -> Preprocessing | None:
+        """How raw rows become this net's inputs and its outputs the user's answers."""
+        return self._preprocessing
+
+    @preprocessing.setter
+    def preprocessing(self, prep: Preprocessing | None) -> None:
+        if prep is not None:
+            if not isinstance(prep, Preprocessing):
+                raise TypeError(f"preprocessing must be a netcore.Preprocessing or None, got "
+                                f"{type(prep).__name__}")
+            prep.check_fits(self.sizes[0], self.n_outputs, self.loss.is_classifier)
+        self._preprocessing = prep
+        if not self.loss.is_classifier:
+            scale = None if prep is None else prep.target_scale
+            self.loss.unit_weights = None if scale is None else scale ** 2
+
+    @property
+    def n_features_in_(self) -> int:
+        """The number of input features (raw columns) the model takes."""
+        return self.sizes[0]
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The labels of ``predict_proba``'s columns, in order: the user's labels, or
+        ``0..k-1`` without preprocessing. A regression model has none (AttributeError)."""
+        if not self.loss.is_classifier:
+            raise AttributeError("a regression model (loss 'mse') has no classes_")
+        prep = self._preprocessing
+        if prep is not None and prep.classes is not None:
+            return np.asarray(prep.classes)
+        return np.arange(max(2, self.n_outputs))
+
+    def _inputs(self, X) -> np.ndarray:
+        """The net's inputs from raw rows (unchanged without preprocessing)."""
+        return X if self._preprocessing is None else \
+            self._preprocessing.transform(X, dtype=self.dtype.name)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """On raw rows: one probability column per class of ``classes_`` (also for a
+        one-output sigmoid net), or regression values in the target's units. Without
+        preprocessing the same as ``predict_proba_prepared``.
+
+        Raises:
+            ValueError, TypeError: columns missing, another width, NaN/inf, non-numeric values.
+        """
+        out = self.predict_proba_prepared(self._inputs(X))
+        prep = self._preprocessing
+        if prep is None:
+            return out
+        if not self.loss.is_classifier:
+            return prep.decode(out)
+        return np.column_stack([1 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out
+
+    def predict(self, X) -> np.ndarray:
+        """On raw rows: the user's class labels, or regression values in the target's
+        units. Without preprocessing the same as ``predict_prepared``."""
+        out = self.predict_prepared(self._inputs(X))
+        return out if self._preprocessing is None else self._preprocessing.decode(out)
+
+    def predict_proba_prepared(self, X: np.ndarray) -> np.ndarray:
+        """The bare net on prepared inputs: class probabilities (or regression values,
+        standardized when the target is, for ``mse``)."""
         X = check_features(X, self.sizes[0], self.dtype)
         return np.concatenate([self.loss.output(z) for _, z in self._chunks(X)])
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted class labels (or regression values for ``mse``)."""
-        out = self.predict_proba(X)
+    def predict_prepared(self, X: np.ndarray) -> np.ndarray:
+        """The bare net on prepared inputs: class indices (or regression values, as
+        ``predict_proba_prepared``)."""
+        out = self.predict_proba_prepared(X)
         if not self.loss.is_classifier:
             return out[:, 0] if out.shape[1] == 1 else out
         if out.shape[1] == 1:
@@ -326,7 +398,10 @@ class MLP:
 
     def evaluate(self, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """Mean loss and, for classifiers, accuracy: ``{"loss": .., "accuracy": ..}``;
-        for ``mse``, root mean squared error and R^2: ``{"loss": .., "rmse": .., "r2": ..}``."""
+        for ``mse``, root mean squared error and R^2: ``{"loss": .., "rmse": .., "r2": ..}``.
+
+        ``X`` and ``y`` are prepared arrays (class indices; a ``Dataset``'s splits);
+        with a standardized target the values are in the target's units."""
         return self.evaluate_prepared(*self.prepare_data(X, y))
 
     def evaluate_prepared(self, X: np.ndarray, targets: np.ndarray) -> dict[str, float]:
@@ -344,8 +419,12 @@ class MLP:
         metrics = {"loss": total / len(X)}
         if self.loss.is_classifier:
             metrics["accuracy"] = correct / len(X)
-        else:
+        elif self.loss.unit_weights is None:
             metrics.update(regression_metrics(ss_res, targets))
+        else:  # the standardized target's residuals, in the target's units
+            units = np.sqrt(self.loss.unit_weights)
+            metrics.update(regression_metrics(ss_res * self.loss.unit_weights,
+                                              targets.reshape(len(targets), -1) * units))
         return metrics
 
     def get_buffers(self) -> dict[str, np.ndarray]:

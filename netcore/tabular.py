@@ -24,7 +24,10 @@ if TYPE_CHECKING:  # pandas is imported where a table is read: a worker training
 
 TASKS = ("classification", "regression")
 FLOAT_DTYPES = ("float32", "float64")
-_FIELDS = ("task", "feature_names", "target", "mean", "scale", "classes")
+_FIELDS = ("task", "feature_names", "target", "mean", "scale", "classes", "target_mean",
+           "target_scale")
+# Fields a file written before they existed lacks: they read as None.
+_OPTIONAL_FIELDS = ("target_mean", "target_scale")
 _SHOWN = 5  # names or labels quoted in an error message
 
 
@@ -72,33 +75,76 @@ def is_frame(value) -> bool:
     return pandas is not None and isinstance(value, pandas.DataFrame)
 
 
-def _non_numeric_columns(frame: pd.DataFrame) -> list[str]:
+def _numeric_dtype(dtype) -> bool:
     import pandas as pd
 
-    return [str(name) for name, dtype in frame.dtypes.items()
-            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))]
+    return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+
+
+def _non_numeric_columns(dtypes: pd.Series) -> list[str]:
+    """The names of the non-numeric columns among ``dtypes`` (a frame's ``dtypes``),
+    testing each distinct dtype once: a table may have 10^5 columns of a few dtypes."""
+    bad = {dtype for dtype in set(dtypes.tolist()) if not _numeric_dtype(dtype)}
+    return [str(name) for name, dtype in dtypes.items() if dtype in bad] if bad else []
+
+
+def select_columns(frame: pd.DataFrame, names, argument: str = "X") -> pd.DataFrame:
+    """The columns ``names`` of ``frame`` (named as text), in that order.
+
+    A table read from a file keeps each column apart, and pandas then selects
+    columns one by one; a table of numbers is gathered once instead, so wide
+    tables stay fast (the columns become float64, as model inputs do anyway).
+    """
+    import pandas as pd
+
+    positions = _column_positions(frame, names, argument)
+    if all(_numeric_dtype(dtype) for dtype in set(frame.dtypes.tolist())):
+        matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)[:, positions]
+        return pd.DataFrame(matrix, columns=pd.Index(frame.columns[positions]), index=frame.index)
+    return frame.iloc[:, positions]
 
 
 def frame_matrix(frame: pd.DataFrame, feature_names: tuple[str, ...] | None,
                  argument: str = "X") -> tuple[np.ndarray, tuple[str, ...]]:
     """The float64 matrix of ``frame``'s feature columns (all when ``feature_names`` is None).
 
+    Columns are matched by their names as text, so a frame with integer column
+    names (``pandas.DataFrame(X)``) gives back the names ``"0"``, ``"1"``, ... and
+    is matched by them. Every step is linear in the number of columns.
+
     Raises:
-        ValueError: naming feature columns the frame lacks.
+        ValueError: naming feature columns the frame lacks, or a frame without rows.
         TypeError: naming non-numeric columns (suggesting ``pandas.get_dummies``).
     """
+    if len(frame) == 0:
+        raise ValueError(f"{argument} has columns but no rows: nothing to use")
     if feature_names is not None:
-        missing = [name for name in feature_names if name not in frame.columns]
-        if missing:
-            raise ValueError(f"{argument} lacks the feature columns {shown(missing)}; "
-                             f"it has {shown(map(str, frame.columns), 20)}")
-        frame = frame[list(feature_names)]
-    bad = _non_numeric_columns(frame)
+        frame = select_columns(frame, feature_names, argument)
+    bad = _non_numeric_columns(frame.dtypes)
     if bad:
         raise TypeError(f"{argument} has non-numeric columns {shown(bad)}; encode them as numbers "
                         "first, e.g. with pandas.get_dummies(X, columns=[...])")
     names = tuple(str(name) for name in frame.columns)
     return frame.to_numpy(dtype=np.float64, na_value=np.nan), names
+
+
+def _column_positions(frame: pd.DataFrame, feature_names: tuple[str, ...], argument: str
+                      ) -> list[int]:
+    """Where each of ``feature_names`` is among ``frame``'s columns (named as text)."""
+    positions: dict[str, int] = {}
+    doubled = set()
+    for i, name in enumerate(map(str, frame.columns)):
+        if positions.setdefault(name, i) != i:
+            doubled.add(name)
+    missing = [name for name in feature_names if name not in positions]
+    if missing:
+        raise ValueError(f"{argument} lacks the feature columns {shown(missing)}; "
+                         f"it has {shown(map(str, frame.columns), 20)}")
+    ambiguous = [name for name in feature_names if name in doubled]
+    if ambiguous:
+        raise ValueError(f"{argument} has several columns named {shown(ambiguous)}; "
+                         "rename them so that each feature is one column")
+    return [positions[name] for name in feature_names]
 
 
 def array_matrix(X, argument: str = "X") -> np.ndarray:
@@ -157,6 +203,10 @@ class Preprocessing:
         mean, scale: per-feature float64 statistics of the standardization
             ``(X - mean) / scale`` (None: inputs are used as they are).
         classes: the original class labels; class index i is ``classes[i]``.
+        target_mean, target_scale: per-output float64 statistics of a standardized
+            regression target: the net learns ``(y - target_mean) / target_scale``
+            and ``decode`` maps its outputs back to the target's units (None: the
+            target is used as it is).
 
     >>> prep = Preprocessing(classes=("cat", "dog"))
     >>> prep.decode(prep.encode(["dog", "cat"])).tolist()
@@ -169,6 +219,8 @@ class Preprocessing:
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
     classes: tuple | None = None
+    target_mean: np.ndarray | None = None
+    target_scale: np.ndarray | None = None
 
     def __post_init__(self):
         check_task(self.task)
@@ -178,6 +230,7 @@ class Preprocessing:
         self.mean = _as_array(self.mean, "mean", np.float64)
         self.scale = self._checked_scale()
         self.classes = self._checked_classes()
+        self.target_mean, self.target_scale = self._checked_target_scaling()
 
     def _checked_names(self) -> tuple[str, ...] | None:
         if self.feature_names is None:
@@ -217,6 +270,45 @@ class Preprocessing:
             raise ValueError(f"classes must hold at least 2 distinct labels, got {shown(classes)}")
         return classes
 
+    def _checked_target_scaling(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        mean = _as_array(self.target_mean, "target_mean", np.float64)
+        scale = _as_array(self.target_scale, "target_scale", np.float64)
+        if (mean is None) != (scale is None):
+            raise ValueError("target_mean and target_scale must be given together (or both be None)")
+        if mean is None:
+            return None, None
+        if self.task != "regression":
+            raise ValueError("target_mean and target_scale are for task='regression' only")
+        if len(mean) != len(scale) or len(mean) == 0:
+            raise ValueError(f"target_mean and target_scale must have one entry per output, got "
+                             f"{len(mean)} and {len(scale)}")
+        if (scale < 0).any():
+            raise ValueError("target_scale must hold standard deviations >= 0")
+        scale = np.where(scale > 0, scale, 1.0)  # a constant target is only centred
+        scale.flags.writeable = False
+        return mean, scale
+
+    def check_fits(self, n_inputs: int, n_outputs: int, is_classifier: bool) -> None:
+        """Refuse to describe a net it does not fit: another input width, a class or
+        target count other than the outputs, or a classifier's labels on a regression net.
+
+        Raises:
+            ValueError: naming both counts.
+        """
+        if self.n_features is not None and self.n_features != n_inputs:
+            raise ValueError(f"preprocessing has {self.n_features} features, the model's input "
+                             f"layer {n_inputs}")
+        if (self.task == "classification") != is_classifier:
+            raise ValueError(f"preprocessing is for task={self.task!r}, the model's loss for "
+                             f"{'classification' if is_classifier else 'regression'}")
+        if self.classes is not None and len(self.classes) != n_outputs \
+                and not (len(self.classes) == 2 and n_outputs == 1):
+            raise ValueError(f"preprocessing has {len(self.classes)} classes, the model "
+                             f"{n_outputs} outputs")
+        if self.target_mean is not None and len(self.target_mean) != n_outputs:
+            raise ValueError(f"preprocessing scales {len(self.target_mean)} targets, the model "
+                             f"has {n_outputs} outputs")
+
     @property
     def n_features(self) -> int | None:
         """The number of input features, when known."""
@@ -236,9 +328,9 @@ class Preprocessing:
             matrix, names = frame_matrix(X, self.feature_names)
         else:
             matrix, names = array_matrix(X), self.feature_names
-            if self.n_features is not None and matrix.shape[1] != self.n_features:
-                raise ValueError(f"X has {matrix.shape[1]} features, expected {self.n_features}"
-                                 + (f" ({shown(names)})" if names else ""))
+        if self.n_features is not None and matrix.shape[1] != self.n_features:
+            raise ValueError(f"X has {matrix.shape[1]} features, expected {self.n_features}"
+                             + (f" ({shown(names)})" if names else ""))
         check_finite_features(matrix, names)
         if self.mean is None:
             return np.ascontiguousarray(matrix, dtype=dtype)
@@ -246,9 +338,26 @@ class Preprocessing:
         out /= self.scale
         return np.ascontiguousarray(out, dtype=dtype)
 
+    def standardize_target(self, y: np.ndarray, dtype="float32") -> np.ndarray:
+        """Regression targets as the net learns them: ``(y - target_mean) / target_scale``
+        (``y`` unchanged, in ``dtype``, when the target is not standardized)."""
+        y = np.asarray(y, dtype=np.float64)
+        if self.target_mean is not None:
+            shape = y.shape
+            y = ((y.reshape(len(y), -1) - self.target_mean) / self.target_scale).reshape(shape)
+        return np.ascontiguousarray(y, dtype=check_float_dtype(dtype))
+
     def decode(self, predictions) -> np.ndarray:
-        """Original class labels of predicted class indices (regression: unchanged)."""
-        if self.task == "regression" or self.classes is None:
+        """Original class labels of predicted class indices; for regression, the
+        net's outputs in the target's units (float64; unchanged without target scaling)."""
+        if self.task == "regression":
+            if self.target_mean is None:
+                return predictions
+            values = np.asarray(predictions, dtype=np.float64)
+            shape = values.shape
+            return (values.reshape(len(values), -1) * self.target_scale + self.target_mean
+                    ).reshape(shape)
+        if self.classes is None:
             return predictions
         indices = np.asarray(predictions)
         if not np.issubdtype(indices.dtype, np.integer) and indices.size:
@@ -278,13 +387,18 @@ class Preprocessing:
         return indices.astype(np.int64).reshape(np.shape(labels))
 
     def to_dict(self) -> dict:
-        """JSON-able fields (arrays as lists); ``from_dict`` reads it back."""
+        """JSON-able fields (arrays as lists; the target scaling only when set);
+        ``from_dict`` reads it back."""
         def listed(value):
             if value is None:
                 return None
             return value.tolist() if isinstance(value, np.ndarray) else list(value)
         return {"task": self.task, "feature_names": listed(self.feature_names), "target": self.target,
-                "mean": listed(self.mean), "scale": listed(self.scale), "classes": listed(self.classes)}
+                "mean": listed(self.mean), "scale": listed(self.scale), "classes": listed(self.classes),
+                # Left out when unset, so that data and models written before they existed
+                # keep their fingerprints.
+                **{key: listed(getattr(self, key)) for key in _OPTIONAL_FIELDS
+                   if getattr(self, key) is not None}}
 
     @classmethod
     def from_dict(cls, data: dict) -> Preprocessing:
@@ -298,13 +412,15 @@ class Preprocessing:
             raise ValueError(f"preprocessing must be a dict, got {type(data).__name__}")
         check_options(data, _FIELDS, what="preprocessing has unknown keys",
                       allows="it needs exactly")
+        data = {key: None for key in _OPTIONAL_FIELDS} | data
         missing = [key for key in _FIELDS if key not in data]
         if missing:
             raise ValueError(f"preprocessing needs the keys {list(_FIELDS)}; missing {missing}")
         if data["task"] is None:
             raise ValueError(f"preprocessing 'task' must be one of {list(TASKS)}, got null")
-        if any(isinstance(data[key], str) for key in ("feature_names", "mean", "scale", "classes")):
-            raise ValueError("preprocessing feature_names, mean, scale and classes must be lists or null")
+        lists = ("feature_names", "mean", "scale", "classes", *_OPTIONAL_FIELDS)
+        if any(isinstance(data[key], str) for key in lists):
+            raise ValueError(f"preprocessing {', '.join(lists)} must be lists or null")
         try:
             return cls(**data)
         except TypeError as exc:

@@ -30,8 +30,9 @@ _SPLITS = ("train", "val", "test")
 
 
 def split_arrays(X, y, *, val=0.2, test=0.2, stratify: bool = True, standardize: bool = True,
-                 seed: int = 0, task: str | None = None, X_val=None, y_val=None, X_test=None,
-                 y_test=None, dtype="float32", target: str | None = None) -> dict:
+                 standardize_target: bool = True, seed: int = 0, task: str | None = None,
+                 X_val=None, y_val=None, X_test=None, y_test=None, dtype="float32",
+                 target: str | None = None) -> dict:
     """The fields of a ``Dataset`` built from ``X`` and ``y`` (see ``Dataset.from_arrays``)."""
     dtype = check_float_dtype(dtype)
     X, names = features(X, None, "X")
@@ -43,18 +44,28 @@ def split_arrays(X, y, *, val=0.2, test=0.2, stratify: bool = True, standardize:
     if task == "classification":
         classes, codes = encode_classes(y)
         explicit = {k: (Xs, _encode_split(ys, classes, f"y_{k}")) for k, (Xs, ys) in explicit.items()}
-    else:
-        classes, codes = None, regression_targets(y, "y", dtype)
-        explicit = {k: (Xs, regression_targets(ys, f"y_{k}", dtype)) for k, (Xs, ys) in explicit.items()}
+    else:  # float64 until the target scaling is applied
+        classes, codes = None, regression_targets(y, "y", np.float64)
+        explicit = {k: (Xs, regression_targets(ys, f"y_{k}", np.float64))
+                    for k, (Xs, ys) in explicit.items()}
     strata = codes if task == "classification" and stratify else None
     rows = split_rows(len(X), fractions, strata=strata, classes=classes, seed=seed)
     parts = {k: (X[r], codes[r]) for k, r in rows.items()} | explicit
-    prep = _fit_preprocessing(parts["train"][0], task, names, target, classes, standardize)
+    _check_flag(standardize_target, "standardize_target")
+    prep = _fit_preprocessing(parts["train"], task, names, target, classes, standardize,
+                              standardize_target)
     fields = {"n_classes": len(classes) if classes else 0, "task": task, "preprocessing": prep}
     for split in _SPLITS:
         fields[f"X_{split}"] = prep.transform(parts[split][0], dtype)
-        fields[f"y_{split}"] = np.ascontiguousarray(parts[split][1])
+        labels = parts[split][1]
+        fields[f"y_{split}"] = np.ascontiguousarray(labels) if task == "classification" \
+            else prep.standardize_target(labels, dtype)
     return fields
+
+
+def _check_flag(value, argument: str) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{argument} must be True or False, got {value!r}")
 
 
 def features(X, names: tuple[str, ...] | None, argument: str, n_features: int | None = None
@@ -212,10 +223,16 @@ def _split_off(rows: np.ndarray, size: int, split: str, strata, classes, seed: i
                          "pass stratify=False or larger fractions") from None
 
 
-def _fit_preprocessing(X_train: np.ndarray, task: str, names, target, classes,
-                       standardize: bool) -> Preprocessing:
-    mean = scale = None
-    if standardize:  # statistics of the training rows only
+def _fit_preprocessing(train: tuple[np.ndarray, np.ndarray], task: str, names, target, classes,
+                       standardize: bool, standardize_target: bool) -> Preprocessing:
+    """Statistics of the training rows only: the features' (``standardize``) and, for
+    regression, the target's (``standardize_target``)."""
+    X_train, y_train = train
+    mean = scale = target_mean = target_scale = None
+    if standardize:
         mean, scale = X_train.mean(axis=0), X_train.std(axis=0)
+    if standardize_target and task == "regression":
+        y_train = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1)
+        target_mean, target_scale = y_train.mean(axis=0), y_train.std(axis=0)
     return Preprocessing(task=task, feature_names=names, target=target, mean=mean, scale=scale,
-                         classes=classes)
+                         classes=classes, target_mean=target_mean, target_scale=target_scale)

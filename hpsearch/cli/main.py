@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", help="CSV file to write (default: standard output)")
     predict.add_argument("--proba", action="store_true",
                          help="add one probability column per class")
+    predict.add_argument("--no-header", action="store_true",
+                         help="the .csv/.tsv has no header line: its columns are in the "
+                              "model's training order")
     delete = sub.add_parser("delete", help="delete a study and its trials from a storage")
     delete.add_argument("storage", help="storage URL or file (e.g. sqlite:///runs.db)")
     delete.add_argument("--study", required=True, help="name of the study to delete")
@@ -302,7 +305,7 @@ def cmd_export(args) -> int:
 def cmd_predict(args) -> int:
     from hpsearch.models.predict import predict_file
 
-    frame = predict_file(args.model, args.data, proba=args.proba)
+    frame = predict_file(args.model, args.data, proba=args.proba, header=not args.no_header)
     if args.out:
         frame.to_csv(args.out, index=False)
         print(f"{len(frame)} predictions written to {args.out}")

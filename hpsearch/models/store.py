@@ -20,8 +20,8 @@ from hpsearch.storages import artifacts, records
 
 log = logging.getLogger(__name__)
 
-DATA_SOURCE_KEYS = ("path", "target", "val", "test", "standardize", "task", "stratify", "seed",
-                    "features")
+DATA_SOURCE_KEYS = ("path", "target", "val", "test", "standardize", "standardize_target", "task",
+                    "stratify", "seed", "features")
 _MODEL_FILE = re.compile(r"trial-(\d+)-(\d+)\.npz$")
 
 
