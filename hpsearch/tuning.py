@@ -21,6 +21,9 @@ from hpsearch.study import Study, as_dataset
 # Batch sizes tried, smallest first; every epoch should take at least MIN_STEPS optimizer steps.
 BATCH_LADDER = (8, 16, 32, 64, 128)
 MIN_STEPS = 8
+# Weight penalties tried; a table under SMALL_TABLE training rows also tries strong ones.
+L2_CHOICES, STRONG_L2_CHOICES = (0.0, 1e-5, 1e-4, 1e-3), (0.0, 1e-4, 1e-3, 1e-2, 3e-2)
+SMALL_TABLE = 512
 # What ``default_space()`` assumes without data: a few thousand rows, a few dozen features.
 GENERIC_ROWS, GENERIC_FEATURES = 2048, 32
 
@@ -30,9 +33,10 @@ def default_space(data: netcore.Dataset | None = None) -> dict:
 
     With ``data`` (``tune`` passes its own) the space fits the table: the
     batch sizes give every epoch at least ``MIN_STEPS`` optimizer steps on
-    its training rows (106 rows get batches of 8 to 32, not one step of 128)
-    and the widths grow with the number of features. Without, a generic space
-    for a few thousand rows and a few dozen features.
+    its training rows (106 rows get batches of 8 to 32, not one step of 128),
+    fewer than ``SMALL_TABLE`` rows may take the strong ``l2`` penalties they
+    need, and the widths grow with the number of features. Without, a generic
+    space for a few thousand rows and a few dozen features.
 
     >>> default_space()["batch_size"].values
     (32, 64, 128)
@@ -42,7 +46,7 @@ def default_space(data: netcore.Dataset | None = None) -> dict:
     return {"lr": sp.log_float(1e-4, 1e-1),
             "hidden": sp.choice(_widths(features)),
             "batch_size": sp.choice(_batch_sizes(rows)),
-            "l2": sp.choice([0.0, 1e-5, 1e-4, 1e-3])}
+            "l2": sp.choice(list(STRONG_L2_CHOICES if rows < SMALL_TABLE else L2_CHOICES))}
 
 
 def _batch_sizes(rows: int) -> list[int]:
@@ -66,6 +70,7 @@ def _free_name(storage: str, prefix: str = "tune") -> str:
 
 def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs: int = 1,
          strategy: str = "tpe", metric: str | Sequence[str] = "val_loss", epochs: int = 50,
+         patience: int | None = 10,
          storage: str = "memory", name: str | None = None, seed: int = 0,
          progress: bool = True, **create_options) -> Study:
     """Search an MLP for the data ``(X, y)`` (or a ``netcore.Dataset`` as ``X``) and
@@ -73,13 +78,15 @@ def tune(X, y=None, *, space: Mapping | None = None, n_trials: int = 30, n_jobs:
 
     ``space`` defaults to ``default_space(data)``, a space fitted to the data.
     The study lives in memory unless ``storage`` names a file or database
-    (then ``name`` lets a later call resume it); ``create_options`` go to ``Study.create`` (``fixed``,
-    ``patience``, ``keep_models``, ...).
+    (then ``name`` lets a later call resume it); ``create_options`` go to
+    ``Study.create`` (``fixed``, ``keep_models``, ...). ``patience`` is
+    ``Study.create``'s, longer by default: a validation split of a few dozen
+    rows is noisy from one epoch to the next.
     """
     data = as_dataset(X if isinstance(X, netcore.Dataset) and y is None else (X, y))
     storage = normalize_url(storage)
     study = Study.create(name or _free_name(storage), space=dict(space or default_space(data)),
-                         data=data, strategy=strategy, metric=metric, epochs=epochs,
+                         data=data, strategy=strategy, metric=metric, epochs=epochs, patience=patience,
                          storage=storage, seed=seed, load_if_exists=name is not None,
                          **create_options)
     study.run(n_trials=n_trials, n_jobs=n_jobs, progress=progress)

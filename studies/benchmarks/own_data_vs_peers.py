@@ -78,10 +78,12 @@ class Budget:
 
 @dataclass(frozen=True)
 class Outcome:
-    """One search: the test metric of the model it chose and its wall time in seconds."""
+    """One search: the test metric of the model it chose, its wall time in seconds and
+    (``tune``) the parameters it chose."""
 
     test: float
     wall: float
+    params: dict | None = None
 
 
 def load_table(name: str, seed: int) -> Table:
@@ -123,8 +125,9 @@ def run_tune(table: Table, budget: Budget, seed: int) -> Outcome:
     study = hpsearch.tune(data, n_trials=budget.trials, n_jobs=JOBS, seed=seed, progress=False,
                           **extra)
     wall = time.perf_counter() - start
-    metrics = study.best_trial["metrics"]
-    return Outcome(metrics["test_accuracy" if table.classification else "test_rmse"], wall)
+    best = study.best_trial
+    return Outcome(best["metrics"]["test_accuracy" if table.classification else "test_rmse"], wall,
+                   best["params"])
 
 
 def mlp(table: Table, budget: Budget, seed: int, **params):

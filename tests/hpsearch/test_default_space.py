@@ -47,6 +47,13 @@ def test_batch_sizes_leave_enough_steps_an_epoch(rows, expected):
         assert all(len(data.X_train) // b >= tuning.MIN_STEPS for b in batches)
 
 
+def test_only_small_tables_may_take_strong_penalties(wine):
+    assert max(_values(tuning.default_space(wine), "l2")) >= 1e-2  # 106 training rows
+    assert max(_values(tuning.default_space(), "l2")) <= 1e-3
+    digits = netcore.Dataset.from_arrays(*load_digits(return_X_y=True))
+    assert max(_values(tuning.default_space(digits), "l2")) <= 1e-3  # 1078 training rows
+
+
 def test_widths_grow_with_the_number_of_features():
     digits = netcore.Dataset.from_arrays(*load_digits(return_X_y=True))
     assert _values(tuning.default_space(digits), "hidden") == \
@@ -61,3 +68,4 @@ def test_tune_searches_the_space_fitted_to_its_data(wine):
     study = hpsearch.tune(wine, n_trials=2, epochs=1, progress=False)
     assert study.config.space.to_dict() == SearchSpace(tuning.default_space(wine)).to_dict()
     assert study.best_params["batch_size"] in (8, 16, 32)
+    assert study.config.objective.patience == 10  # a few dozen validation rows are noisy
