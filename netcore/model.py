@@ -8,6 +8,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from netcore.losses import get_loss
 from netcore.metrics import regression_metrics
 from netcore.tabular import Preprocessing
 from netcore.validation import check_features, check_options
+
+if TYPE_CHECKING:  # a net trained on arrays needs no pandas
+    import pandas as pd
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 _EVAL_CHUNK = 4096
@@ -331,12 +335,12 @@ class MLP:
             return np.asarray(prep.classes)
         return np.arange(max(2, self.n_outputs))
 
-    def _inputs(self, X) -> np.ndarray:
+    def _inputs(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
         """The net's inputs from raw rows (unchanged without preprocessing)."""
         return X if self._preprocessing is None else \
             self._preprocessing.transform(X, dtype=self.dtype.name)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
         """On raw rows: one probability column per class of ``classes_`` (also for a
         one-output sigmoid net), or regression values in the target's units. Without
         preprocessing the same as ``predict_proba_prepared``.
@@ -352,7 +356,7 @@ class MLP:
             return prep.decode(out)
         return np.column_stack([1 - out[:, 0], out[:, 0]]) if out.shape[1] == 1 else out
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
         """On raw rows: the user's class labels, or regression values in the target's
         units. Without preprocessing the same as ``predict_prepared``."""
         out = self.predict_prepared(self._inputs(X))

@@ -40,6 +40,9 @@ def test_own_data_example(tmp_path, monkeypatch):
     assert best == {"loss": row["test_loss"], "accuracy": row["test_accuracy"]}
     assert (tmp_path / "cancer.npz").exists()
     assert ns["final"].sizes == ns["kept"].sizes and ns["final"].sizes[0] == 30
+    assert set(ns["answers"]) <= {0, 1} and ns["proba"].shape == (5, 2)
+    assert set(ns["diagnoses"]) <= {"benign", "malignant"}
+    assert (ns["shipped"].params == ns["final"].params).all()
 
 
 def test_several_objectives_example(tmp_path, monkeypatch):

@@ -70,7 +70,8 @@ def check_header(model: netcore.MLP, rows, source: str | Path) -> None:
     names = prep.feature_names if prep is not None else None
     if not all(_is_number(name) for name in rows.columns):
         return
-    if names is not None and not set(names) - {str(c) for c in rows.columns}:
+    header = {str(c) for c in rows.columns}
+    if names is not None and all(name in header for name in names):
         return  # the model's own names, which happen to be numbers (a DataFrame(X))
     expected = f"the {model.n_features_in_} columns {shown(names, 3)}" if names else \
         f"{model.n_features_in_} unnamed columns"
