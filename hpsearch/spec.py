@@ -279,8 +279,8 @@ def load_spec(path: str | Path, *, data: dict | None = None) -> Spec:
 
 def data_spec(data: dict) -> Spec:
     """The study that ``hpsearch run --data FILE --target COLUMN`` runs without a spec:
-    the search of ``hpsearch.tune`` (its default space, strategy, metric, epochs, seed
-    and number of trials) on that file, named after the file (``wine.csv``: ``wine``).
+    the search of ``hpsearch.tune`` (its default space fitted to the file's data, strategy,
+    metric, epochs, patience, seed and number of trials) on that file, named after the file (``wine.csv``: ``wine``).
 
     Raises:
         ValueError, TypeError, OSError: about the file, naming it.
@@ -291,8 +291,8 @@ def data_spec(data: dict) -> Spec:
     dataset = _read_data(None, source)
     tune = {k: p.default for k, p in inspect.signature(tuning.tune).parameters.items()}
     objective = ObjectiveConfig(metric=frozen_metric(tune["metric"]), epochs=tune["epochs"],
-                                **_data_fields(source, dataset))
-    config = StudyConfig.create(tuning.default_space(), objective, strategy=tune["strategy"],
+                                patience=tune["patience"], **_data_fields(source, dataset))
+    config = StudyConfig.create(tuning.default_space(dataset), objective, strategy=tune["strategy"],
                                 seed=tune["seed"])
     run = {k: STUDY_KEYS[k][2] for k in [*_RUN_KEYS, "storage"]}
     run.update(trials=tune["n_trials"], jobs=tune["n_jobs"])
