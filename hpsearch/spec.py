@@ -280,7 +280,8 @@ def load_spec(path: str | Path, *, data: dict | None = None) -> Spec:
 def data_spec(data: dict) -> Spec:
     """The study that ``hpsearch run --data FILE --target COLUMN`` runs without a spec:
     the search of ``hpsearch.tune`` (its default space fitted to the file's data, strategy,
-    metric, epochs, patience, seed and number of trials) on that file, named after the file (``wine.csv``: ``wine``).
+    metric, epochs, patience, seed and number of trials) on that file, named after the
+    file (``wine.csv``: ``wine``).
 
     Raises:
         ValueError, TypeError, OSError: about the file, naming it.
