@@ -26,9 +26,9 @@ from optuna.exceptions import UpdateFinishedTrialError
 from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
-from hpsearch.errors import RunInterrupted, TooManyFailuresError
+from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
 from hpsearch.execution.runner import TrialTask, make_runner
-from hpsearch.models.store import prune_models
+from hpsearch.models.store import prune_models, remove_partial_files
 from hpsearch.results.pareto import dominates
 from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from hpsearch.storages import records, requeue
@@ -40,6 +40,7 @@ from hpsearch.storages.database import (
     retrying,
     storage_lock,
 )
+from hpsearch.storages.disk import is_disk_full, write_fault_reason
 from hpsearch.strategies import STRATEGIES
 from netcore.validation import check_positive_int
 
@@ -85,6 +86,7 @@ class RunLoop:
     def run(self) -> None:
         self._warm_pool()
         self._recover_stale(starting=True)
+        remove_partial_files(self.study)  # left by workers an earlier run lost mid-save
         self.strategy = self.study.config.build_strategy()
         note = grid_coverage(self.strategy.size, self.n_trials)
         if note:
@@ -98,9 +100,13 @@ class RunLoop:
             self._loop()
         except BaseException as exc:
             heartbeat.stop()
-            self.runner.shutdown(kill=True)
-            if not isinstance(exc, StorageUnreachableError):  # no use waiting for it again
-                self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+            # A further Ctrl-C while the interrupted run shuts down asks for nothing more.
+            with _sigint_deferred(drop=True) if isinstance(exc, KeyboardInterrupt) \
+                    else contextlib.nullcontext():
+                self._shut_down(exc)
+            fault = self._storage_fault(exc)
+            if fault is not None:
+                raise fault from exc
             if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
                 raise RunInterrupted(self._count_complete()) from exc
             raise
@@ -109,6 +115,47 @@ class RunLoop:
             self.bar.close()
         if self.error is not None:
             raise self.error
+
+    def _shut_down(self, exc: BaseException) -> None:
+        """Stop the workers and re-queue the run's trials after ``exc`` stopped the run."""
+        self.runner.shutdown(kill=True)
+        if isinstance(exc, StorageUnreachableError):  # no use waiting for it again
+            return
+        try:
+            self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+        except Exception as error:
+            if self._storage_fault(exc) is None:
+                raise
+            # A full disk or a deleted study refuses these writes too: the next run
+            # finds the trials still RUNNING under a dead driver and re-queues them.
+            log.debug("could not re-queue the run's trials: %s", error)
+
+    def _storage_fault(self, exc: BaseException) -> Exception | None:
+        """The one-line error for a run stopped by a full disk or a deleted study, else None."""
+        study = self.study
+        if is_disk_full(exc):
+            return self._disk_full(write_fault_reason(exc))
+        if isinstance(exc, KeyError) and not self._study_exists():
+            return StudyDeletedError(
+                f"study {study.name!r} was deleted from {study.storage_url} while this run "
+                "was going (hpsearch delete); its trials are gone: run it again to start afresh")
+        return None
+
+    def _disk_full(self, reason: str) -> DiskFullError:
+        try:
+            kept = f" with {self._count_complete()} complete trials kept"
+        except Exception:  # the storage cannot be read either: say no number
+            kept = ""
+        return DiskFullError(f"cannot write to disk: {reason}; the run of study "
+                             f"{self.study.name!r} stopped{kept} and re-queued its running "
+                             "trials: free some space (or raise the file-size limit or quota) "
+                             "and run it again to finish its budget")
+
+    def _study_exists(self) -> bool:
+        try:
+            return self.storage.get_study_id_from_name(self.study.name) == self.study.study_id
+        except KeyError:
+            return False
 
     def _warm_pool(self) -> None:
         """Have the workers start and prepare (imports, data, plugins) while this driver
@@ -253,6 +300,9 @@ class RunLoop:
 
     def _record(self, result: TrialResult) -> None:
         task = self.in_flight[result.slot]
+        if result.disk_full:  # not the trial's fault: stop, and re-queue it with the others
+            raise self._disk_full(f"trial {result.slot} could not write its files: "
+                                  f"{result.error}")
         try:
             records.finish(self.storage, task.trial_id, result)
         except UpdateFinishedTrialError:
@@ -399,8 +449,9 @@ def _fidelity_attrs(fidelity: Fidelity | None) -> dict | None:
 
 
 @contextlib.contextmanager
-def _sigint_deferred():
-    """Hold back Ctrl-C for a short critical section, then deliver it.
+def _sigint_deferred(drop: bool = False):
+    """Hold back Ctrl-C for a short critical section, then deliver it (or, with
+    ``drop``, forget it: the run is stopping for an interrupt already).
 
     Only the main thread can set signal handlers; elsewhere this does nothing.
     """
@@ -413,7 +464,7 @@ def _sigint_deferred():
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-        if pending:
+        if pending and not drop:
             signal.raise_signal(signal.SIGINT)
 
 
