@@ -1,7 +1,8 @@
 """The ``hpsearch`` command: run, show, plot and validate studies; find learning rates.
 
-Exit codes: 0 success, 2 bad input (spec, arguments, unknown study), 1 the
-study itself failed (every trial failed, too many consecutive failures), 130
+Exit codes: 0 success, 2 bad input (spec, arguments, unknown study) or a fault
+of the machine (a full disk), 1 the study itself failed (every trial failed, too
+many consecutive failures) or a deleted study left files behind, 130
 interrupted (Ctrl-C; running the same command again resumes).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -320,7 +322,13 @@ def cmd_delete(args) -> int:
 
     url = normalize_url(args.storage)
     _require_file(url)
-    Study.delete(args.study, url)
+    left = Study.delete(args.study, url)
+    if left:
+        shown = ", ".join(map(str, left[:3])) + (f" and {len(left) - 3} more" if len(left) > 3
+                                                 else "")
+        _error(f"study {args.study!r} was deleted from {url}, but {len(left)} file(s) of its "
+               f"folder could not be removed and are left: {shown}; remove them by hand")
+        return EXIT_FAILED
     print(f"deleted study {args.study!r} from {url}")
     return EXIT_OK
 
@@ -369,18 +377,28 @@ COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_
             "delete": cmd_delete, "confirm": cmd_confirm}
 
 
+def _interrupt_once(_signum, _frame) -> None:
+    """Ctrl-C stops a command once: later ones, while it shuts its workers down and
+    exits, are ignored instead of breaking that off with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt_once)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError
+    from hpsearch.errors import AllTrialsFailedError, StudyDeletedError, TooManyFailuresError
     from hpsearch.storages.database import StorageUnreachableError
 
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # see _interrupt_once
         done = getattr(exc, "complete", None)  # set when a run was interrupted
         print("interrupted" if done is None else
               f"interrupted: {done} complete, run the same command to resume", file=sys.stderr)
@@ -388,12 +406,19 @@ def main(argv: list[str] | None = None) -> int:
     except (AllTrialsFailedError, TooManyFailuresError) as exc:
         print(f"hpsearch: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except (ValueError, TypeError, KeyError, OSError, StorageUnreachableError) as exc:
+    except (ValueError, TypeError, KeyError, OSError, StorageUnreachableError,
+            StudyDeletedError) as exc:
         # OSError: a storage or results folder that cannot be read or written
         # (missing, read-only, a file where a folder should be, ...).
         _error(str(exc))
         return EXIT_BAD_INPUT
     except Exception as exc:
+        if isinstance(exc, optuna.exceptions.StorageInternalError):
+            # Optuna's text ("invalid data in the commit") hides the cause: name it.
+            from hpsearch.storages.disk import write_fault_reason
+
+            _error(f"cannot write the storage: {write_fault_reason(exc)}")
+            return EXIT_BAD_INPUT
         if not type(exc).__module__.startswith("sqlalchemy"):
             raise
         # Not a database (or not one of ours): say so instead of a driver traceback.

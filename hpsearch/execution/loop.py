@@ -104,11 +104,9 @@ class RunLoop:
             with _sigint_deferred(drop=True) if isinstance(exc, KeyboardInterrupt) \
                     else contextlib.nullcontext():
                 self._shut_down(exc)
-            fault = self._storage_fault(exc)
-            if fault is not None:
-                raise fault from exc
-            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
-                raise RunInterrupted(self._count_complete()) from exc
+                error = self._stop_error(exc)
+            if error is not None:
+                raise error from exc
             raise
         finally:
             heartbeat.stop()
@@ -129,6 +127,15 @@ class RunLoop:
             # A full disk or a deleted study refuses these writes too: the next run
             # finds the trials still RUNNING under a dead driver and re-queues them.
             log.debug("could not re-queue the run's trials: %s", error)
+
+    def _stop_error(self, exc: BaseException) -> BaseException | None:
+        """What the run raises after ``exc`` stopped it, when not ``exc`` itself: one
+        line for a full disk or a deleted study, ``RunInterrupted`` for Ctrl-C."""
+        fault = self._storage_fault(exc)
+        if fault is None and isinstance(exc, KeyboardInterrupt) \
+                and not isinstance(exc, RunInterrupted):
+            return RunInterrupted(self._count_complete())
+        return fault
 
     def _storage_fault(self, exc: BaseException) -> Exception | None:
         """The one-line error for a run stopped by a full disk or a deleted study, else None."""
