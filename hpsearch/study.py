@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -280,9 +281,11 @@ class Study:
         return study
 
     @classmethod
-    def delete(cls, name: str, storage: str | None = None) -> None:
+    def delete(cls, name: str, storage: str | None = None) -> list[Path]:
         """Delete the study ``name`` and all its trials from ``storage``, and its folder
         of data and models beside the storage.
+
+        Returns the files and folders that could not be removed (none when all went).
 
         Raises:
             ValueError: if the storage holds no such study (the message lists those it holds).
@@ -294,7 +297,7 @@ class Study:
             if name not in names:
                 raise ValueError(f"no study named {name!r} in {url}; studies there: {names}")
             optuna.delete_study(study_name=name, storage=store)
-            shutil.rmtree(artifacts.study_dir(url, name), ignore_errors=True)
+            return _remove_tree(artifacts.study_dir(url, name))
 
     @classmethod
     def load(cls, name: str, storage: str | None = None, *,
@@ -629,6 +632,16 @@ class Study:
 
 
 MAX_NAME_LENGTH = 200
+
+
+def _remove_tree(folder: Path) -> list[Path]:
+    """Remove ``folder`` and what it holds; returns the entries that stayed (e.g. an
+    immutable file), without the folders that stayed only because they hold them."""
+    left: list[Path] = []
+    keyword = "onexc" if sys.version_info >= (3, 12) else "onerror"
+    shutil.rmtree(folder, **{keyword: lambda _fn, path, _error: left.append(Path(path))})
+    left = [path for path in left if os.path.lexists(path)]
+    return [path for path in left if not any(path in other.parents for other in left)]
 
 
 def _epochs_reached(trial: optuna.trial.FrozenTrial) -> int:
