@@ -43,7 +43,11 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _journal_path(url: str) -> Path | None:
-    return Path(url[len("journal:///") - 1:]) if url.startswith("journal:///") else None
+    """The absolute path of a journal URL: ``journal:///a/b.log`` and ``journal:////a/b.log``
+    (written as for SQLite) both name ``/a/b.log``."""
+    if not url.startswith("journal:///"):
+        return None
+    return Path("/" + url[len("journal:///"):].lstrip("/"))
 
 
 def normalize_url(url: str | None) -> str:
@@ -56,7 +60,7 @@ def normalize_url(url: str | None) -> str:
     if (path := _sqlite_path(url)) is not None:
         return f"sqlite:///{path.resolve()}"
     if (path := _journal_path(url)) is not None:
-        return f"journal:///{path.resolve()}"
+        return f"journal://{path.resolve()}"
     return url
 
 
