@@ -100,11 +100,8 @@ class RunLoop:
             self._loop()
         except BaseException as exc:
             heartbeat.stop()
-            # A further Ctrl-C while the interrupted run shuts down asks for nothing more.
-            with _sigint_deferred(drop=True) if isinstance(exc, KeyboardInterrupt) \
-                    else contextlib.nullcontext():
-                self._shut_down(exc)
-                error = self._stop_error(exc)
+            self._shut_down(exc)
+            error = self._stop_error(exc)
             if error is not None:
                 raise error from exc
             raise
@@ -456,9 +453,8 @@ def _fidelity_attrs(fidelity: Fidelity | None) -> dict | None:
 
 
 @contextlib.contextmanager
-def _sigint_deferred(drop: bool = False):
-    """Hold back Ctrl-C for a short critical section, then deliver it (or, with
-    ``drop``, forget it: the run is stopping for an interrupt already).
+def _sigint_deferred():
+    """Hold back Ctrl-C for a short critical section, then deliver it.
 
     Only the main thread can set signal handlers; elsewhere this does nothing.
     """
@@ -471,7 +467,7 @@ def _sigint_deferred(drop: bool = False):
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-        if pending and not drop:
+        if pending:
             signal.raise_signal(signal.SIGINT)
 
 
