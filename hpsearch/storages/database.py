@@ -75,10 +75,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if url in ("memory", "memory://"):
         return optuna.storages.InMemoryStorage()
     if (path := _journal_path(url)) is not None:
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
+        from optuna.storages.journal import JournalStorage
+
+        from hpsearch.storages.journal import WholeLineJournal
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return JournalStorage(WholeLineJournal(str(path)))
     if "://" not in url:
         raise ValueError(f"storage must be a URL such as {DEFAULT_STORAGE!r}, "
                          f"'postgresql://user@host/db', 'journal:///runs.log' or 'memory'; got {url!r}")

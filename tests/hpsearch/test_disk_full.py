@@ -9,6 +9,7 @@ chooses the file-size limit anywhere, to try that path.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -30,7 +31,7 @@ jobs = 1
 epochs = 1
 max_train = 100
 keep_models = {keep}
-storage = "sqlite:///{db}"
+storage = "{url}"
 
 [space.lr]
 type = "log_float"
@@ -123,9 +124,9 @@ def small_disk(tmp_path):
         disk.close()
 
 
-def _spec(tmp_path: Path, db: Path, *, trials: int, keep: int, hidden: str = "[8]") -> Path:
+def _spec(tmp_path: Path, url: str, *, trials: int, keep: int, hidden: str = "[8]") -> Path:
     path = tmp_path / "spec.toml"
-    path.write_text(SPEC.format(trials=trials, keep=keep, db=db, hidden=hidden))
+    path.write_text(SPEC.format(trials=trials, keep=keep, url=url, hidden=hidden))
     return path
 
 
@@ -161,14 +162,15 @@ def _complete(url: str) -> int:
     return int((df["state"] == "COMPLETE").sum())
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_34_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_rerun_finishes(
-        tmp_path, small_disk):
+        tmp_path, small_disk, kind):
     disk = small_disk(tmp_path / "disk")
-    db = disk.folder / "s.db"
-    url = f"sqlite:///{db}"
-    spec = _spec(tmp_path, db, trials=12, keep=0)  # no model files: only the storage grows
+    url = f"sqlite:///{disk.folder / 's.db'}" if kind == "sqlite" else \
+        f"journal:///{disk.folder / 's.log'}"
+    spec = _spec(tmp_path, url, trials=12, keep=0)  # no model files: only the storage grows
     _run(spec, 1)
-    disk.fill(96 * 1024)
+    disk.fill(96 * 1024 if kind == "sqlite" else 8 * 1024)  # a journal grows by lines
     full = run_hpsearch("run", spec, "--no-progress", cwd=tmp_path, **disk.options())
     _one_line(full, "cannot write to disk", "study 'full' stopped", "free some space")
     assert 1 <= _complete(url) < 12, "the storage must fill during the run"
@@ -179,11 +181,10 @@ def test_34_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_reru
 
 def test_34_a_full_disk_under_the_model_files_stops_the_run_and_leaves_no_partial_file(
         tmp_path, small_disk):
-    db = tmp_path / "s.db"
-    url = f"sqlite:///{db}"
+    url = f"sqlite:///{tmp_path / 's.db'}"
     # Models of about 270 kB each, more than the room left; the storage stays small.
     disk = small_disk(tmp_path / "s.db.artifacts")
-    spec = _spec(tmp_path, db, trials=4, keep=4, hidden="[256, 256]")
+    spec = _spec(tmp_path, url, trials=4, keep=4, hidden="[256, 256]")
     disk.fill(200 * 1024)
     full = run_hpsearch("run", spec, "--no-progress", cwd=tmp_path, **disk.options())
     line = _one_line(full, "cannot write to disk", "could not write its files",
@@ -200,8 +201,7 @@ def test_34_a_full_disk_under_the_model_files_stops_the_run_and_leaves_no_partia
 
 
 def test_34_partial_files_a_killed_save_left_are_removed_by_the_next_run(tmp_path):
-    db = tmp_path / "s.db"
-    spec = _spec(tmp_path, db, trials=2, keep=5)
+    spec = _spec(tmp_path, f"sqlite:///{tmp_path / 's.db'}", trials=2, keep=5)
     study = _run(spec, 2)
     models = sorted((tmp_path / "s.db.artifacts").rglob("trial-*.npz"))
     assert len(models) == 2
@@ -216,3 +216,23 @@ def test_34_partial_files_a_killed_save_left_are_removed_by_the_next_run(tmp_pat
     _run(spec, 3)
     assert not any(path.exists() for path in left)
     assert all(path.exists() for path in models)
+
+
+def test_34_a_journal_ending_in_part_of_a_line_opens_and_runs_on(tmp_path):
+    log = tmp_path / "s.log"
+    url = f"journal:///{log}"
+    spec = _spec(tmp_path, url, trials=2, keep=0)
+    _run(spec, 2)
+    whole = log.read_bytes()
+    # What a writer stopped mid-line by a full disk or a kill leaves at the end.
+    torn = whole.splitlines(keepends=True)[-1][:40]
+    log.write_bytes(whole + torn)
+    shown = run_hpsearch("show", url, cwd=tmp_path)  # a new process opens the journal
+    assert shown.returncode == 0 and "2 trials (2 COMPLETE)" in shown.stdout, shown.stderr
+    assert log.read_bytes() == whole
+    log.write_bytes(whole + torn)
+    _run(spec, 4)  # this process opened the journal before the tear: its appends cut it
+    _assert_each_slot_once(url, 4)
+    assert log.read_bytes().startswith(whole)
+    for line in log.read_bytes().splitlines():
+        json.loads(line)  # whole lines only
