@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -386,8 +387,18 @@ def _interrupt_once(_signum, _frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    own_sigint = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if own_sigint:
         signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        return _main(args)
+    finally:  # uninterrupted: a caller in this process gets Ctrl-C back as it was
+        if own_sigint and signal.getsignal(signal.SIGINT) is _interrupt_once:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _main(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import optuna
 

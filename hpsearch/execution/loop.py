@@ -119,7 +119,7 @@ class RunLoop:
         try:
             self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
         except Exception as error:
-            if self._storage_fault(exc) is None:
+            if not isinstance(exc, DiskFullError) and self._storage_fault(exc) is None:
                 raise
             # A full disk or a deleted study refuses these writes too: the next run
             # finds the trials still RUNNING under a dead driver and re-queues them.
