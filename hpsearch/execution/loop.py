@@ -147,13 +147,14 @@ class RunLoop:
 
     def _disk_full(self, reason: str) -> DiskFullError:
         try:
-            kept = f" with {self._count_complete()} complete trials kept"
+            done = self._count_complete()
+            kept = f" with {done} complete trial{'' if done == 1 else 's'} kept"
         except Exception:  # the storage cannot be read either: say no number
             kept = ""
         return DiskFullError(f"cannot write to disk: {reason}; the run of study "
-                             f"{self.study.name!r} stopped{kept} and re-queued its running "
-                             "trials: free some space (or raise the file-size limit or quota) "
-                             "and run it again to finish its budget")
+                             f"{self.study.name!r} stopped{kept}: free some space (or raise "
+                             "the file-size limit or quota) and run it again, which re-runs "
+                             "the interrupted trials and finishes the budget")
 
     def _study_exists(self) -> bool:
         try:
