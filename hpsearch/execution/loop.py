@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from hpsearch.checks import grid_coverage
 from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
 from hpsearch.execution.runner import TrialTask, make_runner
-from hpsearch.models.store import prune_models, remove_partial_files
+from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
 from hpsearch.results.pareto import dominates
 from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from hpsearch.storages import records, requeue
@@ -100,8 +100,13 @@ class RunLoop:
             self._loop()
         except BaseException as exc:
             heartbeat.stop()
+            tasks = list(self.in_flight.values())
             self._shut_down(exc)
             error = self._stop_error(exc)
+            if isinstance(error, StudyDeletedError):  # its workers wrote on after the delete
+                remove_orphan_files([path for task in tasks if task.files is not None
+                                     for path in (task.files.model_path,
+                                                  task.files.checkpoint_path) if path])
             if error is not None:
                 raise error from exc
             raise

@@ -9,6 +9,7 @@ fingerprint, so that it cannot be resumed on other data by mistake.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -151,6 +152,19 @@ def remove_partial_files(study) -> None:
         trial, slot = match["trial"], match["slot"]
         if not (int(trial) in ids if trial is not None else int(slot) in slots):
             _remove(path)
+
+
+def remove_orphan_files(paths: list[str]) -> None:
+    """Delete what the trials of a study deleted under a run wrote after the delete
+    (their model and checkpoint files, and half-written ones), and the folders this
+    leaves empty: nothing may bring a deleted study's folder back."""
+    for path in map(Path, paths):
+        for leftover in [path, *path.parent.glob(f"{path.stem}.*.partial.npz")]:
+            _remove(leftover)
+    for folder in {Path(path).parent for path in paths}:
+        for empty in (folder, folder.parent):
+            with contextlib.suppress(OSError):  # not empty: another study's, or kept
+                empty.rmdir()
 
 
 def _model_order(directions: list[str], trials: list[tuple[list[float], int]]) -> list[int]:

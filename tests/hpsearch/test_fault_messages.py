@@ -109,6 +109,8 @@ def test_36_delete_during_a_live_run_stops_it_saying_the_study_was_deleted(tmp_p
     assert proc.returncode == 2, err
     line = _one_line(err, "study 'live' was deleted", "while this run", "run it again")
     assert "Record does not exist" not in line
+    # The trials that were running wrote nothing back into the deleted study's folder.
+    assert not [p for p in (tmp_path / "live.db.artifacts").rglob("*") if not p.is_dir()]
 
 
 def test_36_more_ctrl_c_while_a_run_shuts_down_leave_one_line(tmp_path):
