@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -378,15 +379,35 @@ COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_
             "delete": cmd_delete, "confirm": cmd_confirm}
 
 
+# Seconds after a Ctrl-C during which further ones are ignored: the command is
+# shutting its workers down and must not break that off with a traceback.
+INTERRUPT_GRACE = 10.0
+_INTERRUPTED: list[float] = []  # when the last Ctrl-C that counted came
+
+
 def _interrupt_once(_signum, _frame) -> None:
-    """Ctrl-C stops a command once: later ones, while it shuts its workers down and
-    exits, are ignored instead of breaking that off with a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Ctrl-C stops a command; those that follow within ``INTERRUPT_GRACE`` seconds are
+    ignored. Later ones count again: a first one that Python dropped (raised inside a
+    finalizer) must not leave the command unstoppable."""
+    now = time.monotonic()
+    if _INTERRUPTED and now - _INTERRUPTED[-1] < INTERRUPT_GRACE:
+        return
+    _INTERRUPTED[:] = [now]
     raise KeyboardInterrupt
+
+
+# loky's resource tracker, a child process sharing stderr, warns after the one-line
+# message of a stopped run about the semaphores of the workers it killed, which it
+# then cleans up: nothing for the user to do, so nothing to print.
+_QUIET_TRACKER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    warnings = os.environ.get("PYTHONWARNINGS")
+    if _QUIET_TRACKER not in (warnings or ""):  # read by the tracker when it starts
+        os.environ["PYTHONWARNINGS"] = f"{warnings},{_QUIET_TRACKER}" if warnings \
+            else _QUIET_TRACKER
     own_sigint = threading.current_thread() is threading.main_thread() \
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
     if own_sigint:
@@ -409,7 +430,8 @@ def _main(args) -> int:
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # see _interrupt_once
+        # The command ends: no Ctrl-C may break off its workers' shutdown at exit.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = getattr(exc, "complete", None)  # set when a run was interrupted
         print("interrupted" if done is None else
               f"interrupted: {done} complete, run the same command to resume", file=sys.stderr)
