@@ -52,7 +52,7 @@ value = "slow"
 
 
 def _live_run(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
-    """``hpsearch run`` of a slow 40-trial study in its own session (as a terminal
+    """``hpsearch run`` of a slow 40-trial study in a process group of its own (as a terminal
     starts it); returns the process and the storage file."""
     db = tmp_path / "live.db"
     spec = tmp_path / "live.toml"
