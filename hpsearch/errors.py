@@ -18,3 +18,13 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, complete: int):
         super().__init__(f"the run was interrupted with {complete} complete trials")
         self.complete = complete
+
+
+class DiskFullError(OSError):
+    """A write of the study's storage or files failed for want of space (a full disk,
+    a quota, a file-size limit) or with a disk I/O error. The run stopped and
+    re-queued its running trials: free some space and run the study again."""
+
+
+class StudyDeletedError(LookupError):
+    """The study was deleted from its storage (``hpsearch delete``) while a run of it went on."""

@@ -477,8 +477,12 @@ def _save_model(model: netcore.MLP, path: Path) -> Path:
 def _save_atomically(save: Callable[[Path], Path], path: Path) -> Path:
     # Written under a private name and renamed: a killed worker leaves no half file.
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = save(path.with_name(f"{path.stem}.{os.getpid()}.partial.npz"))
-    os.replace(partial, path)
+    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
+    try:
+        os.replace(save(partial), path)
+    except BaseException:  # a full disk: the half-written file must not stay behind
+        partial.unlink(missing_ok=True)
+        raise
     return path
 
 

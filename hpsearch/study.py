@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -284,9 +285,11 @@ class Study:
         return study
 
     @classmethod
-    def delete(cls, name: str, storage: str | None = None) -> None:
+    def delete(cls, name: str, storage: str | None = None) -> list[Path]:
         """Delete the study ``name`` and all its trials from ``storage``, and its folder
         of data and models beside the storage.
+
+        Returns the files and folders that could not be removed (none when all went).
 
         Raises:
             ValueError: if the storage holds no such study (the message lists those it holds).
@@ -299,8 +302,7 @@ class Study:
                 raise ValueError(f"no study named {name!r} in {url}; studies there: {names}")
             folder = artifacts.study_folder(url, store, store.get_study_id_from_name(name), name)
             optuna.delete_study(study_name=name, storage=store)
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+            return _remove_tree(folder) if folder is not None else []
 
     @classmethod
     def load(cls, name: str, storage: str | None = None, *,
@@ -689,6 +691,16 @@ EXPORT_FORMATS = {"npz": netcore.save, "onnx": netcore.MLP.to_onnx}
 
 
 MAX_NAME_LENGTH = 200
+
+
+def _remove_tree(folder: Path) -> list[Path]:
+    """Remove ``folder`` and what it holds; returns the entries that stayed (e.g. an
+    immutable file), without the folders that stayed only because they hold them."""
+    left: list[Path] = []
+    keyword = "onexc" if sys.version_info >= (3, 12) else "onerror"
+    shutil.rmtree(folder, **{keyword: lambda _fn, path, _error: left.append(Path(path))})
+    left = [path for path in left if os.path.lexists(path)]
+    return [path for path in left if not any(path in other.parents for other in left)]
 
 
 def _epochs_reached(trial: optuna.trial.FrozenTrial) -> int:

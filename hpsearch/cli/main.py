@@ -1,7 +1,8 @@
 """The ``hpsearch`` command: run, show, plot and validate studies; find learning rates.
 
-Exit codes: 0 success, 2 bad input (spec, arguments, unknown study), 1 the
-study itself failed (every trial failed, too many consecutive failures), 130
+Exit codes: 0 success, 2 bad input (spec, arguments, unknown study) or a fault
+of the machine (a full disk), 1 the study itself failed (every trial failed, too
+many consecutive failures) or a deleted study left files behind, 130
 interrupted (Ctrl-C; running the same command again resumes).
 """
 
@@ -10,7 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -373,7 +377,13 @@ def cmd_delete(args) -> int:
 
     url = normalize_url(args.storage)
     _require_file(url)
-    Study.delete(args.study, url)
+    left = Study.delete(args.study, url)
+    if left:
+        shown = ", ".join(map(str, left[:3])) + (f" and {len(left) - 3} more" if len(left) > 3
+                                                 else "")
+        _error(f"study {args.study!r} was deleted from {url}, but {len(left)} file(s) of its "
+               f"folder could not be removed and are left: {shown}; remove them by hand")
+        return EXIT_FAILED
     print(f"deleted study {args.study!r} from {url}")
     return EXIT_OK
 
@@ -460,13 +470,52 @@ def _misplaced_option(parser: argparse.ArgumentParser, flag: str) -> None:
                   f"e.g. hpsearch {owners[close[0]]} ... {close[0]}")
 
 
+# Seconds after a Ctrl-C during which further ones are ignored: the command is
+# shutting its workers down and must not break that off with a traceback.
+INTERRUPT_GRACE = 10.0
+_INTERRUPTED: list[float] = []  # when the last Ctrl-C that counted came
+
+
+def _interrupt_once(_signum, _frame) -> None:
+    """Ctrl-C stops a command; those that follow within ``INTERRUPT_GRACE`` seconds are
+    ignored. Later ones count again: a first one that Python dropped (raised inside a
+    finalizer) must not leave the command unstoppable."""
+    now = time.monotonic()
+    if _INTERRUPTED and now - _INTERRUPTED[-1] < INTERRUPT_GRACE:
+        return
+    _INTERRUPTED[:] = [now]
+    raise KeyboardInterrupt
+
+
+# loky's resource tracker, a child process sharing stderr, warns after the one-line
+# message of a stopped run about the semaphores of the workers it killed, which it
+# then cleans up: nothing for the user to do, so nothing to print.
+_QUIET_TRACKER = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    warnings = os.environ.get("PYTHONWARNINGS")
+    if _QUIET_TRACKER not in (warnings or ""):  # read by the tracker when it starts
+        os.environ["PYTHONWARNINGS"] = f"{warnings},{_QUIET_TRACKER}" if warnings \
+            else _QUIET_TRACKER
+    own_sigint = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if own_sigint:
+        signal.signal(signal.SIGINT, _interrupt_once)
+    try:
+        return _main(args)
+    finally:  # uninterrupted: a caller in this process gets Ctrl-C back as it was
+        if own_sigint and signal.getsignal(signal.SIGINT) is _interrupt_once:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _main(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError
+    from hpsearch.errors import AllTrialsFailedError, StudyDeletedError, TooManyFailuresError
     from hpsearch.storages.database import StorageUnreachableError
 
     try:
@@ -474,6 +523,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # a closed pipe is found here, not at exit
         return code
     except KeyboardInterrupt as exc:
+        # The command ends: no Ctrl-C may break off its workers' shutdown at exit.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = getattr(exc, "complete", None)  # set when a run was interrupted
         print("interrupted" if done is None else
               f"interrupted: {done} complete, run the same command to resume", file=sys.stderr)
@@ -484,13 +535,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader stopped early (hpsearch show | head): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except (ValueError, TypeError, KeyError, OSError, ImportError, StorageUnreachableError) as exc:
+    except (ValueError, TypeError, KeyError, OSError, ImportError, StorageUnreachableError,
+            StudyDeletedError) as exc:
         # OSError: a storage or results folder that cannot be read or written
         # (missing, read-only, a file where a folder should be, ...); ImportError:
         # an optional package a command needs (it says what to install).
         _error(str(exc))
         return EXIT_BAD_INPUT
     except Exception as exc:
+        if isinstance(exc, optuna.exceptions.StorageInternalError):
+            # Optuna's text ("invalid data in the commit") hides the cause: name it.
+            from hpsearch.storages.disk import write_fault_reason
+
+            _error(f"cannot write the storage: {write_fault_reason(exc)}")
+            return EXIT_BAD_INPUT
         if not type(exc).__module__.startswith("sqlalchemy"):
             raise
         # Not a database (or not one of ours): say so instead of a driver traceback.

@@ -134,6 +134,9 @@ def init_worker(driver_pid: int) -> None:
     """Initializer of hpsearch's worker processes: own them, and make them exit
     when ``driver_pid`` is no longer their parent (the driver died)."""
     own_process()
+    # Ctrl-C in a terminal reaches the whole process group: the driver handles it and
+    # ends its workers, which must not print their own KeyboardInterrupt tracebacks.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     thread = threading.Thread(target=_watch_parent, args=(driver_pid,),
                               name="hpsearch-parent-watch", daemon=True)
     thread.start()

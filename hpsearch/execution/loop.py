@@ -26,9 +26,9 @@ from optuna.exceptions import UpdateFinishedTrialError
 from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
-from hpsearch.errors import RunInterrupted, TooManyFailuresError
+from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
-from hpsearch.models.store import prune_models
+from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
 from hpsearch.results.pareto import dominates
 from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from hpsearch.storages import records, requeue
@@ -40,6 +40,7 @@ from hpsearch.storages.database import (
     retrying,
     storage_lock,
 )
+from hpsearch.storages.disk import is_disk_full, write_fault_reason
 from hpsearch.strategies import STRATEGIES
 from netcore.validation import check_positive_int
 
@@ -104,6 +105,7 @@ class RunLoop:
     def run(self) -> None:
         self._warm_pool()
         self._recover_stale(starting=True)
+        remove_partial_files(self.study)  # left by workers an earlier run lost mid-save
         self.strategy = self.study.config.build_strategy()
         if self.strategy.multi_fidelity:
             self._release_checkpoints()
@@ -119,17 +121,72 @@ class RunLoop:
             self._loop()
         except BaseException as exc:
             heartbeat.stop()
-            self.runner.shutdown(kill=True)
-            if not isinstance(exc, StorageUnreachableError):  # no use waiting for it again
-                self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
-            if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
-                raise RunInterrupted(self._count_complete()) from exc
+            tasks = list(self.in_flight.values())
+            self._shut_down(exc)
+            error = self._stop_error(exc)
+            if isinstance(error, StudyDeletedError):  # its workers wrote on after the delete
+                remove_orphan_files([path for task in tasks if task.files is not None
+                                     for path in (task.files.model_path,
+                                                  task.files.checkpoint_path) if path])
+            if error is not None:
+                raise error from exc
             raise
         finally:
             heartbeat.stop()
             self.bar.close()
         if self.error is not None:
             raise self.error
+
+    def _shut_down(self, exc: BaseException) -> None:
+        """Stop the workers and re-queue the run's trials after ``exc`` stopped the run."""
+        self.runner.shutdown(kill=True)
+        if isinstance(exc, StorageUnreachableError):  # no use waiting for it again
+            return
+        try:
+            self._abandon_in_flight("the run was interrupted while this trial ran; re-queued")
+        except Exception as error:
+            if not isinstance(exc, DiskFullError) and self._storage_fault(exc) is None:
+                raise
+            # A full disk or a deleted study refuses these writes too: the next run
+            # finds the trials still RUNNING under a dead driver and re-queues them.
+            log.debug("could not re-queue the run's trials: %s", error)
+
+    def _stop_error(self, exc: BaseException) -> BaseException | None:
+        """What the run raises after ``exc`` stopped it, when not ``exc`` itself: one
+        line for a full disk or a deleted study, ``RunInterrupted`` for Ctrl-C."""
+        fault = self._storage_fault(exc)
+        if fault is None and isinstance(exc, KeyboardInterrupt) \
+                and not isinstance(exc, RunInterrupted):
+            return RunInterrupted(self._count_complete())
+        return fault
+
+    def _storage_fault(self, exc: BaseException) -> Exception | None:
+        """The one-line error for a run stopped by a full disk or a deleted study, else None."""
+        study = self.study
+        if is_disk_full(exc):
+            return self._disk_full(write_fault_reason(exc))
+        if isinstance(exc, KeyError) and not self._study_exists():
+            return StudyDeletedError(
+                f"study {study.name!r} was deleted from {study.storage_url} while this run "
+                "was going (hpsearch delete); its trials are gone: run it again to start afresh")
+        return None
+
+    def _disk_full(self, reason: str) -> DiskFullError:
+        try:
+            done = self._count_complete()
+            kept = f" with {done} complete trial{'' if done == 1 else 's'} kept"
+        except Exception:  # the storage cannot be read either: say no number
+            kept = ""
+        return DiskFullError(f"cannot write to disk: {reason}; the run of study "
+                             f"{self.study.name!r} stopped{kept}: free some space (or raise "
+                             "the file-size limit or quota) and run it again, which re-runs "
+                             "the interrupted trials and finishes the budget")
+
+    def _study_exists(self) -> bool:
+        try:
+            return self.storage.get_study_id_from_name(self.study.name) == self.study.study_id
+        except KeyError:
+            return False
 
     def _warm_pool(self) -> None:
         """Have the workers start and prepare (imports, data, plugins) while this driver
@@ -278,6 +335,9 @@ class RunLoop:
 
     def _record(self, result: TrialResult) -> None:
         task = self.in_flight[result.slot]
+        if result.disk_full:  # not the trial's fault: stop, and re-queue it with the others
+            raise self._disk_full(f"trial {result.slot} could not write its files: "
+                                  f"{result.error}")
         try:
             records.finish(self.storage, task.trial_id, result)
         except UpdateFinishedTrialError:

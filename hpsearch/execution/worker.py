@@ -21,6 +21,7 @@ from hpsearch import objective
 from hpsearch.execution import guards
 from hpsearch.pruners import PruningSpec, make_reporter
 from hpsearch.results.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
+from hpsearch.storages.disk import is_disk_full
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def _failed(result: TrialResult, exc: Exception, reporter) -> None:
         return
     result.error = f"{type(exc).__name__}: {exc}"
     result.record = {"traceback": traceback.format_exc(limit=-8)}
+    result.disk_full = is_disk_full(exc)
 
 
 def failed_result(task: TrialTask, error: str | None = None) -> TrialResult:

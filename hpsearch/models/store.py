@@ -10,6 +10,7 @@ a saved copy of that data that changed after it was saved.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Mapping
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 DATA_SOURCE_KEYS = ("path", "target", "val", "test", "standardize", "standardize_target", "task",
                     "stratify", "seed", "features")
 _MODEL_FILE = re.compile(r"trial-(\d+)-(\d+)\.npz$")
+# What a worker writes before renaming (``objective._save_atomically``): a model file
+# names its trial's id, a checkpoint its slot; the number after is the worker's pid.
+_PARTIAL_FILE = re.compile(r"(?:trial-\d+-(?P<trial>\d+)|job-(?P<slot>\d+))\.\d+\.partial\.npz")
 
 
 def read_data_source(source: Mapping) -> netcore.Dataset:
@@ -86,9 +90,16 @@ def load_trial_model(study, slot: int) -> netcore.MLP:
     trial = _completed_trial(study, slot)
     name = records.metrics_of(trial).get("model_file")
     keep = study.config.objective.keep_models
-    path = artifacts.models_dir(study.folder) / str(name)
+    folder = artifacts.models_dir(study.folder)
+    path = folder / str(name)
     # Only a file of the models folder, whatever an edited record names.
-    if not isinstance(name, str) or not _MODEL_FILE.fullmatch(name) or not path.exists():
+    valid = isinstance(name, str) and _MODEL_FILE.fullmatch(name) is not None
+    if valid and not folder.parent.is_dir():
+        raise ValueError(f"the model of trial {slot} is missing with the whole folder of study "
+                         f"{study.name!r}: no {folder.parent}; the storage was moved or copied "
+                         "without its .artifacts folder: put that folder back beside it, or "
+                         f"study.refit(trial={slot}) trains the model again")
+    if not valid or not path.exists():
         why = ("cross-validated trials train one net per fold and keep none"
                if study.config.objective.cross_validated
                else f"the study keeps the models of its {keep} best trials (keep_models)")
@@ -137,6 +148,38 @@ def prune_models(study) -> None:
     drop += [path for _, _, path in kept[study.config.objective.keep_models:]]
     for path in drop:
         _remove(path)
+    remove_partial_files(study)
+
+
+def remove_partial_files(study) -> None:
+    """Delete the half-written model and checkpoint files (``*.partial.npz``) that
+    workers killed while saving (or stopped by a full disk) left, except those of
+    trials still running (another driver's worker may be writing them)."""
+    folders = (artifacts.models_dir(study.folder),
+               artifacts.checkpoint_path(study.folder, 0).parent)
+    partial = [(path, match) for folder in folders if folder.is_dir()
+               for path in folder.iterdir() if (match := _PARTIAL_FILE.fullmatch(path.name))]
+    if not partial:
+        return
+    running = [t for t in study.trials(confirmations=True) if not t.state.is_finished()]
+    ids, slots = {t._trial_id for t in running}, {records.slot_of(t) for t in running}
+    for path, match in partial:
+        trial, slot = match["trial"], match["slot"]
+        if not (int(trial) in ids if trial is not None else int(slot) in slots):
+            _remove(path)
+
+
+def remove_orphan_files(paths: list[str]) -> None:
+    """Delete what the trials of a study deleted under a run wrote after the delete
+    (their model and checkpoint files, and half-written ones), and the folders this
+    leaves empty: nothing may bring a deleted study's folder back."""
+    for path in map(Path, paths):
+        for leftover in [path, *path.parent.glob(f"{path.stem}.*.partial.npz")]:
+            _remove(leftover)
+    for folder in {Path(path).parent for path in paths}:
+        for empty in (folder, folder.parent):
+            with contextlib.suppress(OSError):  # not empty: another study's, or kept
+                empty.rmdir()
 
 
 def _model_order(directions: list[str], trials: list[tuple[list[float], int]]) -> list[int]:

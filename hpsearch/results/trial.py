@@ -29,6 +29,9 @@ class TrialResult:
     duration: float = 0.0
     values: list[float] | None = None
     fidelity: Fidelity | None = None
+    # The trial failed because a write found the disk full: a fault of the machine, not
+    # of the trial, so the run stops and re-queues it instead of recording it.
+    disk_full: bool = False
 
     @property
     def ok(self) -> bool:

@@ -43,7 +43,11 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def journal_path(url: str) -> Path | None:
-    return Path(url[len("journal:///") - 1:]) if url.startswith("journal:///") else None
+    """The absolute path of a journal URL: ``journal:///a/b.log`` and ``journal:////a/b.log``
+    (written as for SQLite) both name ``/a/b.log``."""
+    if not url.startswith("journal:///"):
+        return None
+    return Path("/" + url[len("journal:///"):].lstrip("/"))
 
 
 def normalize_url(url: str | None) -> str:
@@ -56,7 +60,7 @@ def normalize_url(url: str | None) -> str:
     if (path := sqlite_path(url)) is not None:
         return f"sqlite:///{path.resolve()}"
     if (path := journal_path(url)) is not None:
-        return f"journal:///{path.resolve()}"
+        return f"journal://{path.resolve()}"
     return url
 
 
@@ -71,10 +75,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if url in ("memory", "memory://"):
         return optuna.storages.InMemoryStorage()
     if (path := journal_path(url)) is not None:
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
+        from optuna.storages.journal import JournalStorage
+
+        from hpsearch.storages.journal import WholeLineJournal
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(str(path)))
+        return JournalStorage(WholeLineJournal(str(path)))
     if "://" not in url:
         raise ValueError(f"storage must be a URL such as {DEFAULT_STORAGE!r}, "
                          f"'postgresql://user@host/db', 'journal:///runs.log' or 'memory'; got {url!r}")

@@ -14,7 +14,8 @@ def hpsearch_command() -> list[str]:
     return [str(script)] if script.exists() else [shutil.which("hpsearch") or "hpsearch"]
 
 
-def run_hpsearch(*args, cwd) -> subprocess.CompletedProcess:
-    """``hpsearch ARGS...`` run in ``cwd``, its output captured."""
+def run_hpsearch(*args, cwd, **options) -> subprocess.CompletedProcess:
+    """``hpsearch ARGS...`` run in ``cwd``, its output captured; ``options`` go to
+    ``subprocess.run`` (e.g. ``preexec_fn`` to limit the process)."""
     return subprocess.run([*hpsearch_command(), *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+                          text=True, cwd=cwd, timeout=300, **options)
