@@ -154,3 +154,16 @@ def test_hpsearch_is_laid_out_by_concept():
     for package in LAYOUT:  # every folder says what it holds
         init = ast.parse((root / package / "__init__.py").read_text(encoding="utf-8"))
         assert ast.get_docstring(init), package
+
+
+def test_no_test_module_imports_from_a_conftest():
+    # Which ``conftest`` module a test imports depends on the files collected before it
+    # (tests/netcore's or tests/hpsearch's): a subset of test files would fail to collect.
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = [node.module] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if "conftest" in modules:
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []

@@ -1,14 +1,10 @@
-"""Helpers for study tests: storage URLs in a temporary folder, the fault plugin."""
+"""Fixtures for study tests: storage URLs in a temporary folder. (Paths of the helper
+scripts are in ``helpers/paths.py``: test modules import nothing from a conftest, so that
+any subset of test files collects on its own.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-HELPERS = Path(__file__).parent / "helpers"
-FAULTS = str(HELPERS / "faults.py")
-DRIVER = str(HELPERS / "driver.py")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import sys
 import time
 
 import pytest
-from conftest import DRIVER, FAULTS
+from helpers.paths import DRIVER, FAULTS
 
 import hpsearch
 from hpsearch import space

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FAULTS
 from helpers.cli import run_hpsearch
+from helpers.paths import FAULTS
 
 SPEC = """
 [study]

@@ -8,8 +8,8 @@ import sqlite3
 import subprocess
 import time
 
-from conftest import FAULTS
 from helpers.cli import hpsearch_command, run_hpsearch
+from helpers.paths import FAULTS
 
 SPEC = """
 [study]

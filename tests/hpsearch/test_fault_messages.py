@@ -22,8 +22,8 @@ from pathlib import Path
 
 import optuna
 import pytest
-from conftest import FAULTS
 from helpers.cli import hpsearch_command, run_hpsearch
+from helpers.paths import FAULTS
 
 import hpsearch
 from hpsearch import space

@@ -16,7 +16,7 @@ import time
 
 import optuna
 import pytest
-from conftest import DRIVER, FAULTS
+from helpers.paths import DRIVER, FAULTS
 
 import hpsearch
 from hpsearch import space

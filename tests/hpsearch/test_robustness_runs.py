@@ -16,7 +16,7 @@ import time
 
 import optuna
 import pytest
-from conftest import DRIVER, FAULTS, HELPERS
+from helpers.paths import DRIVER, FAULTS, HELPERS
 from pgserver import postgres_or_skip, start_server, stop_server
 
 import hpsearch

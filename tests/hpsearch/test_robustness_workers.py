@@ -15,7 +15,7 @@ import sys
 import time
 
 import pytest
-from conftest import FAULTS, HELPERS
+from helpers.paths import FAULTS, HELPERS
 
 import hpsearch
 from hpsearch import space

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import HELPERS
+from helpers.paths import HELPERS
 from pgserver import postgres_or_skip
 
 import hpsearch
