@@ -193,9 +193,7 @@ def run_optuna(table: Table, budget: Budget, seed: int) -> Outcome:
     tested: dict[int, float] = {}
 
     def objective(trial) -> float:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = mlp(table, budget, seed, **_suggest(trial)).fit(X, y)
+        model = mlp(table, budget, seed, **_suggest(trial)).fit(X, y)
         tested[trial.number] = score(table, yt, model.predict(Xt))
         return score(table, yv, model.predict(Xv))
 
@@ -203,7 +201,11 @@ def run_optuna(table: Table, budget: Budget, seed: int) -> Outcome:
     start = time.perf_counter()
     study = optuna.create_study(direction="maximize" if table.classification else "minimize",
                                 sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=budget.trials, n_jobs=JOBS)
+    # Around the whole optimize: its trials run in threads, and warning filters set inside a
+    # thread are process-wide state that another thread's exit can restore mid-fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=budget.trials, n_jobs=JOBS)
     wall = time.perf_counter() - start
     return Outcome(tested[study.best_trial.number], wall)
 
