@@ -120,14 +120,18 @@ class RunLoop:
         try:
             self._loop()
         except BaseException as exc:
-            heartbeat.stop()
-            tasks = list(self.in_flight.values())
-            self._shut_down(exc)
-            error = self._stop_error(exc)
-            if isinstance(error, StudyDeletedError):  # its workers wrote on after the delete
-                remove_orphan_files([path for task in tasks if task.files is not None
-                                     for path in (task.files.model_path,
-                                                  task.files.checkpoint_path) if path])
+            # A further Ctrl-C must not break off the shutdown (workers left running, trials
+            # not re-queued, a process that hangs at exit): it waits until the run is
+            # stopped, and is dropped when a Ctrl-C is what stops it.
+            with _sigint_deferred(deliver=not isinstance(exc, KeyboardInterrupt)):
+                heartbeat.stop()
+                tasks = list(self.in_flight.values())
+                self._shut_down(exc)
+                error = self._stop_error(exc)
+                if isinstance(error, StudyDeletedError):  # its workers wrote on after the delete
+                    remove_orphan_files([path for task in tasks if task.files is not None
+                                         for path in (task.files.model_path,
+                                                      task.files.checkpoint_path) if path])
             if error is not None:
                 raise error from exc
             raise
@@ -491,8 +495,9 @@ def _fidelity_attrs(fidelity: Fidelity | None) -> dict | None:
 
 
 @contextlib.contextmanager
-def _sigint_deferred():
-    """Hold back Ctrl-C for a short critical section, then deliver it.
+def _sigint_deferred(*, deliver: bool = True):
+    """Hold back Ctrl-C for a short critical section, then deliver it (or, without
+    ``deliver``, drop it: the section is the run's own response to a Ctrl-C).
 
     Only the main thread can set signal handlers; elsewhere this does nothing.
     """
@@ -505,7 +510,7 @@ def _sigint_deferred():
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-        if pending:
+        if pending and deliver:
             signal.raise_signal(signal.SIGINT)
 
 

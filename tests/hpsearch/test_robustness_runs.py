@@ -92,6 +92,17 @@ def test_18_a_kill_during_the_requeue_claim_never_duplicates_a_slot(storage):
     _assert_each_slot_once(storage, 12)
 
 
+def test_19_a_ctrl_c_during_the_shutdown_still_requeues_every_running_trial(storage):
+    proc = _driver(storage, 12, hook="interrupt-during-shutdown")
+    _wait_until(_running_with_complete(storage, 2), "two complete trials and one running")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "RunInterrupted" in err, err
+    assert not [t for t in _trials(storage) if t.state.name == "RUNNING"]
+    _finish(storage, 12)
+    _assert_each_slot_once(storage, 12)
+
+
 @pytest.mark.parametrize("delay", [0.0, 0.01, 0.02, 0.05])
 def test_19_two_quick_ctrl_c_lose_no_slot(storage, delay):
     # 16 slots leave work for the finishing driver after two rounds of two more trials each.

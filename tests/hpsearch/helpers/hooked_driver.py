@@ -4,6 +4,8 @@
 before the claim writes the shortened re-queue list (case 18).
 "elsewhere": the driver names itself ``otherhost:<pid>``, so other drivers on
 this machine can judge it only by its heartbeat (case 20).
+"interrupt-during-shutdown": a second Ctrl-C lands while the run shuts down after
+the first (case 19, at the worst moment).
 
 Usage: as driver.py.
 """
@@ -33,7 +35,18 @@ def _elsewhere() -> None:
     records.owner_tag = lambda: f"otherhost:{os.getpid()}"
 
 
-HOOKS = {"kill-after-requeue": _kill_after_requeue, "elsewhere": _elsewhere}
+def _interrupt_during_shutdown() -> None:
+    shut_down = loop.RunLoop._shut_down
+
+    def interrupted_again(self, exc):
+        signal.raise_signal(signal.SIGINT)
+        shut_down(self, exc)
+
+    loop.RunLoop._shut_down = interrupted_again
+
+
+HOOKS = {"kill-after-requeue": _kill_after_requeue, "elsewhere": _elsewhere,
+         "interrupt-during-shutdown": _interrupt_during_shutdown}
 
 if __name__ == "__main__":
     HOOKS[os.environ["HPSEARCH_TEST_HOOK"]]()
