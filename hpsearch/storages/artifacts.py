@@ -44,22 +44,27 @@ def safe_name(name: str) -> str:
     """
     if _KEPT.fullmatch(name) and not _HASHED.fullmatch(name):
         return name
-    slug = _UNSAFE.sub("_", name).strip("._")[:64] or "study"
-    return slug + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{_slug(name, 64)}-{_name_hash(name)}"
 
 
 def legacy_folder(name: str) -> str:
     """The folder name studies created before per-study keys used (kept readable for them)."""
-    slug = _UNSAFE.sub("_", name).strip("._")[:64] or "study"
-    if slug != name:
-        slug += "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
-    return slug
+    slug = _slug(name, 64)
+    return slug if slug == name else f"{slug}-{_name_hash(name)}"
 
 
 def new_folder(name: str) -> str:
     """A fresh folder name for a new study: a readable form of ``name`` and a random key."""
-    slug = _UNSAFE.sub("_", name).strip("._")[:48] or "study"
-    return f"{slug}-{secrets.token_hex(6)}"
+    return f"{_slug(name, 48)}-{secrets.token_hex(6)}"
+
+
+def _slug(name: str, limit: int) -> str:
+    """A readable form of ``name`` in safe characters, at most ``limit`` of them."""
+    return _UNSAFE.sub("_", name).strip("._")[:limit] or "study"
+
+
+def _name_hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
 
 
 def check_folder(folder: str) -> str:
