@@ -12,10 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from netcore.metrics import direction_of, minimizes, sign
 from netcore.validation import did_you_mean
 
-METRICS = {"val_loss": "minimize", "val_accuracy": "maximize", "val_rmse": "minimize",
-           "val_r2": "maximize", "cv_loss": "minimize", "cv_accuracy": "maximize"}
+__all__ = ["COST_METRICS", "DIRECTIONS", "METRICS", "TASK_METRICS", "direction_of", "minimizes",
+           "sign"]
+
+# The validation metrics a study can optimise; netcore says which way each goes.
+METRICS = {m: direction_of(m) for m in ("val_loss", "val_accuracy", "val_rmse", "val_r2",
+                                        "cv_loss", "cv_accuracy")}
 # The metrics each task can optimise; regression nets have no accuracy.
 TASK_METRICS = {"classification": ("val_loss", "val_accuracy", "cv_loss", "cv_accuracy"),
                 "regression": ("val_loss", "val_rmse", "val_r2", "cv_loss")}

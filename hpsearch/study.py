@@ -42,7 +42,7 @@ from hpsearch.pruners import PruningSpec, check_pruner
 from hpsearch.results.trial import Fidelity
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.storages import artifacts, records
-from hpsearch.storages.database import normalize_url, open_storage, storage_lock
+from hpsearch.storages.database import normalize_url, open_storage, storage_lock, study_names
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
 from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
@@ -252,7 +252,7 @@ class Study:
         url = normalize_url(storage)
         store = open_storage(url)
         with storage_lock(url), quiet_optuna():
-            existing = {s.study_name for s in optuna.get_all_study_summaries(store)}
+            existing = set(study_names(store))
             if name in existing:
                 study = cls._reopen(name, url, config, load_if_exists)
             else:
@@ -297,7 +297,7 @@ class Study:
         url = normalize_url(storage)
         store = open_storage(url)
         with storage_lock(url):
-            names = sorted(s.study_name for s in optuna.get_all_study_summaries(store))
+            names = study_names(store)
             if name not in names:
                 raise ValueError(f"no study named {name!r} in {url}; studies there: {names}")
             folder = artifacts.study_folder(url, store, store.get_study_id_from_name(name), name)
@@ -323,7 +323,7 @@ class Study:
         try:
             study_id = store.get_study_id_from_name(name)
         except KeyError:
-            names = sorted(s.study_name for s in optuna.get_all_study_summaries(store))
+            names = study_names(store)
             raise ValueError(f"no study named {name!r} in {url}; studies there: {names}") from None
         data = store.get_study_user_attrs(study_id).get(records.CONFIG)
         if data is None:

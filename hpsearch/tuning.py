@@ -12,12 +12,10 @@ import inspect
 import itertools
 from collections.abc import Mapping, Sequence
 
-import optuna
-
 import netcore
 from hpsearch import space as sp
 from hpsearch.execution.loop import check_run_arguments
-from hpsearch.storages.database import normalize_url, open_storage
+from hpsearch.storages.database import normalize_url, open_storage, study_names
 from hpsearch.study import Study, create_arguments
 from netcore.validation import check_options
 
@@ -66,7 +64,7 @@ def _widths(features: int) -> list[list[int]]:
 
 
 def _free_name(storage: str, prefix: str = "tune") -> str:
-    taken = {s.study_name for s in optuna.get_all_study_summaries(open_storage(storage))}
+    taken = set(study_names(open_storage(storage)))
     return next(name for i in itertools.count()
                 if (name := prefix if i == 0 else f"{prefix}-{i}") not in taken)
 

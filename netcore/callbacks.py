@@ -11,10 +11,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from netcore.validation import check_non_negative
+from netcore.metrics import direction_of, minimizes
+from netcore.validation import check_choice, check_non_negative
 
-_MONITORS = {"val_loss": "min", "val_accuracy": "max", "loss": "min", "accuracy": "max",
-             "val_rmse": "min", "val_r2": "max"}
+# What early stopping may watch; which way each goes is netcore.metrics' to say.
+_MONITORS = ("loss", "accuracy", "val_loss", "val_accuracy", "val_rmse", "val_r2")
 
 
 class Callback:
@@ -76,16 +77,13 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", *, patience: int = 5,
                  min_delta: float = 0.0, restore_best: bool = True):
-        if monitor not in _MONITORS:
-            raise ValueError(
-                f"The 'monitor' parameter must be one of {sorted(_MONITORS)}. Got {monitor!r}."
-            )
+        check_choice(monitor, sorted(_MONITORS), "monitor")
         if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
             raise ValueError(f"patience must be an integer >= 0, got {patience!r}")
         self.monitor, self.patience = monitor, patience
         self.min_delta = check_non_negative(min_delta, "min_delta")
         self.restore_best = bool(restore_best)
-        self.mode = _MONITORS[monitor]
+        self.mode = "min" if minimizes(direction_of(monitor)) else "max"
 
     def on_train_begin(self, model, history):
         self.best_value, self.best_epoch, self.wait = None, None, 0

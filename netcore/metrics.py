@@ -1,8 +1,34 @@
-"""Regression scores from summed squared residuals, as scikit-learn defines them."""
+"""The metrics netcore reports, which way each goes, and regression scores as scikit-learn
+defines them."""
 
 from __future__ import annotations
 
 import numpy as np
+
+# Which way each per-epoch metric improves; ``val_``/``cv_`` names follow their base metric.
+DIRECTIONS = {"loss": "minimize", "accuracy": "maximize", "rmse": "minimize", "r2": "maximize"}
+
+
+def direction_of(metric: str) -> str:
+    """``"minimize"`` or ``"maximize"`` for ``metric`` (``"loss"``, ``"val_accuracy"``,
+    ``"cv_loss"``, ...): the one place the direction of a netcore metric is defined.
+
+    Raises:
+        KeyError: for a metric netcore does not report.
+    """
+    base = metric.removeprefix("val_").removeprefix("cv_")
+    return DIRECTIONS[base]
+
+
+def minimizes(direction: str) -> bool:
+    """True for ``"minimize"``: the one comparison with a direction's name."""
+    return direction == "minimize"
+
+
+def sign(direction: str) -> float:
+    """``1.0`` for a minimized value and ``-1.0`` for a maximized one, so that
+    ``sign * value`` is always lower-is-better."""
+    return 1.0 if minimizes(direction) else -1.0
 
 
 def regression_metrics(ss_res: np.ndarray, targets: np.ndarray) -> dict[str, float]:

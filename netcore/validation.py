@@ -90,6 +90,38 @@ def check_options(options: Iterable[str], allowed: Iterable[str], *, what: str,
                     f"{allows} {sorted(allowed)}")
 
 
+def check_choice(value, choices: Iterable, argument: str, *, optional: bool = False,
+                 error: type[Exception] = ValueError):
+    """``value`` when ``choices`` holds it (``None`` passes when ``optional``), else raise.
+
+    The one place a "must be one of" error is written: ``The 'optimizer' parameter must
+    be one of ['adam', 'sgd']. Got 'adan'. (did you mean 'adam'?)``. ``choices`` is
+    shown in its own order (pass a sorted list to show it sorted). A bare ``argument``
+    (``"optimizer"``) is shown as a parameter; any other text (``"spec: x.type"``,
+    ``"NETCORE_KERNELS"``) is shown as given.
+
+    Raises:
+        error: (``ValueError`` unless told) naming the allowed values and the closest one.
+
+    >>> check_choice("adan", ["adam", "sgd"], "optimizer")
+    Traceback (most recent call last):
+    ValueError: The 'optimizer' parameter must be one of ['adam', 'sgd']. Got 'adan'. (did you mean 'adam'?)
+    """
+    choices = list(choices)
+    if (optional and value is None) or _holds(choices, value):
+        return value
+    what = f"The {argument!r} parameter" if argument.isidentifier() else argument
+    raise error(f"{what} must be one of {choices}{_or_none(optional)}. Got {value!r}."
+                f"{did_you_mean(value, choices) if isinstance(value, str) else ''}")
+
+
+def _holds(choices: list, value) -> bool:
+    try:
+        return value in choices
+    except TypeError:  # an unhashable or incomparable value is no choice
+        return False
+
+
 def _or_none(optional: bool) -> str:
     return " or None" if optional else ""
 

@@ -271,15 +271,14 @@ def _require_file(url: str) -> None:
 
 
 def _open_study(storage: str, name: str | None):
-    import optuna
 
-    from hpsearch.storages.database import normalize_url, open_storage
+    from hpsearch.storages.database import normalize_url, open_storage, study_names
     from hpsearch.study import Study
 
     url = normalize_url(storage)
     _require_file(url)
     if name is None:
-        names = sorted(s.study_name for s in optuna.get_all_study_summaries(open_storage(url)))
+        names = study_names(open_storage(url))
         if not names:
             raise ValueError(f"{url} holds no study yet; hpsearch run SPEC.toml "
                              "(or --data FILE --target COLUMN) creates one")

@@ -103,6 +103,11 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     return storage
 
 
+def study_names(storage: optuna.storages.BaseStorage) -> list[str]:
+    """The names of the studies ``storage`` holds, sorted: the one listing of a storage."""
+    return sorted(s.study_name for s in optuna.get_all_study_summaries(storage))
+
+
 def count_trials(storage: optuna.storages.BaseStorage, study_id: int) -> int:
     """The number of trials in a study, with one ``COUNT`` query on SQL storages.
 
