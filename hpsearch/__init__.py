@@ -28,7 +28,7 @@ _EXPORTS = {
     "StudyConfig": "hpsearch.study",
     "TooManyFailuresError": "hpsearch.errors",
     "RunInterrupted": "hpsearch.errors",
-    "TrialResult": "hpsearch.results.trial",
+    "TrialResult": "hpsearch.trial",
     "get_strategy": "hpsearch.strategies",
     "lr_range_test": "hpsearch.lr_finder",
     "space": "hpsearch.space",

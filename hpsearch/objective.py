@@ -25,11 +25,10 @@ import numpy as np
 
 import netcore
 from hpsearch import lr_finder
-from hpsearch.execution.guards import Deadline
-from hpsearch.execution.guards import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from hpsearch.metrics import DIRECTIONS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.options import option
-from hpsearch.results.trial import Fidelity
+from hpsearch.trial import Deadline, Fidelity
+from hpsearch.trial import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from netcore.train import TrainConfig
 from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
 

@@ -39,12 +39,12 @@ from hpsearch.objective import (
 )
 from hpsearch.options import option, option_fields
 from hpsearch.pruners import PruningSpec, check_pruner
-from hpsearch.results.trial import Fidelity
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.storages import artifacts, records
 from hpsearch.storages.database import normalize_url, open_storage, storage_lock, study_names
 from hpsearch.strategies import STRATEGIES, get_strategy
 from hpsearch.strategies.tpe import quiet_optuna
+from hpsearch.trial import Fidelity
 from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
 
 log = logging.getLogger(__name__)

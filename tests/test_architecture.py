@@ -143,7 +143,7 @@ LAYOUT = {
     "cli": "the command line",
 }
 TOP_LEVEL_MODULES = {"__init__", "__main__", "checks", "errors", "metrics", "objective", "options",
-                     "pruners", "spec", "study", "tuning"}
+                     "pruners", "spec", "study", "trial", "tuning"}
 
 
 def test_hpsearch_is_laid_out_by_concept():

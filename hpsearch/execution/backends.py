@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Hashable
 
 from hpsearch.execution.worker import TrialTask, WorkerSetup, _crashed, execute, failed_result
-from hpsearch.results.trial import TrialResult
+from hpsearch.trial import TrialResult
 from netcore.validation import check_options
 
 # Seconds between checks while waiting, so that an interrupt or a closed

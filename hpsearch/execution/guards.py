@@ -20,8 +20,9 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from hpsearch.trial import Deadline
 
 # Seconds past the deadline before the watchdog ends a worker whose trial ignored it.
 WATCHDOG_GRACE = 5.0
@@ -31,35 +32,6 @@ PARENT_POLL = 0.5
 OVERRUN_EXIT = 124
 
 _PROCESS = {"owned": False}
-
-
-class TrialTimeoutError(RuntimeError):
-    """A trial ran longer than the study's ``trial_timeout``."""
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """The moment (``time.monotonic``) a trial of ``seconds`` must have ended by."""
-
-    seconds: float
-    at: float
-
-    @classmethod
-    def start(cls, seconds: float | None) -> Deadline | None:
-        """The deadline of a trial starting now, or ``None`` without a limit."""
-        return None if seconds is None else cls(float(seconds), time.monotonic() + seconds)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def error(self, detail: str = "") -> TrialTimeoutError:
-        suffix = f" ({detail})" if detail else ""
-        return TrialTimeoutError(f"the trial exceeded its time limit of {self.seconds:g} s{suffix}")
-
-    def check(self, detail: str = "") -> None:
-        """Raise ``TrialTimeoutError`` once the deadline has passed."""
-        if self.remaining() < 0:
-            raise self.error(detail)
 
 
 def overrun_message(seconds: float) -> str:

@@ -30,7 +30,6 @@ from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, To
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
 from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
 from hpsearch.results.pareto import dominates
-from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from hpsearch.storages import records, requeue
 from hpsearch.storages.database import (
     StorageUnreachableError,
@@ -42,6 +41,7 @@ from hpsearch.storages.database import (
 )
 from hpsearch.storages.disk import is_disk_full, write_fault_reason
 from hpsearch.strategies import STRATEGIES
+from hpsearch.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from hpsearch.execution.worker import (  # noqa: F401 (TrialTask, WorkerSetup, e
     warm_up,
 )
 from hpsearch.pruners import PRUNERS, PruningSpec, check_pruner  # noqa: F401 (re-exported)
-from hpsearch.results.trial import TrialResult
+from hpsearch.trial import TrialResult
 from netcore.validation import check_positive_int
 
 

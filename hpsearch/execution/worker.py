@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from hpsearch import objective
 from hpsearch.execution import guards
 from hpsearch.pruners import PruningSpec, make_reporter
-from hpsearch.results.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 from hpsearch.storages.disk import is_disk_full
+from hpsearch.trial import COMPLETE, FAIL, PRUNED, Deadline, Fidelity, TrialResult
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def warm_up(setup: WorkerSetup) -> float | None:
     A failure here is the first trial's to report: it prepares again and fails
     with the error. Returns the seconds taken, or None after a failure.
     """
-    deadline = guards.Deadline.start(setup.objective.trial_timeout)
+    deadline = Deadline.start(setup.objective.trial_timeout)
     try:
         with guards.enforced(deadline):
             return prepare(setup)
@@ -117,11 +117,11 @@ def execute(task: TrialTask) -> TrialResult:
     result = failed_result(task)
     reporter, startup, start = None, 0.0, time.perf_counter()
     try:
-        with guards.enforced(guards.Deadline.start(task.objective.trial_timeout),
+        with guards.enforced(Deadline.start(task.objective.trial_timeout),
                              task.overrun_marker):
             startup = prepare(task.setup)
         start = time.perf_counter()
-        deadline = guards.Deadline.start(task.objective.trial_timeout)
+        deadline = Deadline.start(task.objective.trial_timeout)
         reporter = make_reporter(task.pruning, task.trial_id) if task.pruning else None
         with guards.enforced(deadline, task.overrun_marker):
             record = objective.evaluate(task.objective, task.params, task.seed, reporter,

@@ -23,8 +23,8 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpsearch.results.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 from hpsearch.space.searchspace import SearchSpace
+from hpsearch.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 
 SLOT, SEED, OWNER, REQUEUED = "hpsearch:slot", "hpsearch:seed", "hpsearch:owner", "hpsearch:requeued"
 HEARTBEAT = "hpsearch:heartbeat"

@@ -52,10 +52,10 @@ from typing import NamedTuple
 import numpy as np
 import optuna
 
-from hpsearch.results.trial import COMPLETE, Fidelity, TrialResult, slot_rng
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.optuna_sampler import add_result, no_experimental_warnings, quiet_optuna
 from hpsearch.strategies.tpe import tpe_sampler
+from hpsearch.trial import COMPLETE, Fidelity, TrialResult, slot_rng
 from netcore.validation import check_int
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hpsearch.results.trial import Fidelity, TrialResult
 from hpsearch.space.searchspace import SearchSpace
+from hpsearch.trial import Fidelity, TrialResult
 
 DIRECTIONS = ("minimize", "maximize")
 

@@ -16,8 +16,8 @@ import warnings
 import optuna
 from optuna.trial import TrialState
 
-from hpsearch.results.trial import COMPLETE, PRUNED, TrialResult
 from hpsearch.strategies.base import Strategy
+from hpsearch.trial import COMPLETE, PRUNED, TrialResult
 
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hpsearch.results.trial import slot_rng
 from hpsearch.strategies.base import Strategy
+from hpsearch.trial import slot_rng
 
 
 class RandomStrategy(Strategy):

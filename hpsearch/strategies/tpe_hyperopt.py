@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
-from hpsearch.results.trial import COMPLETE, TrialResult, trial_seed
 from hpsearch.space.dimensions import Choice, Fixed, Float, Int, freeze, thaw
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.strategies.base import Strategy
+from hpsearch.trial import COMPLETE, TrialResult, trial_seed
 
 
 def _label(name: str, parent: tuple[str, int] | None) -> str:

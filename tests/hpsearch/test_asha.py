@@ -13,11 +13,11 @@ import netcore
 from hpsearch import objective, space
 from hpsearch.execution.loop import RunLoop
 from hpsearch.objective import ObjectiveConfig
-from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult
 from hpsearch.spec import load_spec
 from hpsearch.storages import artifacts, records
 from hpsearch.strategies import get_strategy
 from hpsearch.strategies.asha import rung_epochs
+from hpsearch.trial import COMPLETE, FAIL, Fidelity, TrialResult
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[8], [16]]),
          "optimizer": space.choice(["sgd", "adam"])}

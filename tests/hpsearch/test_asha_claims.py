@@ -22,9 +22,9 @@ from helpers.paths import DRIVER, FAULTS
 import hpsearch
 from hpsearch import space
 from hpsearch.objective import ObjectiveConfig
-from hpsearch.results.trial import COMPLETE, FAIL, Fidelity, TrialResult
 from hpsearch.storages import records
 from hpsearch.strategies import get_strategy
+from hpsearch.trial import COMPLETE, FAIL, Fidelity, TrialResult
 
 BUDGET = 30
 # Runs that are killed or interrupted, then finished.

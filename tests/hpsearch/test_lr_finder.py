@@ -15,9 +15,9 @@ import netcore
 from hpsearch import lr_finder, space
 from hpsearch.cli import lr_find as lr_find_cli
 from hpsearch.lr_finder import LRRangeResult, lr_range_test, lr_sequence, smooth_curve, suggest
-from hpsearch.results.trial import COMPLETE, TrialResult
 from hpsearch.space.dimensions import Float
 from hpsearch.strategies import get_strategy
+from hpsearch.trial import COMPLETE, TrialResult
 from netcore.optim import SGD, Adam, Momentum
 
 

@@ -17,11 +17,11 @@ from hpsearch.models.store import _model_order
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.results.pareto import dominates, pareto_mask
 from hpsearch.results.plots import plot_pareto, write_plots
-from hpsearch.results.trial import COMPLETE, FAIL, TrialResult
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.spec import load_spec
 from hpsearch.strategies import STRATEGIES, get_strategy, multi_objective_strategies
 from hpsearch.study import StudyConfig
+from hpsearch.trial import COMPLETE, FAIL, TrialResult
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[4], [16], [32, 16]])}
 DIGITS_FEATURES, DIGITS_CLASSES = 64, 10

@@ -8,9 +8,9 @@ import pytest
 
 import hpsearch
 from hpsearch import space
-from hpsearch.results.trial import COMPLETE, FAIL, TrialResult
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.strategies import STRATEGIES, get_strategy
+from hpsearch.trial import COMPLETE, FAIL, TrialResult
 
 QUADRATIC = SearchSpace({
     "x": space.float(-3.0, 3.0),

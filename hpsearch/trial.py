@@ -1,7 +1,8 @@
-"""What a trial is to the search layer: its slot, parameters, seed and outcome."""
+"""What a trial is to the search layer: its slot, parameters, seed, time limit and outcome."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,3 +85,32 @@ def trial_seed(study_seed: int, slot: int) -> int:
 def slot_rng(study_seed: int, slot: int, purpose: int = 1) -> np.random.Generator:
     """A Generator for a slot's own draws (e.g. random-search parameters)."""
     return np.random.default_rng(np.random.SeedSequence([study_seed, slot, purpose]))
+
+
+class TrialTimeoutError(RuntimeError):
+    """A trial ran longer than the study's ``trial_timeout``."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The moment (``time.monotonic``) a trial of ``seconds`` must have ended by."""
+
+    seconds: float
+    at: float
+
+    @classmethod
+    def start(cls, seconds: float | None) -> Deadline | None:
+        """The deadline of a trial starting now, or ``None`` without a limit."""
+        return None if seconds is None else cls(float(seconds), time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def error(self, detail: str = "") -> TrialTimeoutError:
+        suffix = f" ({detail})" if detail else ""
+        return TrialTimeoutError(f"the trial exceeded its time limit of {self.seconds:g} s{suffix}")
+
+    def check(self, detail: str = "") -> None:
+        """Raise ``TrialTimeoutError`` once the deadline has passed."""
+        if self.remaining() < 0:
+            raise self.error(detail)
