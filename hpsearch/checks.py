@@ -134,14 +134,15 @@ def check_study_settings(fixed: Mapping, space) -> None:
         ValueError: naming the setting (``fixed.<key>`` or ``space.<key>``) and
             what is wrong with it.
     """
-    from hpsearch.lr_finder import RANGE_TEST
+    from hpsearch.strategies.lr_range import lr_by_range_test
 
-    fixed = {k: v for k, v in fixed.items() if not (k == "lr" and v == RANGE_TEST)}
+    if lr_by_range_test(fixed):
+        fixed = {k: v for k, v in fixed.items() if k != "lr"}
     points = representative_points(space)
     _check_overridden(fixed, space, points[0])
     for point in points:
         settings = {**fixed, **point}
-        if settings.get("lr") == RANGE_TEST:
+        if lr_by_range_test(settings):
             del settings["lr"]
         try:
             check_settings(settings)

@@ -27,6 +27,7 @@ import netcore
 from hpsearch import lr_finder
 from hpsearch.metrics import DIRECTIONS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.options import option
+from hpsearch.strategies.lr_range import lr_by_range_test
 from hpsearch.trial import Deadline, Fidelity
 from hpsearch.trial import TrialTimeoutError as TrialTimeoutError  # raised here, named here
 from netcore.train import TrainConfig
@@ -417,7 +418,7 @@ def _costs(config: ObjectiveConfig, model: netcore.MLP, hists: list) -> dict:
 def _range_test_lr(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Dataset):
     """For ``lr="range_test"`` (the lr-range strategy): the settings with the rate a range
     test of this trial's model suggests, and the test; otherwise (settings, None)."""
-    if settings.get("lr") != lr_finder.RANGE_TEST:
+    if not lr_by_range_test(settings):
         return settings, None
     _, fit_kw = _split(settings)
     result = _trial_range_test(model_config(config, settings, seed, data), data, fit_kw,

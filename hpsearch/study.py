@@ -27,7 +27,6 @@ import netcore
 from hpsearch.checks import check_study_settings
 from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError  # noqa: F401 (re-exported)
 from hpsearch.execution.worker import TrialTask, WorkerSetup
-from hpsearch.lr_finder import RANGE_TEST
 from hpsearch.metrics import frozen_metric
 from hpsearch.models import store as models
 from hpsearch.objective import (
@@ -43,6 +42,7 @@ from hpsearch.space.searchspace import SearchSpace
 from hpsearch.storages import artifacts, records
 from hpsearch.storages.database import normalize_url, open_storage, storage_lock, study_names
 from hpsearch.strategies import STRATEGIES, get_strategy
+from hpsearch.strategies.lr_range import lr_by_range_test
 from hpsearch.strategies.tpe import quiet_optuna
 from hpsearch.trial import Fidelity
 from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
@@ -506,7 +506,7 @@ class Study:
         test chose it (lr-range studies, whose space has no ``lr``)."""
         params = self.config.space.decode(trial.params)
         metrics = records.metrics_of(trial)
-        if self.config.objective.fixed.get("lr") == RANGE_TEST and "lr" in metrics:
+        if lr_by_range_test(self.config.objective.fixed) and "lr" in metrics:
             params["lr"] = metrics["lr"]
         return params
 

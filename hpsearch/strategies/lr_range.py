@@ -21,6 +21,12 @@ from hpsearch.strategies.random_search import RandomStrategy
 SAMPLERS = {"random": RandomStrategy, "grid": GridStrategy}
 
 
+def lr_by_range_test(settings: Mapping) -> bool:
+    """True when ``settings`` leave the learning rate to a range test (``lr="range_test"``,
+    as this strategy fixes it): the one test of that sentinel."""
+    return settings.get("lr") == RANGE_TEST
+
+
 def _lr_bounds(space: SearchSpace) -> tuple[float, float] | None:
     """The bounds of the space's ``lr`` dimension, or None when it has none to give."""
     if "lr" not in space:
@@ -29,7 +35,7 @@ def _lr_bounds(space: SearchSpace) -> tuple[float, float] | None:
     if dim.when:
         raise ValueError("the lr-range strategy cannot take a conditional 'lr' dimension; "
                          "its learning rate comes from a range test in every trial")
-    if isinstance(dim, Fixed) and dim.value == RANGE_TEST:
+    if isinstance(dim, Fixed) and lr_by_range_test({"lr": dim.value}):
         return None
     if not isinstance(dim, Float):
         raise ValueError(f"the lr-range strategy finds 'lr' by a range test: give 'lr' as a float "
