@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from hpsearch.storages import records
-from hpsearch.storages.database import journal_path, normalize_url, sqlite_path
+from hpsearch.storages.database import normalize_url, storage_file
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # A name kept as it is: lower case (two names differing in case must not meet on a
@@ -81,7 +81,7 @@ def check_folder(folder: str) -> str:
 def artifacts_root(url: str) -> Path:
     """The folder that holds the study folders of the storage ``url``."""
     url = normalize_url(url)
-    path = sqlite_path(url) or journal_path(url)
+    path = storage_file(url)
     if path is not None:
         return path.with_name(path.name + ".artifacts")
     if url in ("memory", "memory://"):

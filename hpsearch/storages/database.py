@@ -50,6 +50,28 @@ def journal_path(url: str) -> Path | None:
     return Path("/" + url[len("journal:///"):].lstrip("/"))
 
 
+def storage_file(url: str) -> Path | None:
+    """The file a SQLite or journal URL names (None for a server or in-memory storage)."""
+    return sqlite_path(url) or journal_path(url)
+
+
+def require_file(url: str) -> None:
+    """Refuse a file storage (SQLite or journal) whose file does not exist yet: opening
+    it would create an empty one. Other storages pass.
+
+    Raises:
+        FileNotFoundError: when the file is missing.
+        ValueError: when the path is a folder or a device.
+    """
+    path = storage_file(normalize_url(url))
+    if path is None:
+        return
+    if not path.exists():
+        raise FileNotFoundError(f"no storage file at {path}")
+    if not path.is_file():
+        raise ValueError(f"storage {url} is not a file: {path} is a folder or a device")
+
+
 def normalize_url(url: str | None) -> str:
     """The canonical form of a storage URL (absolute file paths for file storages)."""
     url = DEFAULT_STORAGE if url is None else str(url)
@@ -162,7 +184,7 @@ def storage_lock(url: str):
         with _server_lock(open_storage(url).engine, url):
             yield
         return
-    path = sqlite_path(url) or journal_path(url)
+    path = storage_file(url)
     if path is None:
         yield
         return

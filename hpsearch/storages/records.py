@@ -151,6 +151,11 @@ def abandon(storage, trial_id: int, reason: str) -> None:
 # Readers of a trial's attributes. A storage file may have been edited or damaged,
 # so each checks the type it expects and falls back to what a trial without the
 # attribute gives: reading a study shows what can be shown instead of failing.
+def trial_id_of(trial: FrozenTrial) -> int:
+    """The storage's id of ``trial`` (Optuna keeps it in ``_trial_id``: read here alone)."""
+    return trial._trial_id
+
+
 def slot_of(trial: FrozenTrial) -> int:
     """The trial's slot (its Optuna number when the stored slot is missing or not an int)."""
     slot = trial.system_attrs.get(SLOT)

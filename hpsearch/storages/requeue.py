@@ -20,7 +20,7 @@ from hpsearch.storages import records
 
 def entry(trial: FrozenTrial) -> dict:
     """The queue entry that re-runs ``trial``'s slot with its parameters and seed."""
-    return {"trial_id": trial._trial_id, "slot": records.slot_of(trial)}
+    return {"trial_id": records.trial_id_of(trial), "slot": records.slot_of(trial)}
 
 
 def entry_slot(item: dict, by_id: dict[int, FrozenTrial]) -> int | None:
@@ -43,7 +43,7 @@ def split(queue: list[dict], trials: list[FrozenTrial], n: int,
     earlier entry's slot, or names no known trial are dropped: claiming them would
     run a slot twice.
     """
-    by_id = {t._trial_id: t for t in trials}
+    by_id = {records.trial_id_of(t): t for t in trials}
     skip = held_slots(trials) | set(busy)
     take, keep = [], []
     for item in queue:
@@ -57,7 +57,7 @@ def split(queue: list[dict], trials: list[FrozenTrial], n: int,
 
 def merge(queue: list[dict], trials: list[FrozenTrial], new: Iterable[dict]) -> list[dict]:
     """``queue`` with the ``new`` entries whose slot it does not hold yet."""
-    by_id = {t._trial_id: t for t in trials}
+    by_id = {records.trial_id_of(t): t for t in trials}
     queued = {entry_slot(item, by_id) for item in queue}
     merged = list(queue)
     for item in new:
@@ -71,7 +71,7 @@ def lost(queue: list[dict], trials: list[FrozenTrial], next_slot: int,
          busy: Iterable[int] = ()) -> list[FrozenTrial]:
     """The latest trial of each slot below ``next_slot`` that is neither held nor
     queued (a driver died between failing a trial and queueing it)."""
-    by_id = {t._trial_id: t for t in trials}
+    by_id = {records.trial_id_of(t): t for t in trials}
     covered = held_slots(trials) | {entry_slot(i, by_id) for i in queue} | set(busy)
     latest: dict[int, FrozenTrial] = {}
     for trial in trials:
