@@ -53,7 +53,8 @@ from hpsearch import space as sp
 from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields, option_types
-from hpsearch.study import Study, StudyConfig, check_study_name
+from hpsearch.storages.handle import check_study_name
+from hpsearch.study import Study, StudyConfig
 from netcore.validation import check_options, did_you_mean
 
 _NUMBER = (numbers.Real,)

@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 import netcore
 from hpsearch import space as sp
 from hpsearch.execution.loop import check_run_arguments
-from hpsearch.storages.database import normalize_url, open_storage, study_names
-from hpsearch.study import Study, create_arguments
+from hpsearch.storages.database import normalize_url
+from hpsearch.storages.handle import list_studies
+from hpsearch.study import Study
+from hpsearch.study_config import create_arguments
 from netcore.validation import check_options
 
 # Batch sizes tried, smallest first; every epoch should take at least MIN_STEPS optimizer steps.
@@ -64,7 +66,7 @@ def _widths(features: int) -> list[list[int]]:
 
 
 def _free_name(storage: str, prefix: str = "tune") -> str:
-    taken = set(study_names(open_storage(storage)))
+    taken = set(list_studies(storage))
     return next(name for i in itertools.count()
                 if (name := prefix if i == 0 else f"{prefix}-{i}") not in taken)
 

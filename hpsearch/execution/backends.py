@@ -20,7 +20,7 @@ import uuid
 import weakref
 from collections.abc import Hashable
 
-from hpsearch.execution.worker import TrialTask, WorkerSetup, _crashed, execute, failed_result
+from hpsearch.execution.worker import TrialTask, WorkerSetup, crashed, execute, failed_result
 from hpsearch.trial import TrialResult
 from netcore.validation import check_options
 
@@ -81,7 +81,7 @@ class _TaskRunner:
                 return self._outcome(handle, task)
             except WorkerLost as exc:
                 if exc.exact or alone:
-                    return _crashed(task, exc)
+                    return crashed(task, exc)
                 self.suspects.append(task)
 
     def _next_done(self) -> Hashable:

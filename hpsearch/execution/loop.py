@@ -18,16 +18,20 @@ import contextlib
 import logging
 import math
 import os
-import signal
 import threading
 import time
 
 from optuna.exceptions import UpdateFinishedTrialError
+from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
 from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
+from hpsearch.execution import recovery, tasks
+from hpsearch.execution.heartbeat import Heartbeat
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
+from hpsearch.execution.signals import sigint_deferred
+from hpsearch.metrics import minimizes
 from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
 from hpsearch.results.pareto import dominates
 from hpsearch.storages import records, requeue
@@ -36,11 +40,11 @@ from hpsearch.storages.database import (
     call_with_retry,
     count_trials,
     is_server_url,
-    retrying,
-    storage_lock,
 )
 from hpsearch.storages.disk import is_disk_full, write_fault_reason
+from hpsearch.storages.handle import StudyStorage
 from hpsearch.strategies import STRATEGIES
+from hpsearch.study_config import StudyConfig
 from hpsearch.trial import COMPLETE, FAIL, Fidelity, TrialResult, trial_seed
 from netcore.validation import check_positive_int
 
@@ -72,11 +76,12 @@ def _real(value) -> bool:
 
 
 class RunLoop:
-    """One ``Study.run`` call."""
+    """One ``Study.run`` call: the study's storage ``handle`` and its checked ``config``."""
 
-    def __init__(self, study, *, n_trials, n_jobs, timeout, backend, blas_threads, catch,
-                 max_consecutive_failures, progress, backend_options=None):
-        self.study, self.catch = study, catch
+    def __init__(self, handle: StudyStorage, config: StudyConfig, *, n_trials, n_jobs, timeout,
+                 backend, blas_threads, catch, max_consecutive_failures, progress,
+                 backend_options=None):
+        self.handle, self.config, self.catch = handle, config, catch
         check_run_arguments(n_trials=n_trials, n_jobs=n_jobs, timeout=timeout,
                             max_consecutive_failures=max_consecutive_failures)  # backend: make_runner
         self.n_trials = int(n_trials)
@@ -84,9 +89,9 @@ class RunLoop:
         self.deadline = None if timeout is None else time.monotonic() + timeout
         self.runner = make_runner(n_jobs, backend, blas_threads, backend_options)
         self.blas_threads, self.progress = blas_threads, progress
-        self.adaptive = STRATEGIES[study.config.strategy].batched
+        self.adaptive = STRATEGIES[config.strategy].batched
         # Storage calls are retried while a database server restarts.
-        self.storage = retrying(study.storage, study.storage_url)
+        self.storage = handle.retrying()
         # The heartbeat thread recovers stale trials too; one of the two at a time.
         self.mutex = threading.RLock()
         self.in_flight: dict[int, TrialTask] = {}
@@ -94,9 +99,9 @@ class RunLoop:
         self.told: set[int] = set()
         self.known_trials = -1
         self.best: float | None = None  # of the study's complete trials, for the progress bar
-        objective = study.config.objective
+        objective = config.objective
         self.directions = objective.directions
-        self.better = min if self.directions[0] == "minimize" else max
+        self.better = min if minimizes(self.directions[0]) else max
         # A multi-objective study shows the size of its Pareto set instead of a best value.
         self.front: list[list[float]] | None = [] if objective.multi_objective else None
         self.consecutive_failures, self.stopping, self.error = 0, False, None
@@ -104,9 +109,9 @@ class RunLoop:
 
     def run(self) -> None:
         self._warm_pool()
-        self._recover_stale(starting=True)
-        remove_partial_files(self.study)  # left by workers an earlier run lost mid-save
-        self.strategy = self.study.config.build_strategy()
+        self.recover_stale(starting=True)
+        remove_partial_files(self.handle)  # left by workers an earlier run lost mid-save
+        self.strategy = self.config.build_strategy()
         if self.strategy.multi_fidelity:
             self._release_checkpoints()
         note = grid_coverage(self.strategy.size, self.n_trials)
@@ -114,16 +119,16 @@ class RunLoop:
             log.warning(note)
         finished = self._sync()
         self.bar = tqdm(total=self.n_trials, initial=min(finished, self.n_trials),
-                        desc=self.study.name, disable=not self.progress, leave=False)
+                        desc=self.handle.name, disable=not self.progress, leave=False)
         self._show_best()
-        heartbeat = _Heartbeat(self)
+        heartbeat = Heartbeat(self.handle.storage, self.in_flight, self.recover_stale)
         try:
             self._loop()
         except BaseException as exc:
             # A further Ctrl-C must not break off the shutdown (workers left running, trials
             # not re-queued, a process that hangs at exit): it waits until the run is
             # stopped, and is dropped when a Ctrl-C is what stops it.
-            with _sigint_deferred(deliver=not isinstance(exc, KeyboardInterrupt)):
+            with sigint_deferred(deliver=not isinstance(exc, KeyboardInterrupt)):
                 heartbeat.stop()
                 tasks = list(self.in_flight.values())
                 self._shut_down(exc)
@@ -166,12 +171,12 @@ class RunLoop:
 
     def _storage_fault(self, exc: BaseException) -> Exception | None:
         """The one-line error for a run stopped by a full disk or a deleted study, else None."""
-        study = self.study
+        handle = self.handle
         if is_disk_full(exc):
             return self._disk_full(write_fault_reason(exc))
-        if isinstance(exc, KeyError) and not self._study_exists():
+        if isinstance(exc, KeyError) and not handle.exists():
             return StudyDeletedError(
-                f"study {study.name!r} was deleted from {study.storage_url} while this run "
+                f"study {handle.name!r} was deleted from {handle.url} while this run "
                 "was going (hpsearch delete); its trials are gone: run it again to start afresh")
         return None
 
@@ -182,21 +187,15 @@ class RunLoop:
         except Exception:  # the storage cannot be read either: say no number
             kept = ""
         return DiskFullError(f"cannot write to disk: {reason}; the run of study "
-                             f"{self.study.name!r} stopped{kept}: free some space (or raise "
+                             f"{self.handle.name!r} stopped{kept}: free some space (or raise "
                              "the file-size limit or quota) and run it again, which re-runs "
                              "the interrupted trials and finishes the budget")
-
-    def _study_exists(self) -> bool:
-        try:
-            return self.storage.get_study_id_from_name(self.study.name) == self.study.study_id
-        except KeyError:
-            return False
 
     def _warm_pool(self) -> None:
         """Have the workers start and prepare (imports, data, plugins) while this driver
         recovers, syncs and claims: the first trials then start at once."""
         try:
-            setup = self.study.worker_setup(self.blas_threads)
+            setup = tasks.worker_setup(self.handle, self.config, self.blas_threads)
         except ValueError:  # the study's data folder is missing: its first trial says so
             return
         self.runner.warm(setup)
@@ -225,7 +224,7 @@ class RunLoop:
             self.stopping = True
             return
         if self.adaptive:
-            wanted = self.study.config.round_size if not self.in_flight else 0
+            wanted = self.config.round_size if not self.in_flight else 0
         else:
             # Without a deadline one extra trial may wait in the queue; with one, a
             # queued trial could start after it.
@@ -239,8 +238,6 @@ class RunLoop:
         """With nothing to claim and nothing in flight: True to try again, because
         other drivers still run slots of this budget (they may die) or lost slots
         were re-queued; False when the budget is met or every slot is finished."""
-        from optuna.trial import TrialState
-
         trials = self._trials()
         if sum(records.is_finished(t) for t in trials) >= self.n_trials:
             return False
@@ -248,15 +245,15 @@ class RunLoop:
                    and records.slot_of(t) < self.n_trials]
         if running:
             time.sleep(min(1.0, records.heartbeat_interval()))
-        self._recover_stale()
+        self.recover_stale()
         return bool(running) or bool(self._queue())
 
     def _claim(self, n: int) -> list[TrialTask]:
         """Take re-queued slots first, then new ones, within the budget."""
-        study = self.study
+        study_id = self.handle.study_id
         with self._locked():
             self._sync()
-            attrs = self.storage.get_study_system_attrs(study.study_id)
+            attrs = self.storage.get_study_system_attrs(study_id)
             queue = list(attrs.get(records.REQUEUE, []))
             next_slot = attrs.get(records.NEXT_SLOT, 0)
             take, keep = requeue.split(queue, self._trials(), n, self.in_flight) \
@@ -272,33 +269,33 @@ class RunLoop:
             # Written after the trials: a driver killed in between leaves entries
             # whose slots those (stale) trials hold, and claims skip such entries.
             if next_slot != attrs.get(records.NEXT_SLOT, 0):
-                self.storage.set_study_system_attr(study.study_id, records.NEXT_SLOT, next_slot)
+                self.storage.set_study_system_attr(study_id, records.NEXT_SLOT, next_slot)
             if keep != queue:
-                self.storage.set_study_system_attr(study.study_id, records.REQUEUE, keep)
+                self.storage.set_study_system_attr(study_id, records.REQUEUE, keep)
             self.in_flight.update((task.slot, task) for task in tasks)
         return tasks
 
     def _new_task(self, slot: int, params: dict, fidelity: Fidelity | None = None) -> TrialTask:
         # The jobs of one configuration share the seed of its first slot: one continues another.
-        seed = trial_seed(self.study.config.seed, slot if fidelity is None else fidelity.config_id)
-        trial_id = records.create_running(self.storage, self.study.study_id,
-                                          self.study.config.space, slot, seed, params,
-                                          _fidelity_attrs(fidelity))
-        self.known_trials += 1
-        return self.study.make_task(trial_id, slot, seed, params, self.blas_threads, fidelity)
+        seed = trial_seed(self.config.seed, slot if fidelity is None else fidelity.config_id)
+        return self._recorded_task(slot, seed, params, fidelity)
 
     def _requeued(self, entry: dict) -> TrialTask:
         old = self.storage.get_trial(entry["trial_id"])
-        params = self.study.config.space.decode(old.params)
-        slot = old.system_attrs[records.SLOT]
+        params = self.config.space.decode(old.params)
         fidelity = records.fidelity_of(old)  # a re-run job resumes from the same checkpoint
-        trial_id = records.create_running(self.storage, self.study.study_id,
-                                          self.study.config.space, slot,
-                                          old.system_attrs[records.SEED], params,
-                                          _fidelity_attrs(fidelity))
+        return self._recorded_task(old.system_attrs[records.SLOT], old.system_attrs[records.SEED],
+                                   params, fidelity)
+
+    def _recorded_task(self, slot: int, seed: int, params: dict,
+                       fidelity: Fidelity | None) -> TrialTask:
+        """Record the trial of ``slot`` as RUNNING and build its task."""
+        attrs = None if fidelity is None else {records.FIDELITY: fidelity.to_dict()}
+        trial_id = records.create_running(self.storage, self.handle.study_id, self.config.space,
+                                          slot, seed, params, attrs)
         self.known_trials += 1
-        return self.study.make_task(trial_id, slot, old.system_attrs[records.SEED], params,
-                                    self.blas_threads, fidelity)
+        return tasks.make_task(self.handle, self.config, trial_id, slot, seed, params,
+                               self.blas_threads, fidelity)
 
     def _trials(self) -> list:
         """The search's trials: confirmation repeats (``Study.confirm``) are no part
@@ -306,32 +303,32 @@ class RunLoop:
         return [t for t in self._all_trials() if not records.is_confirmation(t)]
 
     def _all_trials(self) -> list:
-        return self.storage.get_all_trials(self.study.study_id, deepcopy=False)
+        return self.storage.get_all_trials(self.handle.study_id, deepcopy=False)
 
     def _queue(self) -> list[dict]:
-        attrs = self.storage.get_study_system_attrs(self.study.study_id)
+        attrs = self.storage.get_study_system_attrs(self.handle.study_id)
         return list(attrs.get(records.REQUEUE, []))
 
     @contextlib.contextmanager
     def _locked(self):
-        with self.mutex, storage_lock(self.study.storage_url):
+        with self.mutex, self.handle.lock():
             yield
 
     def _sync(self) -> int:
         """Tell the strategy finished trials it has not seen (earlier runs, other
         drivers); returns the number of finished trials in the study."""
-        if count_trials(self.storage, self.study.study_id) == self.known_trials:
+        if count_trials(self.storage, self.handle.study_id) == self.known_trials:
             return -1
         everything = self._all_trials()
         self.known_trials = len(everything)  # compared with count_trials, which counts all
         trials = [t for t in everything if not records.is_confirmation(t)]
         finished = [t for t in trials if records.is_finished(t)]
-        fresh = [t for t in finished if t._trial_id not in self.told]
-        self.told.update(t._trial_id for t in fresh)
-        results = [records.to_result(t, self.study.config.space) for t in fresh]
+        fresh = [t for t in finished if records.trial_id_of(t) not in self.told]
+        self.told.update(records.trial_id_of(t) for t in fresh)
+        space = self.config.space
+        results = [records.to_result(t, space) for t in fresh]
         self.strategy.tell(results)
         # Jobs claimed but not finished (other drivers', re-queued ones) are taken work too.
-        space = self.study.config.space
         self.strategy.hold([(records.fidelity_of(t), space.decode(t.params))
                             for t in records.pending_jobs(trials)])
         self._note_best(results)
@@ -355,7 +352,7 @@ class RunLoop:
         del self.in_flight[result.slot]  # only now: until then the trial is this run's
         self.told.add(task.trial_id)
         if task.files is not None and task.files.model_path:
-            self._retry(prune_models, self.study)
+            self._retry(prune_models, self.handle, self.config)
         if task.files is not None and task.files.resume_path:
             self._release_checkpoints()
         self._tell(result)
@@ -371,7 +368,7 @@ class RunLoop:
         with self._locked():
             for slot in records.used_checkpoints(self._trials()):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.study.checkpoint_path(slot))
+                    os.unlink(self.handle.checkpoint_path(slot))
 
     def _tell(self, result: TrialResult) -> None:
         if self.adaptive:
@@ -386,8 +383,8 @@ class RunLoop:
             self.round = []
 
     def _retry(self, fn, *args):
-        return call_with_retry(fn, *args, url=self.study.storage_url) \
-            if is_server_url(self.study.storage_url) else fn(*args)
+        return call_with_retry(fn, *args, url=self.handle.url) \
+            if is_server_url(self.handle.url) else fn(*args)
 
     def _count_failure(self, result: TrialResult) -> None:
         if result.state != FAIL:
@@ -401,7 +398,7 @@ class RunLoop:
                 and self.error is None:
             self.stopping = True
             self.error = TooManyFailuresError(
-                f"study {self.study.name!r} stopped after {self.consecutive_failures} "
+                f"study {self.handle.name!r} stopped after {self.consecutive_failures} "
                 f"consecutive failed trials; the last error was: {result.error}")
 
     def _note_best(self, results: list[TrialResult]) -> None:
@@ -421,127 +418,27 @@ class RunLoop:
         elif self.best is not None:
             self.bar.set_postfix(best=f"{self.best:.4g}", refresh=False)
 
-    def _recover_stale(self, *, starting: bool = False) -> None:
-        """Fail and re-queue RUNNING trials whose driver is gone (killed, crashed,
-        silent for ``records.stale_after()`` seconds), and re-queue slots that a
-        dead driver left neither running, finished nor queued.
-
-        Called when the run starts (``starting``: this process's RUNNING trials are
-        then leftovers too), when it runs out of slots to claim and by the heartbeat
-        thread, so that a driver dying mid-study is noticed by the others.
-        """
-        from optuna.trial import TrialState
-
-        me = records.owner_tag()
+    def recover_stale(self, *, starting: bool = False) -> None:
+        """Fail and re-queue the trials of dead or silent drivers (``recovery.recover_stale``):
+        when the run starts (``starting``: this process's RUNNING trials are then
+        leftovers too), when it runs out of slots to claim, and from the heartbeat."""
         with self._locked():
-            trials, busy = self._trials(), dict(self.in_flight)
-            mine = {task.trial_id for task in busy.values()}
-            now = time.time()
-            stale = [t for t in trials if t.state == TrialState.RUNNING
-                     and t._trial_id not in mine and records.is_stale(t, me, now, mine=starting)]
-            attrs = self.storage.get_study_system_attrs(self.study.study_id)
-            queue = list(attrs.get(records.REQUEUE, []))
-            next_slot = self._repair_counter(trials, attrs.get(records.NEXT_SLOT, 0))
-            lost = requeue.lost(queue, trials, next_slot, busy)
-            # Queue first, fail second: a driver killed in between leaves a queued
-            # slot whose stale trial the next recovery fails without queueing it twice.
-            merged = requeue.merge(queue, trials, map(requeue.entry, stale + lost))
-            if merged != queue:
-                self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE, merged)
-            for trial in stale:
-                owner = trial.system_attrs.get(records.OWNER)
-                log.warning("trial %d of %s is stale; re-queued", records.slot_of(trial), owner)
-                self._abandon(trial._trial_id,
-                              f"stale: the driver running it ({owner}) is gone; re-queued")
-
-    def _repair_counter(self, trials: list, next_slot: int) -> int:
-        """A driver killed between creating a trial and advancing the slot counter
-        leaves the counter behind its trials; move it past every recorded slot so
-        that no slot is handed out twice. Returns the counter."""
-        needed = max((t.system_attrs.get(records.SLOT, -1) for t in trials), default=-1) + 1
-        if needed > next_slot:
-            self.storage.set_study_system_attr(self.study.study_id, records.NEXT_SLOT, needed)
-        return max(needed, next_slot)
+            recovery.recover_stale(self.handle, self.storage, self._trials(),
+                                   dict(self.in_flight), starting=starting)
 
     def _count_complete(self) -> int:
-        from optuna.trial import TrialState
-
         return sum(t.state == TrialState.COMPLETE for t in self._trials())
 
     def _abandon_in_flight(self, reason: str) -> None:
         """Re-queue the run's trials in one write, then fail them: a second Ctrl-C or
         a kill in between leaves them queued, never lost (and Ctrl-C waits)."""
-        with _sigint_deferred(), self._locked():
-            tasks = list(self.in_flight.values())
-            if tasks:
-                queue = self._queue()
-                merged = requeue.merge(queue, self._trials(),
-                                       ({"trial_id": t.trial_id, "slot": t.slot} for t in tasks))
-                if merged != queue:
-                    self.storage.set_study_system_attr(self.study.study_id, records.REQUEUE,
-                                                       merged)
-            for task in tasks:
-                self._abandon(task.trial_id, reason)
+        with sigint_deferred(), self._locked():
+            running = list(self.in_flight.values())
+            if running:
+                recovery.requeue_tasks(self.handle, self.storage, self._trials(), running)
+            for task in running:
+                recovery.abandon(self.storage, task.trial_id, reason)
             self.in_flight.clear()
-
-    def _abandon(self, trial_id: int, reason: str) -> None:
-        # A trial recorded meanwhile keeps its result; its queue entry is then skipped.
-        with contextlib.suppress(UpdateFinishedTrialError):
-            records.abandon(self.storage, trial_id, reason)
-
-
-def _fidelity_attrs(fidelity: Fidelity | None) -> dict | None:
-    return None if fidelity is None else {records.FIDELITY: fidelity.to_dict()}
-
-
-@contextlib.contextmanager
-def _sigint_deferred(*, deliver: bool = True):
-    """Hold back Ctrl-C for a short critical section, then deliver it (or, without
-    ``deliver``, drop it: the section is the run's own response to a Ctrl-C).
-
-    Only the main thread can set signal handlers; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-        if pending and deliver:
-            signal.raise_signal(signal.SIGINT)
-
-
-class _Heartbeat:
-    """Marks the run's in-flight trials as alive every ``records.heartbeat_interval()``
-    seconds, so that a driver on another machine can tell them from a dead driver's,
-    and recovers other drivers' stale trials while the run goes on."""
-
-    def __init__(self, loop: RunLoop, interval: float | None = None):
-        self.loop = loop
-        self.interval = records.heartbeat_interval() if interval is None else interval
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name="hpsearch-heartbeat", daemon=True)
-        self.thread.start()
-
-    def _beat(self) -> None:
-        storage = self.loop.study.storage  # no retries: a missed beat is made up next time
-        while not self.done.wait(self.interval):
-            for task in list(self.loop.in_flight.values()):
-                # A trial may finish meanwhile; its record is then final, not an error.
-                with contextlib.suppress(Exception):
-                    storage.set_trial_system_attr(task.trial_id, records.HEARTBEAT, time.time())
-            if not self.done.is_set():
-                try:
-                    self.loop._recover_stale()
-                except Exception as exc:  # the main loop meets storage trouble itself
-                    log.debug("stale-trial check failed: %s", exc)
-
-    def stop(self) -> None:
-        self.done.set()
-        self.thread.join(timeout=5)
 
 
 def _with_point(front: list[list[float]], point: list[float], directions) -> list[list[float]]:

@@ -24,12 +24,12 @@ from hpsearch.execution import guards
 from hpsearch.execution.worker import (  # noqa: F401 (TrialTask, WorkerSetup, execute, prepare re-exported)
     TrialTask,
     WorkerSetup,
-    _crashed,
-    _overran,
-    _was_overrun,
+    crashed,
     execute,
+    overran,
     prepare,
     warm_up,
+    was_overrun,
 )
 from hpsearch.pruners import PRUNERS, PruningSpec, check_pruner  # noqa: F401 (re-exported)
 from hpsearch.trial import TrialResult
@@ -135,12 +135,12 @@ class LokyRunner:
         worker is marked failed."""
         alive = []
         for task in lost:
-            if _was_overrun(task):
-                self.ready.append(_overran(task))
+            if was_overrun(task):
+                self.ready.append(overran(task))
             else:
                 alive.append(task)
         if len(lost) == 1 and alive:
-            self.ready.append(_crashed(alive[0], exc))
+            self.ready.append(crashed(alive[0], exc))
         else:
             self.suspects.extend(alive)
 
@@ -155,9 +155,9 @@ class LokyRunner:
             result = pool.submit(execute, task).result(timeout=_alone_limit(task))
             broken = False
         except cf.process.BrokenProcessPool as exc:
-            result = _overran(task) if _was_overrun(task) else _crashed(task, exc)
+            result = overran(task) if was_overrun(task) else crashed(task, exc)
         except cf.TimeoutError:  # not even the watchdog could end it
-            result = _overran(task)
+            result = overran(task)
         pool.shutdown(wait=not broken, kill_workers=broken)
         return result
 

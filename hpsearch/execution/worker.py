@@ -154,15 +154,17 @@ def failed_result(task: TrialTask, error: str | None = None) -> TrialResult:
                        fidelity=task.fidelity)
 
 
-def _crashed(task: TrialTask, exc: BaseException | str) -> TrialResult:
+def crashed(task: TrialTask, exc: BaseException | str) -> TrialResult:
+    """The FAIL result of a trial whose worker process died."""
     return failed_result(task, f"worker process died while running this trial: {exc}")
 
 
-def _overran(task: TrialTask) -> TrialResult:
+def overran(task: TrialTask) -> TrialResult:
+    """The FAIL result of a trial that its watchdog ended past ``trial_timeout``."""
     return failed_result(task, guards.overrun_message(task.objective.trial_timeout))
 
 
-def _was_overrun(task: TrialTask) -> bool:
+def was_overrun(task: TrialTask) -> bool:
     """Whether the trial's watchdog ended its worker (it leaves the marker)."""
     marker = task.overrun_marker
     if marker is None or not os.path.exists(marker):

@@ -13,12 +13,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import netcore
+from hpsearch.metrics import sign
+from hpsearch.objective import TrialFiles
 from hpsearch.results.pareto import pareto_mask
-from hpsearch.storages import artifacts, records
+from hpsearch.storages import records
+from hpsearch.storages.handle import StudyStorage
+from hpsearch.study_config import StudyConfig
+from netcore.validation import check_choice
 
 log = logging.getLogger(__name__)
 
@@ -72,63 +77,128 @@ def check_data_copy(name: str, folder: Path, stored: Mapping) -> None:
                          "restore the folder, or create the study again with data=...")
 
 
-def _completed_trial(study, slot: int):
-    done = [t for t in study._completed() if records.slot_of(t) == slot]
+def check_data(handle: StudyStorage, config: StudyConfig, checked: list | None) -> list | None:
+    """Check that the saved copy of the study's own data is the data it was created on.
+
+    ``checked`` is the copy's stamp (its files' names, sizes and modification times)
+    when it was last checked: the copy is hashed again only when the stamp changed.
+    Returns the stamp now (None for a named dataset, which has no copy).
+
+    Raises:
+        ValueError: when the copy is missing or differs, with both fingerprints.
+    """
+    stored = config.objective.data_fingerprint
+    if stored is None:
+        return None
+    folder = handle.data_dir()
+    stamp = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir())
+    if stamp != checked:
+        check_data_copy(handle.name, folder, stored)
+    return stamp
+
+
+def dataset(handle: StudyStorage, config: StudyConfig) -> netcore.Dataset:
+    """The data the study's trials train, validate and test on (``check_data`` it first)."""
+    from hpsearch.objective import load_data
+
+    files = TrialFiles(str(handle.data_dir())) if config.objective.data_fingerprint else None
+    return load_data(config.objective, files)
+
+
+def _completed_trial(handle: StudyStorage, slot: int):
+    completed = handle.completed()
+    done = [t for t in completed if records.slot_of(t) == slot]
     if not done:
-        slots = sorted(records.slot_of(t) for t in study._completed())
-        raise ValueError(f"study {study.name!r} has no completed trial {slot!r}; completed "
+        slots = sorted(records.slot_of(t) for t in completed)
+        raise ValueError(f"study {handle.name!r} has no completed trial {slot!r}; completed "
                          f"trials: {slots[:20]}{' ...' if len(slots) > 20 else ''}")
     return done[-1]
 
 
-def load_trial_model(study, slot: int) -> netcore.MLP:
+def load_trial_model(handle: StudyStorage, config: StudyConfig, slot: int) -> netcore.MLP:
     """The kept model of trial ``slot``.
 
     Raises:
         ValueError: when the trial did not complete or its model was not kept.
     """
-    trial = _completed_trial(study, slot)
+    trial = _completed_trial(handle, slot)
     name = records.metrics_of(trial).get("model_file")
-    keep = study.config.objective.keep_models
-    folder = artifacts.models_dir(study.folder)
+    keep = config.objective.keep_models
+    folder = handle.models_dir()
     path = folder / str(name)
     # Only a file of the models folder, whatever an edited record names.
     valid = isinstance(name, str) and _MODEL_FILE.fullmatch(name) is not None
     if valid and not folder.parent.is_dir():
         raise ValueError(f"the model of trial {slot} is missing with the whole folder of study "
-                         f"{study.name!r}: no {folder.parent}; the storage was moved or copied "
+                         f"{handle.name!r}: no {folder.parent}; the storage was moved or copied "
                          "without its .artifacts folder: put that folder back beside it, or "
                          f"study.refit(trial={slot}) trains the model again")
     if not valid or not path.exists():
         why = ("cross-validated trials train one net per fold and keep none"
-               if study.config.objective.cross_validated
+               if config.objective.cross_validated
                else f"the study keeps the models of its {keep} best trials (keep_models)")
         raise ValueError(f"the model of trial {slot} was not kept: {why}; "
                          f"study.refit(trial={slot}) trains it again")
     return netcore.load(path)
 
 
-def refit(study, *, on: str, trial: int | None) -> netcore.MLP:
-    """Train a trial's configuration again (see ``Study.refit``)."""
+REFIT_ON = ("train", "train+val")
+
+
+def refit(handle: StudyStorage, config: StudyConfig, slot: Callable[[], int],
+          data: Callable[[], netcore.Dataset], *, on: str) -> netcore.MLP:
+    """Train the configuration of trial ``slot()`` again on ``data()`` (see ``Study.refit``);
+    both are asked for only once ``on`` is known to be valid."""
     from hpsearch.objective import refit as train_again
 
-    if on not in ("train+val", "train"):
-        raise ValueError(f"The 'on' parameter must be one of ['train', 'train+val']. Got {on!r}.")
-    slot = study.best_trial["trial"] if trial is None else trial
-    stored = _completed_trial(study, slot)
-    params = study.config.space.decode(stored.params)
+    check_choice(on, REFIT_ON, "on")
+    stored = _completed_trial(handle, slot())
+    params = config.space.decode(stored.params)
     epochs = records.metrics_of(stored).get("best_epoch") if on == "train+val" else None
     seed = stored.system_attrs[records.SEED]
-    return train_again(study.config.objective, params, seed, study.dataset(), epochs=epochs)
+    return train_again(config.objective, params, seed, data(), epochs=epochs)
 
 
-def prune_models(study) -> None:
+# How Study.export writes a model, by format name.
+EXPORT_FORMATS = {"npz": netcore.save, "onnx": netcore.MLP.to_onnx}
+
+
+def export(handle: StudyStorage, config: StudyConfig, path: str | Path, *, trial: int | None,
+           model: netcore.MLP | None, format: str) -> Path:
+    """Write ``model``, else trial ``trial``'s kept model, else the best trial's, to
+    ``path`` in ``format`` (a name of ``EXPORT_FORMATS``); see ``Study.export``.
+
+    Raises:
+        ValueError: for another format, both ``trial`` and ``model``, or neither in a
+            multi-objective study (no single best trial). TypeError: for a ``model``
+            that is no ``netcore.MLP``.
+    """
+    from hpsearch.results import best
+
+    check_choice(format, sorted(EXPORT_FORMATS), "format")
+    if model is not None and trial is not None:
+        raise ValueError("export takes trial= or model=, not both")
+    if model is not None and not isinstance(model, netcore.MLP):
+        raise TypeError(f"model must be a netcore.MLP (e.g. study.refit()), got "
+                        f"{type(model).__name__}")
+    if model is None and trial is None and config.objective.multi_objective:
+        pareto = [int(t) for t in best.pareto_trials(handle, config)["trial"]]
+        raise ValueError(f"study {handle.name!r} has several objectives and no single best "
+                         "trial: choose one with trial= (--trial on the command line), "
+                         f"e.g. of its Pareto set {pareto}")
+    if model is None:
+        slot = best.best_trial(handle, config)["trial"] if trial is None else trial
+        model = load_trial_model(handle, config, slot)
+    return EXPORT_FORMATS[format](model, path)
+
+
+def prune_models(handle: StudyStorage, config: StudyConfig) -> None:
     """Delete the model files of all but the ``keep_models`` best complete trials.
 
     Files of trials still running are left alone (another driver may be
     recording them), as is everything when the folder does not exist.
     """
-    folder = artifacts.models_dir(study.folder)
+    folder = handle.models_dir()
     if not folder.is_dir():
         return
     kept, drop = [], []
@@ -136,33 +206,32 @@ def prune_models(study) -> None:
         match = _MODEL_FILE.match(path.name)
         if match is None:
             continue
-        trial = _stored_trial(study, int(match.group(2)))
+        trial = handle.trial(int(match.group(2)))
         if trial is None or not trial.state.is_finished():
             continue
         if trial.state.name == "COMPLETE" and trial.values is not None:
             kept.append((trial.values, int(match.group(1)), path))
         else:
             drop.append(path)
-    kept = [kept[i] for i in _model_order(study.config.objective.directions,
+    kept = [kept[i] for i in _model_order(config.objective.directions,
                                           [(values, slot) for values, slot, _ in kept])]
-    drop += [path for _, _, path in kept[study.config.objective.keep_models:]]
+    drop += [path for _, _, path in kept[config.objective.keep_models:]]
     for path in drop:
         _remove(path)
-    remove_partial_files(study)
+    remove_partial_files(handle)
 
 
-def remove_partial_files(study) -> None:
+def remove_partial_files(handle: StudyStorage) -> None:
     """Delete the half-written model and checkpoint files (``*.partial.npz``) that
     workers killed while saving (or stopped by a full disk) left, except those of
     trials still running (another driver's worker may be writing them)."""
-    folders = (artifacts.models_dir(study.folder),
-               artifacts.checkpoint_path(study.folder, 0).parent)
+    folders = (handle.models_dir(), handle.checkpoint_path(0).parent)
     partial = [(path, match) for folder in folders if folder.is_dir()
                for path in folder.iterdir() if (match := _PARTIAL_FILE.fullmatch(path.name))]
     if not partial:
         return
-    running = [t for t in study.trials(confirmations=True) if not t.state.is_finished()]
-    ids, slots = {t._trial_id for t in running}, {records.slot_of(t) for t in running}
+    running = [t for t in handle.trials(confirmations=True) if not t.state.is_finished()]
+    ids, slots = {records.trial_id_of(t) for t in running}, {records.slot_of(t) for t in running}
     for path, match in partial:
         trial, slot = match["trial"], match["slot"]
         if not (int(trial) in ids if trial is not None else int(slot) in slots):
@@ -188,16 +257,9 @@ def _model_order(directions: list[str], trials: list[tuple[list[float], int]]) -
     if not trials:
         return []
     front = pareto_mask([values for values, _ in trials], directions)
-    sign = 1.0 if directions[0] == "minimize" else -1.0
+    first = sign(directions[0])
     return sorted(range(len(trials)), key=lambda i: (not front[i] if len(directions) > 1 else 0,
-                                                     sign * trials[i][0][0], trials[i][1]))
-
-
-def _stored_trial(study, trial_id: int):
-    try:
-        return study.storage.get_trial(trial_id)
-    except KeyError:
-        return None
+                                                     first * trials[i][0][0], trials[i][1]))
 
 
 def _remove(path: Path) -> None:

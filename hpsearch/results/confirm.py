@@ -8,26 +8,27 @@ t-interval and Welch's t-test of each configuration against the next-ranked
 one. The repeats are stored as trials marked ``hpsearch:confirms`` (the slot)
 and ``hpsearch:repeat``: the search never sees them (``records.is_confirmation``)
 and a second call with the same arguments reuses them instead of training again.
+
+This module reads and tabulates: which repeats a confirmation needs, which are
+stored, and their statistics. ``execution.repeats`` trains the missing ones.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
-import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
-from tqdm.auto import tqdm
 
-from hpsearch.execution.runner import TrialTask, make_runner
-from hpsearch.results.report import _hashable
+from hpsearch.metrics import minimizes, sign
+from hpsearch.results.report import hashable
 from hpsearch.storages import records
-from netcore.validation import check_int, check_positive_int
+from hpsearch.storages.handle import StudyStorage
+from hpsearch.study_config import StudyConfig
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,12 @@ class Repeat:
     params: dict
 
 
-def best_trials(study, top: int) -> list[FrozenTrial]:
+def best_trials(handle: StudyStorage, config: StudyConfig, top: int) -> list[FrozenTrial]:
     """The ``top`` best complete search trials (fewer when fewer completed), best first."""
-    done = [t for t in study._final() if t.value is not None and math.isfinite(t.value)]
-    sign = 1 if study.config.objective.direction == "minimize" else -1
+    done = [t for t in handle.final() if t.value is not None and math.isfinite(t.value)]
+    better = sign(config.objective.direction)
     latest = {records.slot_of(t): t for t in sorted(done, key=lambda t: t.number)}
-    ranked = sorted(latest.values(), key=lambda t: (sign * t.value, t.number))
+    ranked = sorted(latest.values(), key=lambda t: (better * t.value, t.number))
     return ranked[:top]
 
 
@@ -69,33 +70,34 @@ def _key(trial: FrozenTrial) -> tuple:
     return attrs.get(records.CONFIRMS), attrs.get(records.REPEAT), records.seed_of(trial)
 
 
-def stored_repeats(study) -> dict[tuple, FrozenTrial]:
+def stored_repeats(handle: StudyStorage) -> dict[tuple, FrozenTrial]:
     """The finished confirmation trials by (slot, repeat, seed); the latest wins."""
     stored = {}
-    for trial in study.trials(confirmations=True):
+    for trial in handle.trials(confirmations=True):
         if records.is_confirmation(trial) and trial.state.is_finished() \
                 and not records.is_requeued(trial):
-            stored[_key(trial)] = trial
+            stored[repeat_key(trial)] = trial
     return stored
 
 
-def _running(study) -> dict[tuple, FrozenTrial]:
-    """Confirmation trials still RUNNING; those left by a dead or silent driver (or
-    by this process, interrupted) are failed and re-queued so they are trained again."""
-    me, now, running = records.owner_tag(), time.time(), {}
-    for trial in study.trials(confirmations=True):
-        if records.is_confirmation(trial) and trial.state == TrialState.RUNNING:
-            if records.is_stale(trial, me, now):
-                records.abandon(study.storage, trial._trial_id, "confirmation interrupted")
-            else:
-                running[_key(trial)] = trial
-    return running
+def running_repeats(handle: StudyStorage) -> list[FrozenTrial]:
+    """The confirmation trials still RUNNING (here or in another process)."""
+    return [t for t in handle.trials(confirmations=True)
+            if records.is_confirmation(t) and t.state == TrialState.RUNNING]
 
 
-def plan(study, originals: list[FrozenTrial], repeats: int,
+def repeat_key(trial: FrozenTrial) -> tuple:
+    """A confirmation trial's (slot, repeat, seed)."""
+    attrs = trial.system_attrs
+    return attrs.get(records.CONFIRMS), attrs.get(records.REPEAT), records.seed_of(trial)
+
+
+def plan(handle: StudyStorage, config: StudyConfig, originals: list[FrozenTrial], repeats: int,
          seed: int) -> tuple[dict[int, list[FrozenTrial]], list[Repeat]]:
-    """The stored repeats of each original's slot, and the repeats still to train."""
-    stored, running = stored_repeats(study), _running(study)
+    """The stored repeats of each original's slot, and the repeats still to train (those
+    running elsewhere are left to their process)."""
+    stored = stored_repeats(handle)
+    running = {repeat_key(t) for t in running_repeats(handle)}
     found: dict[int, list[FrozenTrial]] = {}
     missing = []
     for trial in originals:
@@ -109,69 +111,18 @@ def plan(study, originals: list[FrozenTrial], repeats: int,
                 log.warning("repeat %d of trial %d runs in another process; left to it",
                             index, slot)
             else:
-                params = study.config.space.decode(trial.params)
+                params = config.space.decode(trial.params)
                 missing.append(Repeat(slot, index, key[2], params))
     return found, missing
 
 
-def _task(study, job: Repeat, blas_threads: int | None) -> TrialTask:
-    """Record the repeat as a RUNNING confirmation trial and build its task: no
-    pruning (a repeat trains in full) and no kept model (the search's models stay)."""
-    trial_id = records.create_running(study.storage, study.study_id, study.config.space,
-                                      job.slot, job.seed, job.params,
-                                      extra={records.CONFIRMS: job.slot,
-                                             records.REPEAT: job.repeat})
-    task = study.make_task(trial_id, job.slot, job.seed, job.params, blas_threads)
-    files = task.files and dataclasses.replace(task.files, model_path=None)
-    # The runner keys its results by slot; a trial id is unique where slots repeat.
-    return dataclasses.replace(task, slot=trial_id, pruning=None, files=files)
-
-
-def train(study, jobs: list[Repeat], *, n_jobs: int, blas_threads: int | None = 1,
-          progress: bool = True) -> None:
-    """Train ``jobs`` through the study's runner and record each result."""
-    if not jobs:
-        return
-    runner = make_runner(n_jobs, "loky", blas_threads)
-    pending, in_flight = list(jobs), {}
-    bar = tqdm(total=len(jobs), desc=f"{study.name} confirm", disable=not progress, leave=False)
-    try:
-        while pending or in_flight:
-            for _ in range(min(runner.free_slots(), len(pending))):
-                task = _task(study, pending.pop(0), blas_threads)
-                in_flight[task.slot] = task
-                runner.submit(task)
-            result = runner.next_result()
-            records.finish(study.storage, in_flight.pop(result.slot).trial_id, result)
-            bar.update(1)
-    except BaseException:
-        runner.shutdown(kill=True)
-        for task in in_flight.values():  # trained again by the next call
-            records.abandon(study.storage, task.trial_id, "confirmation interrupted")
-        raise
-    finally:
-        bar.close()
-
-
-def confirm(study, top: int = 5, repeats: int = 5, *, n_jobs: int = 1, seed: int | None = None,
-            progress: bool = True, blas_threads: int | None = 1) -> pd.DataFrame:
-    """Re-train the ``top`` best configurations ``repeats`` times; see ``Study.confirm``."""
-    top, repeats = check_positive_int(top, "top"), check_positive_int(repeats, "repeats")
-    check_positive_int(n_jobs, "n_jobs")
-    seed = study.config.seed if check_int(seed, "seed", minimum=0, optional=True) is None else seed
-    originals = best_trials(study, top)
-    found, missing = plan(study, originals, repeats, seed)
-    train(study, missing, n_jobs=n_jobs, blas_threads=blas_threads, progress=progress)
-    found, _ = plan(study, originals, repeats, seed)
-    return table(study, found)
-
-
-def confirmations(study) -> pd.DataFrame:
+def confirmations(handle: StudyStorage, config: StudyConfig) -> pd.DataFrame:
     """The table of every stored repeat, pooled by configuration (all calls, all seeds)."""
     groups: dict[int, list[FrozenTrial]] = {}
-    for (slot, _, _), trial in sorted(stored_repeats(study).items(), key=lambda kv: kv[1].number):
+    for (slot, _, _), trial in sorted(stored_repeats(handle).items(),
+                                      key=lambda kv: kv[1].number):
         groups.setdefault(slot, []).append(trial)
-    return table(study, groups)
+    return table(handle, config, groups)
 
 
 def _stats(values: list[float]) -> dict:
@@ -185,25 +136,26 @@ def _stats(values: list[float]) -> dict:
     return {"mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
-def _row(study, slot: int, trials: list[FrozenTrial], originals: dict) -> dict:
+def _row(config: StudyConfig, slot: int, trials: list[FrozenTrial], originals: dict) -> dict:
     values = [t.value for t in trials if t.state == TrialState.COMPLETE
               and t.value is not None and math.isfinite(t.value)]
     original = originals.get(slot)
     # The original may be gone (a deleted trial); the repeats hold the same parameters.
-    params = study.config.space.decode((original if original is not None else trials[0]).params)
-    return {"trial": slot, **{k: _hashable(params.get(k)) for k in study.config.space},
+    params = config.space.decode((original if original is not None else trials[0]).params)
+    return {"trial": slot, **{k: hashable(params.get(k)) for k in config.space},
             "search_value": original.value if original is not None else math.nan,
             **_stats(values), "failed": len(trials) - len(values), "_values": values}
 
 
-def table(study, groups: dict[int, list[FrozenTrial]]) -> pd.DataFrame:
+def table(handle: StudyStorage, config: StudyConfig,
+          groups: dict[int, list[FrozenTrial]]) -> pd.DataFrame:
     """One row per confirmed configuration, ranked by the mean of its repeats."""
-    originals = {records.slot_of(t): t for t in study._completed()}
-    rows = [_row(study, slot, trials, originals) for slot, trials in groups.items()]
-    columns = ["trial", *study.config.space, *COLUMNS[1:]]
+    originals = {records.slot_of(t): t for t in handle.completed()}
+    rows = [_row(config, slot, trials, originals) for slot, trials in groups.items()]
+    columns = ["trial", *config.space, *COLUMNS[1:]]
     if not rows:
         return pd.DataFrame(columns=columns)
-    minimize = study.config.objective.direction == "minimize"
+    minimize = minimizes(config.objective.direction)
     rows.sort(key=lambda r: (math.isnan(r["mean"]), r["mean"] if minimize else -r["mean"],
                              r["trial"]))
     for rank, (row, after) in enumerate(zip(rows, [*rows[1:], None], strict=True), start=1):

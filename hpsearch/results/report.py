@@ -22,8 +22,9 @@ _BOARD_METRICS = ("val_loss", "val_accuracy", "val_rmse", "val_r2", "test_accura
                   "test_r2", "epochs_run", "duration")
 
 
-def _hashable(value):
-    return tuple(_hashable(v) for v in value) if isinstance(value, list) else value
+def hashable(value):
+    """``value`` usable as a table cell to group by: nested lists become tuples."""
+    return tuple(hashable(v) for v in value) if isinstance(value, list) else value
 
 
 def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classification",
@@ -37,7 +38,7 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, task: str = "classificatio
     row = {"trial": records.slot_of(trial), "number": trial.number,
            "state": trial.state.name, "value": records.value_of(trial),
            **{name: reported(name, v) for name, v in zip(objectives, values, strict=False)},
-           **{name: _hashable(params.get(name)) for name in space}}
+           **{name: hashable(params.get(name)) for name in space}}
     row.update({k: metrics.get(k) for k in _METRIC_COLUMNS[task] if k not in objectives})
     row.update({k: v for k, v in metrics.items() if k not in row})
     row["seed"] = records.seed_of(trial)

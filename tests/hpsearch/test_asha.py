@@ -193,8 +193,8 @@ def test_a_requeued_job_keeps_its_resume_information(tmp_path):
     study = _study(tmp_path)
     study.run(n_trials=3, n_jobs=1, progress=False)  # three configurations paused at rung 0
     best = max(study.trials(), key=lambda t: t.value)
-    loop = RunLoop(study, n_trials=4, n_jobs=1, timeout=None, backend="loky", blas_threads=1,
-                   catch=True, max_consecutive_failures=None, progress=False)
+    loop = RunLoop(study.handle, study.config, n_trials=4, n_jobs=1, timeout=None, backend="loky",
+                   blas_threads=1, catch=True, max_consecutive_failures=None, progress=False)
     loop.strategy = study.config.build_strategy()
     loop._sync()
     [task] = loop._claim(1)  # the best one is promoted: slot 3 resumes its checkpoint

@@ -14,7 +14,8 @@ import netcore
 from hpsearch import space
 from hpsearch.execution import runner
 from hpsearch.objective import ObjectiveConfig, TrialFiles
-from hpsearch.study import Study, _data_fields
+from hpsearch.study import Study
+from hpsearch.study_config import data_fields as _data_fields
 
 HEAVY = ("optuna", "pandas", "sklearn", "matplotlib", "hyperopt")
 PARAMS = {"lr": 0.01, "hidden": [8]}
