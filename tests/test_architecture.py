@@ -143,7 +143,7 @@ LAYOUT = {
     "cli": "the command line",
 }
 TOP_LEVEL_MODULES = {"__init__", "__main__", "checks", "errors", "metrics", "objective", "options",
-                     "pruners", "spec", "study", "trial", "tuning"}
+                     "pruners", "spec", "study", "study_config", "trial", "tuning"}
 
 
 def test_hpsearch_is_laid_out_by_concept():
@@ -167,3 +167,107 @@ def test_no_test_module_imports_from_a_conftest():
             if "conftest" in modules:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# hpsearch's layers, bottom to top: a module imports only from its own layer or below.
+# The longest matching prefix gives a module's layer.
+LAYERS = {
+    "hpsearch.errors": 0, "hpsearch.options": 0, "hpsearch.metrics": 0, "hpsearch.trial": 0,
+    "hpsearch.space": 1,
+    "hpsearch.storages": 2,
+    "hpsearch.strategies": 3, "hpsearch.pruners": 3, "hpsearch.lr_finder": 3,
+    "hpsearch.objective": 4, "hpsearch.checks": 4, "hpsearch.study_config": 4,
+    "hpsearch.results": 5, "hpsearch.models": 5,
+    "hpsearch.execution": 6,
+    "hpsearch.study": 7, "hpsearch.tuning": 7, "hpsearch.spec": 7,
+    "hpsearch.cli": 8, "hpsearch.__main__": 8, "hpsearch": 8,
+}
+
+
+def _layer(module: str) -> int:
+    prefix = max((p for p in LAYERS if module == p or module.startswith(p + ".")), key=len)
+    return LAYERS[prefix]
+
+
+def _modules(package: str) -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def _imported_modules(name: str, path: Path, modules: dict) -> dict[str, ast.AST]:
+    """The ``modules`` that module ``name`` imports (``from pkg import mod`` counts as ``mod``),
+    with the import node of each."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update({a.name: node for a in node.names if a.name in modules})
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, *([base] if base else [])])
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                target = target if target in modules else base
+                if target in modules:
+                    found[target] = node
+    return found
+
+
+def test_hpsearch_imports_only_from_its_own_layer_or_below():
+    """The layers of hpsearch (``LAYERS``): core, space, storages, strategies, the objective,
+    results and models, execution, the study facade, the command line."""
+    modules = _modules("hpsearch")
+    upward = [f"{name} (layer {_layer(name)}) imports {target} (layer {_layer(target)}) "
+              f"at line {node.lineno}"
+              for name, path in modules.items()
+              for target, node in _imported_modules(name, path, modules).items()
+              if _layer(target) > _layer(name)]
+    assert upward == []
+
+
+def private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _private_uses(name: str, path: Path, modules: dict) -> list[str]:
+    """``from x import _y`` and ``x._y`` (``x`` an imported module of ``modules``) in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, bound = [], {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in modules:
+            found += [f"{name}:{node.lineno} imports {node.module}.{a.name}"
+                      for a in node.names if private(a.name)]
+            bound.update({a.asname or a.name: f"{node.module}.{a.name}" for a in node.names
+                          if f"{node.module}.{a.name}" in modules})
+        elif isinstance(node, ast.Import):
+            bound.update({a.asname or a.name.split(".")[0]: a.name if a.asname
+                          else a.name.split(".")[0] for a in node.names})
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and private(node.attr):
+            dotted, value = [], node.value
+            while isinstance(value, ast.Attribute):
+                dotted.insert(0, value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in bound:
+                module = ".".join([bound[value.id], *dotted])
+                if module in modules and module != name:
+                    found.append(f"{name}:{node.lineno} uses {module}.{node.attr}")
+    return found
+
+
+def test_no_module_reaches_into_another_modules_private_names():
+    modules = {**_modules("hpsearch"), **_modules("netcore")}
+    found = [use for name, path in modules.items() for use in _private_uses(name, path, modules)]
+    assert found == []
+
+
+def test_the_study_facade_stays_small():
+    assert len((ROOT / "hpsearch" / "study.py").read_text(encoding="utf-8").splitlines()) <= 350
+
+
+def test_no_source_file_is_over_500_lines():
+    long = {p.relative_to(ROOT).as_posix(): n
+            for package in ("hpsearch", "netcore") for p in sorted((ROOT / package).rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
+    assert long == {}

@@ -22,7 +22,7 @@ CONFIDENCE_DECADES = (("high", 0.5), ("medium", 1.0))
 """Spread of the suggestions (in decades of lr) up to which the confidence is high, medium."""
 
 
-class _EMA:
+class EMA:
     """Exponential moving average with Adam's bias correction: unbiased from the first value."""
 
     def __init__(self, smooth: float):
@@ -36,7 +36,7 @@ class _EMA:
 
 def smooth_curve(values, smooth: float = 0.05) -> np.ndarray:
     """``values`` smoothed as the test smooths its losses (weight ``smooth`` on the newest)."""
-    ema = _EMA(smooth)
+    ema = EMA(smooth)
     return np.array([ema.update(float(v)) for v in values], dtype=np.float64)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 import netcore
 from hpsearch.lr_finder.result import LRRangeResult
-from hpsearch.lr_finder.rules import _EMA, suggest
+from hpsearch.lr_finder.rules import EMA, suggest
 from netcore.optim import Optimizer
 from netcore.train import TrainConfig
 from netcore.validation import check_finite, check_int, check_options
@@ -164,7 +164,7 @@ class _Curve:
     def __init__(self, config: RangeTestConfig):
         self.config = config
         self.lrs, self.raw, self.smooth, self.raw_val, self.smooth_val = [], [], [], [], []
-        self.ema, self.val_ema = _EMA(config.smooth), _EMA(config.smooth)
+        self.ema, self.val_ema = EMA(config.smooth), EMA(config.smooth)
         self.best = math.inf
         self.stop_reason, self.stop_lr = "completed", None
 
