@@ -38,8 +38,7 @@ class Study:
     """A named, persistent hyperparameter search. Build with ``create`` or ``load``."""
 
     def __init__(self, name: str, storage: str, config: StudyConfig):
-        self.handle = StudyStorage(storage, name)
-        self.config = config
+        self.handle, self.config = StudyStorage(storage, name), config
         # A configuration read from the storage is checked (and its plugins compared
         # with the ones the caller named) only when the study is run.
         self.checked = True
@@ -201,6 +200,7 @@ class Study:
             raise ValueError(f"confirm ranks trials by one value; study {self.name!r} has "
                              f"several objectives {list(self.config.objective.metrics)}: pick "
                              "trials from best_trials and refit(trial=...) them instead")
+        training.check_arguments(top, repeats, n_jobs, seed)  # before any check of the data
         self._prepare()
         return training.confirm(self.handle, self.config, top, repeats, n_jobs=n_jobs,
                                 seed=seed, progress=progress)

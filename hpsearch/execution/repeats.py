@@ -28,9 +28,8 @@ def confirm(handle: StudyStorage, config: StudyConfig, top: int = 5, repeats: in
             n_jobs: int = 1, seed: int | None = None, progress: bool = True,
             blas_threads: int | None = 1) -> pd.DataFrame:
     """Re-train the ``top`` best configurations ``repeats`` times; see ``Study.confirm``."""
-    top, repeats = check_positive_int(top, "top"), check_positive_int(repeats, "repeats")
-    check_positive_int(n_jobs, "n_jobs")
-    seed = config.seed if check_int(seed, "seed", minimum=0, optional=True) is None else seed
+    check_arguments(top, repeats, n_jobs, seed)
+    top, repeats, seed = int(top), int(repeats), config.seed if seed is None else seed
     originals = tables.best_trials(handle, config, top)
     abandon_stale_repeats(handle)
     found, missing = tables.plan(handle, config, originals, repeats, seed)
@@ -38,6 +37,18 @@ def confirm(handle: StudyStorage, config: StudyConfig, top: int = 5, repeats: in
     abandon_stale_repeats(handle)
     found, _ = tables.plan(handle, config, originals, repeats, seed)
     return tables.table(handle, config, found)
+
+
+def check_arguments(top: int, repeats: int, n_jobs: int, seed: int | None) -> None:
+    """Refuse counts that are not positive integers and a seed that is not None or >= 0.
+
+    Raises:
+        ValueError: naming ``top``, ``repeats``, ``n_jobs`` or ``seed``.
+    """
+    check_positive_int(top, "top")
+    check_positive_int(repeats, "repeats")
+    check_positive_int(n_jobs, "n_jobs")
+    check_int(seed, "seed", minimum=0, optional=True)
 
 
 def abandon_stale_repeats(handle: StudyStorage) -> None:

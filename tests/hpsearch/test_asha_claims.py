@@ -55,7 +55,7 @@ def _wait_for_running_job(proc: subprocess.Popen, storage: str, rung: int,
     while proc.poll() is None:
         try:
             trials = _trials(storage)
-        except ValueError:  # the study does not exist yet
+        except (ValueError, FileNotFoundError):  # the study (or its storage file) does not exist yet
             trials = []
         done = sum(t.state.name == "COMPLETE" for t in trials)
         if done >= complete and any(t.state.name == "RUNNING" and
