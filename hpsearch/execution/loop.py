@@ -27,10 +27,11 @@ from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
 from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
-from hpsearch.execution import recovery, tasks
+from hpsearch.execution import recovery
 from hpsearch.execution.heartbeat import Heartbeat
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
 from hpsearch.execution.signals import sigint_deferred
+from hpsearch.execution.tasks import make_task, worker_setup
 from hpsearch.metrics import minimizes
 from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
 from hpsearch.results.pareto import dominates
@@ -130,11 +131,11 @@ class RunLoop:
             # stopped, and is dropped when a Ctrl-C is what stops it.
             with sigint_deferred(deliver=not isinstance(exc, KeyboardInterrupt)):
                 heartbeat.stop()
-                tasks = list(self.in_flight.values())
+                running = list(self.in_flight.values())
                 self._shut_down(exc)
                 error = self._stop_error(exc)
                 if isinstance(error, StudyDeletedError):  # its workers wrote on after the delete
-                    remove_orphan_files([path for task in tasks if task.files is not None
+                    remove_orphan_files([path for task in running if task.files is not None
                                          for path in (task.files.model_path,
                                                       task.files.checkpoint_path) if path])
             if error is not None:
@@ -195,7 +196,7 @@ class RunLoop:
         """Have the workers start and prepare (imports, data, plugins) while this driver
         recovers, syncs and claims: the first trials then start at once."""
         try:
-            setup = tasks.worker_setup(self.handle, self.config, self.blas_threads)
+            setup = worker_setup(self.handle, self.config, self.blas_threads)
         except ValueError:  # the study's data folder is missing: its first trial says so
             return
         self.runner.warm(setup)
@@ -294,8 +295,8 @@ class RunLoop:
         trial_id = records.create_running(self.storage, self.handle.study_id, self.config.space,
                                           slot, seed, params, attrs)
         self.known_trials += 1
-        return tasks.make_task(self.handle, self.config, trial_id, slot, seed, params,
-                               self.blas_threads, fidelity)
+        return make_task(self.handle, self.config, trial_id, slot, seed, params,
+                         self.blas_threads, fidelity)
 
     def _trials(self) -> list:
         """The search's trials: confirmation repeats (``Study.confirm``) are no part
