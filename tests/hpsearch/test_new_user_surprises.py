@@ -101,7 +101,7 @@ def test_study_create_lists_its_own_arguments_with_a_suggestion():
 
 
 @pytest.mark.parametrize("setting, match", [
-    ({"strategy": "tpee"}, r"Got 'tpee' instead\. \(did you mean 'tpe'\?\)"),
+    ({"strategy": "tpee"}, r"Got 'tpee'\. \(did you mean 'tpe'\?\)"),
     ({"metric": "val_acuracy"}, r"Got 'val_acuracy'\. \(did you mean 'val_accuracy'\?\)"),
     ({"metric": ["val_loss", "n_param"]}, r"\['n_param'\] \(did you mean 'n_params'\?\)"),
     ({"dataset": "digit"}, r"Got 'digit'\. \(did you mean 'digits'\?\)"),
