@@ -18,6 +18,7 @@ import numpy as np
 from netcore.data.cache import cached_arrays
 from netcore.data.dataset import Dataset
 from netcore.data.mnist import load_mnist
+from netcore.validation import check_choice
 
 
 def _digits_file() -> Path | None:
@@ -102,6 +103,5 @@ def load_dataset(name: str, **options) -> Dataset:
 
     Options go to the loader (e.g. ``dtype="float64"``, ``seed=`` for spirals).
     """
-    if name not in DATASETS:
-        raise ValueError(f"The 'name' parameter must be one of {sorted(DATASETS)}. Got {name!r}.")
+    check_choice(name, sorted(DATASETS), "name")
     return DATASETS[name](**options)
