@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
-PAGES = [README, *sorted(DOCS.glob("*.md"))]
+PAGES = [README, *sorted(DOCS.rglob("*.md"))]
 # A fenced block at the start of a line: its tag and its body. Blocks meant only to be read
 # carry another tag (```py, ```text) and are not run.
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.M | re.S)
