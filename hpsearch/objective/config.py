@@ -14,7 +14,7 @@ from hpsearch.metrics import DIRECTIONS, TASK_METRICS, metric_names, monitor_of
 from hpsearch.objective.plugins import load_plugins, plugin_names
 from hpsearch.options import option
 from netcore.train import TrainConfig
-from netcore.validation import check_int, check_options, check_positive_int, did_you_mean
+from netcore.validation import check_choice, check_int, check_options, check_positive_int
 
 ARCHITECTURE_KEYS = ("hidden", "n_layers", "units")
 _NOT_SEARCHABLE = {"sizes", "seed", "callbacks", "early_stopping"}
@@ -114,15 +114,14 @@ class ObjectiveConfig:
         """Import the plugins (the caller named them) and check the dataset name,
         which a plugin may have registered: the checks a new study makes once."""
         load_plugins(self.plugins)
-        if self.data_fingerprint is None and self.dataset not in netcore.DATASETS:
-            raise ValueError(f"The 'dataset' parameter must be one of {sorted(netcore.DATASETS)}. "
-                             f"Got {self.dataset!r}.{did_you_mean(self.dataset, netcore.DATASETS)} "
-                             "(Your own data: Study.create(data=...).)")
+        if self.data_fingerprint is None:
+            try:
+                check_choice(self.dataset, sorted(netcore.DATASETS), "dataset")
+            except ValueError as exc:  # the way to the user's own data, named beside it
+                raise ValueError(f"{exc} (Your own data: Study.create(data=...).)") from None
 
     def _check_task_and_metric(self) -> None:
-        if self.task not in TASK_METRICS:
-            raise ValueError(f"The 'task' parameter must be one of {sorted(TASK_METRICS)}. "
-                             f"Got {self.task!r}.")
+        check_choice(self.task, sorted(TASK_METRICS), "task")
         metric_names(self.metric, self.task)
         loss = self.fixed.get("loss")
         if self.task == "regression" and loss not in (None, "mse"):

@@ -6,15 +6,15 @@ import numpy as np
 
 import netcore
 from hpsearch.objective.config import ObjectiveConfig
-
-_MAXIMIZED = ("accuracy", "r2")
+from netcore.metrics import direction_of, minimizes
 
 
 def best_score(hist: netcore.History, metric: str) -> tuple[float, int]:
     """The best value of ``metric`` over the epochs of ``hist`` (NaN epochs skipped),
     whichever way it goes, and its epoch (from 1)."""
     values = np.asarray(hist[metric], dtype=float)
-    index = int(np.nanargmax(values) if metric.endswith(_MAXIMIZED) else np.nanargmin(values))
+    best = np.nanargmin if minimizes(direction_of(metric)) else np.nanargmax
+    index = int(best(values))
     return float(values[index]), index + 1
 
 
