@@ -1,5 +1,7 @@
-"""The data a trial trains on: named datasets cached per process, a study's own data
-memory-mapped from its folder, and the runtime paths a trial reads and writes."""
+"""The data a trial trains on: cached named datasets, a study's own data, a trial's paths.
+
+A named dataset is loaded once per process; a study's own data is memory-mapped
+from its folder; ``TrialFiles`` are the runtime paths a trial reads and writes."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""A holdout trial: one net trained on the training split and scored on the validation
-split (a multi-fidelity job trains part of it, continuing or leaving a checkpoint)."""
+"""A holdout trial: one net trained on the training split, scored on the validation split.
+
+A multi-fidelity job trains part of it, continuing a checkpoint or leaving one."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""One trial's net: its settings split into model and fit options, its hidden widths,
-building it on the data's widths and training it once."""
+"""One trial's net: its settings split into model and fit options, built and trained once."""
 
 from __future__ import annotations
 
