@@ -134,7 +134,7 @@ def check_study_settings(fixed: Mapping, space) -> None:
         ValueError: naming the setting (``fixed.<key>`` or ``space.<key>``) and
             what is wrong with it.
     """
-    from hpsearch.strategies.lr_range import lr_by_range_test
+    from hpsearch.lr_finder import lr_by_range_test
 
     if lr_by_range_test(fixed):
         fixed = {k: v for k, v in fixed.items() if k != "lr"}

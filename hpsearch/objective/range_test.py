@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import netcore
 from hpsearch import lr_finder
+from hpsearch.lr_finder import lr_by_range_test
 from hpsearch.objective.config import ObjectiveConfig
 from hpsearch.objective.training import model_config, split_settings
-from hpsearch.strategies.lr_range import lr_by_range_test
 from netcore.train import TrainConfig
 
 
