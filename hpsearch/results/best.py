@@ -6,12 +6,12 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.errors import AllTrialsFailedError
+from hpsearch.lr_finder import lr_by_range_test
 from hpsearch.metrics import reported, sign
 from hpsearch.results.pareto import pareto_mask
 from hpsearch.results.report import leaderboard, results_frame
 from hpsearch.storages import records
 from hpsearch.storages.handle import StudyStorage
-from hpsearch.strategies.lr_range import lr_by_range_test
 from hpsearch.study_config import StudyConfig
 
 
