@@ -39,17 +39,14 @@ class Study:
 
     def __init__(self, name: str, storage: str, config: StudyConfig):
         self.handle, self.config = StudyStorage(storage, name), config
+        handle = self.handle  # its parts, as the study's attributes
+        self.name, self.storage_url, self.storage = handle.name, handle.url, handle.storage
+        self.study_id, self.folder = handle.study_id, handle.folder
         # A configuration read from the storage is checked (and its plugins compared
         # with the ones the caller named) only when the study is run.
         self.checked = True
         self.named_plugins: tuple[str, ...] = ()
         self._checked_data: list | None = None  # the data files' stamp when last checked
-
-    name = property(lambda self: self.handle.name, doc="The study's name.")
-    storage_url = property(lambda self: self.handle.url, doc="The storage's URL.")
-    storage = property(lambda self: self.handle.storage, doc="The Optuna storage.")
-    study_id = property(lambda self: self.handle.study_id, doc="The study's id in it.")
-    folder = property(lambda self: self.handle.folder, doc="The folder of its data and models.")
 
     @classmethod
     def create(cls, name: str, *, space, data=None, storage: str | None = None,
