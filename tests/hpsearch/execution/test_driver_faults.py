@@ -17,7 +17,7 @@ import time
 import optuna
 import pytest
 from helpers.paths import DRIVER, FAULTS, HELPERS
-from pgserver import postgres_or_skip, start_server, stop_server
+from helpers.pgserver import postgres_or_skip, start_server, stop_server
 
 import hpsearch
 from hpsearch import space

@@ -13,9 +13,9 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import run_hpsearch
 
 import netcore
-from tests.hpsearch.helpers.cli import run_hpsearch
 
 
 def _trained(X, y, path, **data_options) -> netcore.MLP:
