@@ -95,6 +95,7 @@ def _one_line(stderr: str, *words: str) -> str:
     return lines[0]
 
 
+@pytest.mark.faults
 def test_delete_during_a_live_run_stops_it_saying_the_study_was_deleted(tmp_path):
     proc, db = _live_run(tmp_path)
     url = f"sqlite:///{db}"
@@ -113,6 +114,7 @@ def test_delete_during_a_live_run_stops_it_saying_the_study_was_deleted(tmp_path
     assert not [p for p in (tmp_path / "live.db.artifacts").rglob("*") if not p.is_dir()]
 
 
+@pytest.mark.faults
 def test_more_ctrl_c_while_a_run_shuts_down_leave_one_line(tmp_path):
     proc, db = _live_run(tmp_path)
     try:

@@ -162,6 +162,7 @@ def _complete(url: str) -> int:
     return int((df["state"] == "COMPLETE").sum())
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_rerun_finishes(
         tmp_path, small_disk, kind):
@@ -179,6 +180,7 @@ def test_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_rerun_f
     _assert_each_slot_once(url, 12)
 
 
+@pytest.mark.faults
 def test_a_full_disk_under_the_model_files_stops_the_run_and_leaves_no_partial_file(
         tmp_path, small_disk):
     url = f"sqlite:///{tmp_path / 's.db'}"

@@ -23,6 +23,8 @@ import hpsearch
 from hpsearch import space
 from hpsearch.storages import records
 
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
+
 HOOKED = str(HELPERS / "hooked_driver.py")
 FAST_STALE = {"HPSEARCH_STALE_AFTER": "3", "HPSEARCH_HEARTBEAT_INTERVAL": "0.5"}
 

@@ -60,6 +60,7 @@ def test_consecutive_failures_stop_the_study(storage):
     assert _states(storage)["FAIL"] < 20
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("crash", ["exit", "segfault", "killed"])
 def test_a_dead_worker_fails_only_its_trial(storage, crash):
     study = _study(storage, {"activation": space.choice(["relu", crash]),
@@ -96,6 +97,7 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@pytest.mark.faults
 def test_driver_memory_stays_flat_over_300_trials(storage):
     study = _study(storage, {"lr": space.log_float(1e-3, 1e-1), "hidden": space.fixed([4])},
                    epochs=1, max_train=60)

@@ -17,6 +17,8 @@ from helpers.paths import DRIVER, FAULTS
 import hpsearch
 from hpsearch import space
 
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
+
 
 def _study(storage, dims, name="r", **kwargs):
     options = {"dataset": "spirals", "strategy": "random", "epochs": 2, "seed": 2,

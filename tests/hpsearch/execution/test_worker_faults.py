@@ -19,6 +19,8 @@ from helpers.paths import FAULTS, HELPERS
 import hpsearch
 from hpsearch import space
 
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
+
 BACKEND_DRIVER = str(HELPERS / "backend_driver.py")
 TIME_LIMIT = "TrialTimeoutError: the trial exceeded its time limit"
 

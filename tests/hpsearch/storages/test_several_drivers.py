@@ -5,10 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from helpers.paths import DRIVER, FAULTS
 
 import hpsearch
 from hpsearch import space
+
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
 
 
 def _driver(storage, n_trials=10, n_jobs=1, strategy="random", name="k"):
