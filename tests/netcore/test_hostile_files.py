@@ -1,8 +1,8 @@
 """Hostile and damaged .npz files never get far: each file is crafted for real on disk.
 
-Case 30 (zip bombs: a small file with a member that inflates to hundreds of MB),
-case 31 (.npy headers claiming terabytes, metadata nested thousands of levels
-deep) and case 35 (damaged checkpoint and model fields) of the robustness table.
+Zip bombs (a small file with a member that inflates to hundreds of MB), .npy
+headers claiming terabytes, metadata nested thousands of levels deep, and damaged
+checkpoint and model fields.
 Every refusal is a ValueError naming the file and the member or field at fault.
 """
 
@@ -158,7 +158,7 @@ def _peak_rss_growth(kind: str, path) -> int:
     return int(done.stdout) * (1 if sys.platform == "darwin" else 1024)  # Linux says KiB
 
 
-# ---- case 30: zip bombs ----
+# ---- zip bombs ----
 
 @pytest.mark.parametrize("kind", ["model", "checkpoint", "data"])
 def test_an_unused_huge_member_is_never_decompressed(kind, bomb, model_file, state_file,
@@ -211,7 +211,7 @@ def test_bzip2_members_are_refused_they_inflate_without_bound(data_file):
         read_npz(data_file)
 
 
-# ---- case 31: headers that claim terabytes, deep JSON ----
+# ---- headers that claim terabytes, deep JSON ----
 
 @pytest.mark.parametrize("kind, member", [("model", "params"), ("checkpoint", "params"),
                                           ("data", "X"), ("data", "y")])
@@ -272,7 +272,7 @@ def test_object_arrays_in_a_data_file_are_refused_unpickled(data_file):
         read_npz(data_file)
 
 
-# ---- case 35: damaged checkpoints ----
+# ---- damaged checkpoints ----
 
 def _metadata_change(change):
     """A damage: ``change`` applied to the file's metadata (a dict, changed in place)."""
@@ -363,7 +363,7 @@ def test_an_undamaged_checkpoint_still_resumes_exactly(state_file, digits):
     np.testing.assert_array_equal(run(resume=state_file), run())
 
 
-# ---- case 35: damaged model files ----
+# ---- damaged model files ----
 
 def _with_nan(path):
     params = np.load(io.BytesIO(_members(path)["params.npy"]))

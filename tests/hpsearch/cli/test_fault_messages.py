@@ -1,4 +1,4 @@
-"""Case 36 of ROBUSTNESS.md: faults that must end in one clear line, never a traceback.
+"""Faults that must end in one clear line, never a traceback.
 
 Each is injected for real: a second process deletes the study under a running
 driver; a file that cannot be removed (immutable, or a mount point) stays in a

@@ -1,8 +1,8 @@
 """Hostile and damaged files through the command line: one line, exit code 2, no traceback.
 
-Cases 31 and 35 of the robustness table, with files crafted for real on disk: a data
-.npz whose ``X`` header claims 8 TB (``predict`` and ``run --data``), model files with
-metadata nested 200,000 levels deep, an unknown format version or NaN weights.
+Files crafted for real on disk: a data .npz whose ``X`` header claims 8 TB (``predict``
+and ``run --data``), model files with metadata nested 200,000 levels deep, an unknown
+format version or NaN weights.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Case 34 of ROBUSTNESS.md: the disk fills during a run.
+"""The disk fills during a run.
 
 The disk fills for real. As root, the study's folder is a small tmpfs (remounted
 larger to free space); where mounting is not possible, the run gets a file-size

@@ -1,4 +1,4 @@
-"""Robustness case 29 of ROBUSTNESS.md: asha never trains a configuration to a rung twice.
+"""asha never trains a configuration to a rung twice.
 
 Two real driver processes share one SQLite file or one journal file; real drivers
 are killed with SIGKILL or interrupted by two real SIGINTs mid-asha, then a rerun
