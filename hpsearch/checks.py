@@ -23,12 +23,12 @@ _CHECK_IN, _CHECK_OUT, _CHECK_WIDTH = 4, 3, 4
 
 def _check_hidden(settings: Mapping) -> list:
     """The hidden widths a trial would build, checked, then narrowed for the stand-in."""
-    from hpsearch.objective import _hidden
+    from hpsearch.objective import hidden_sizes
 
     n_layers = settings.get("n_layers", 1)
     if isinstance(n_layers, int | float) and n_layers < 0:
         raise ValueError(f"n_layers must be an integer >= 0, got {n_layers!r}")
-    hidden = _hidden(dict(settings))
+    hidden = hidden_sizes(settings)
     if any(not isinstance(w, numbers.Integral) or isinstance(w, bool) or w < 1 for w in hidden):
         raise ValueError(f"hidden layer widths must be positive integers, got {hidden!r}")
     return [min(int(w), _CHECK_WIDTH) for w in hidden]
@@ -43,10 +43,10 @@ def check_settings(settings: Mapping, *, optimizer: bool = True) -> None:
         ValueError, TypeError: what netcore raises for a bad setting.
     """
     import netcore
-    from hpsearch.objective import _split
+    from hpsearch.objective import split_settings
     from netcore.train import TrainConfig
 
-    model_kw, fit_kw = _split(dict(settings))
+    model_kw, fit_kw = split_settings(settings)
     netcore.MLP([_CHECK_IN, *_check_hidden(settings), _CHECK_OUT], **model_kw)
     config = TrainConfig(**fit_kw)
     if optimizer:
@@ -134,7 +134,7 @@ def check_study_settings(fixed: Mapping, space) -> None:
         ValueError: naming the setting (``fixed.<key>`` or ``space.<key>``) and
             what is wrong with it.
     """
-    from hpsearch.strategies.lr_range import lr_by_range_test
+    from hpsearch.lr_finder import lr_by_range_test
 
     if lr_by_range_test(fixed):
         fixed = {k: v for k, v in fixed.items() if k != "lr"}

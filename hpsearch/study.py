@@ -27,6 +27,7 @@ import netcore
 from hpsearch.checks import check_study_settings
 from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError  # noqa: F401 (re-exported)
 from hpsearch.execution.worker import TrialTask, WorkerSetup
+from hpsearch.lr_finder import lr_by_range_test
 from hpsearch.metrics import frozen_metric
 from hpsearch.models import store as models
 from hpsearch.objective import (
@@ -42,7 +43,6 @@ from hpsearch.space.searchspace import SearchSpace
 from hpsearch.storages import artifacts, records
 from hpsearch.storages.database import normalize_url, open_storage, storage_lock, study_names
 from hpsearch.strategies import STRATEGIES, get_strategy
-from hpsearch.strategies.lr_range import lr_by_range_test
 from hpsearch.strategies.tpe import quiet_optuna
 from hpsearch.trial import Fidelity
 from netcore.validation import check_int, check_options, check_positive_int, did_you_mean

@@ -12,7 +12,7 @@ True
 from netcore.activations import ACTIVATIONS
 from netcore.callbacks import Callback, EarlyStopping, EpochHook
 from netcore.checkpoint import TrainingState
-from netcore.data import DATASETS, Dataset, load_dataset
+from netcore.data import DATASETS, Dataset, PCAWhitener, Preprocessing, Standardizer, load_dataset
 from netcore.diagnostics import GradientNormMonitor, exploding_gradient_net, gradient_norms
 from netcore.gradcheck import gradcheck
 from netcore.init import INITIALIZERS
@@ -20,10 +20,8 @@ from netcore.io import load, save
 from netcore.losses import LOSSES
 from netcore.model import MLP
 from netcore.optim import OPTIMIZERS, get_optimizer
-from netcore.preprocess import PCAWhitener, Standardizer
 from netcore.schedules import SCHEDULES, get_schedule
 from netcore.step import TrainStep
-from netcore.tabular import Preprocessing
 from netcore.train import History, TrainConfig, fit
 from netcore.validation import check_options
 

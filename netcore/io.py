@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from netcore.data.tabular import Preprocessing
 from netcore.losses import get_loss
 from netcore.model import MLP, param_count
 from netcore.safe_npz import NpzArchive
-from netcore.tabular import Preprocessing
 
 FORMAT = "netcore-mlp"
 VERSION = 1

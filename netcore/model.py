@@ -15,11 +15,11 @@ import numpy as np
 
 from netcore import kernels
 from netcore.activations import get_activation
+from netcore.data.tabular import Preprocessing
 from netcore.init import BIAS_INITS, get_initializer, init_bias
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import get_loss
 from netcore.metrics import regression_metrics
-from netcore.tabular import Preprocessing
 from netcore.validation import check_features, check_options
 
 if TYPE_CHECKING:  # a net trained on arrays needs no pandas

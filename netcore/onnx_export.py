@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from netcore.activations import Activation
+from netcore.data.tabular import Preprocessing
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import Loss
-from netcore.tabular import Preprocessing
 
 if TYPE_CHECKING:  # onnx is optional: imported where a model is exported
     import onnx

@@ -31,9 +31,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from netcore.callbacks import EarlyStopping
+from netcore.data.preprocess import Standardizer
+from netcore.data.tabular import Preprocessing
 from netcore.model import MLP
-from netcore.preprocess import Standardizer
-from netcore.tabular import Preprocessing
 from netcore.train import TrainConfig, fit
 from netcore.validation import check_options
 

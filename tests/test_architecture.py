@@ -141,8 +141,9 @@ LAYOUT = {
     "models": "the models trials keep",
     "lr_finder": "the LR range test",
     "cli": "the command line",
+    "objective": "training one trial",
 }
-TOP_LEVEL_MODULES = {"__init__", "__main__", "checks", "errors", "metrics", "objective", "options",
+TOP_LEVEL_MODULES = {"__init__", "__main__", "checks", "errors", "metrics", "options",
                      "pruners", "spec", "study", "trial", "tuning"}
 
 

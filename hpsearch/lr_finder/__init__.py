@@ -24,6 +24,8 @@ loss of minibatch ``i`` just before the step taken with ``lrs[i]``, as in
 pytorch-lr-finder and fastai; ``val_losses[i]`` is measured just after it.
 """
 
+from collections.abc import Mapping
+
 from hpsearch.lr_finder.result import LRRangeResult
 from hpsearch.lr_finder.rules import (
     CONFIDENCE_DECADES,
@@ -49,6 +51,14 @@ from hpsearch.lr_finder.run import (
 RANGE_TEST = "range_test"
 """The value of ``lr`` that asks the objective to pick the learning rate by a range test."""
 
+
+def lr_by_range_test(settings: Mapping) -> bool:
+    """True when ``settings`` leave the learning rate to a range test (``lr="range_test"``,
+    as the lr-range strategy fixes it): the one test of that sentinel. It lives beside the
+    sentinel rather than in the strategy, so that a worker's objective can ask without
+    importing the strategies (and Optuna with them)."""
+    return settings.get("lr") == RANGE_TEST
+
 __all__ = [
     "CONFIDENCE_DECADES",
     "MIN_POINTS",
@@ -60,6 +70,7 @@ __all__ = [
     "LRRangeResult",
     "RangeTestConfig",
     "Suggestions",
+    "lr_by_range_test",
     "lr_range_test",
     "lr_sequence",
     "restored",

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 import netcore
+from netcore.data.tabular import shown
 from netcore.safe_npz import NpzArchive
-from netcore.tabular import shown
 
 _READERS = {".csv": ",", ".tsv": "\t"}
 

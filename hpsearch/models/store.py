@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 DATA_SOURCE_KEYS = ("path", "target", "val", "test", "standardize", "standardize_target", "task",
                     "stratify", "seed", "features")
 _MODEL_FILE = re.compile(r"trial-(\d+)-(\d+)\.npz$")
-# What a worker writes before renaming (``objective._save_atomically``): a model file
+# What a worker writes before renaming (``hpsearch.objective.saving.save_atomically``): a model file
 # names its trial's id, a checkpoint its slot; the number after is the worker's pid.
 _PARTIAL_FILE = re.compile(r"(?:trial-\d+-(?P<trial>\d+)|job-(?P<slot>\d+))\.\d+\.partial\.npz")
 

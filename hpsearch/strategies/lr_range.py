@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from hpsearch.lr_finder import RANGE_TEST, RangeTestConfig
+from hpsearch.lr_finder import RANGE_TEST, RangeTestConfig, lr_by_range_test
 from hpsearch.space.dimensions import Fixed, Float
 from hpsearch.space.searchspace import DEFAULT_GRID_LIMIT, DEFAULT_GRID_POINTS, SearchSpace
 from hpsearch.strategies.base import Strategy
@@ -19,12 +19,6 @@ from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.random_search import RandomStrategy
 
 SAMPLERS = {"random": RandomStrategy, "grid": GridStrategy}
-
-
-def lr_by_range_test(settings: Mapping) -> bool:
-    """True when ``settings`` leave the learning rate to a range test (``lr="range_test"``,
-    as this strategy fixes it): the one test of that sentinel."""
-    return settings.get("lr") == RANGE_TEST
 
 
 def _lr_bounds(space: SearchSpace) -> tuple[float, float] | None:

@@ -164,7 +164,7 @@ def test_study_folders_stay_inside_the_artifacts_root(tmp_path):
 
 def test_workers_memory_map_the_study_data(cancer_study):
     from hpsearch.objective import load_data
-    from netcore.array_cache import is_memory_mapped
+    from netcore.data.cache import is_memory_mapped
 
     task = cancer_study.make_task(1, 0, 7, {"lr": 0.01, "hidden": [16]}, 1)
     data = load_data(task.objective, task.files)

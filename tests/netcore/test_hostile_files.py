@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import netcore
-from netcore.data_files import read_npz
+from netcore.data.files import read_npz
 
 BOMB_BYTES = 256 * 2**20  # inflated size of the bomb member; the file holds ~1 MB
 TERA = 10**12
@@ -146,7 +146,7 @@ def _peak_rss_growth(kind: str, path) -> int:
     resident memory."""
     script = (
         "import resource, sys, netcore\n"
-        "from netcore.data_files import read_npz\n"
+        "from netcore.data.files import read_npz\n"
         "load = {'model': netcore.load, 'checkpoint': netcore.TrainingState.load,\n"
         "        'data': read_npz}[sys.argv[1]]\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"

@@ -299,7 +299,7 @@ def test_a_wrapped_model_refits_from_scratch_with_its_architecture(wine):
 
 
 def test_the_readmes_scikit_learn_example_runs():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "netcore.md").read_text(encoding="utf-8")
     block = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S)
                  if "NetcoreClassifier(" in b)
     namespace: dict = {}

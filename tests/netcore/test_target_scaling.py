@@ -10,7 +10,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.metrics import r2_score
 
 import netcore
-from netcore.tabular import Preprocessing
+from netcore.data import Preprocessing
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import netcore
-from netcore.array_cache import is_memory_mapped
 from netcore.data import load_digits
+from netcore.data.cache import is_memory_mapped
 
 
 def test_digits_split_is_fixed_and_stratified():

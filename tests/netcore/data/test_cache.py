@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pytest
 
-from netcore import array_cache
+from netcore.data import cache as array_cache
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_an_unwritable_cache_warns_and_returns_the_built_arrays(tmp_path, monkey
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("NETCORE_CACHE_DIR", str(blocker))
     calls = []
-    with caplog.at_level(logging.WARNING, logger="netcore.array_cache"):
+    with caplog.at_level(logging.WARNING, logger="netcore.data.cache"):
         arrays = array_cache.cached_arrays("toy", _builder(calls))
     assert arrays["X"].shape == (4, 3) and len(calls) == 1
     assert "cannot cache toy" in caplog.text

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from netcore import Dataset
-from netcore.array_cache import is_memory_mapped
+from netcore.data.cache import is_memory_mapped
 
 
 @pytest.fixture

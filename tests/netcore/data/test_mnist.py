@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import netcore
-from netcore import data as data_module
-from netcore.array_cache import is_memory_mapped
+from netcore.data import mnist as data_module
 from netcore.data import read_idx
+from netcore.data.cache import is_memory_mapped
 
 
 def _write_idx(path, array: np.ndarray) -> bytes:

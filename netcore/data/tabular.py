@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netcore.validation import check_options
+from netcore.validation import check_choice, check_options
 
 if TYPE_CHECKING:  # pandas is imported where a table is read: a worker training on arrays needs none
     import pandas as pd
@@ -33,9 +33,7 @@ _SHOWN = 5  # names or labels quoted in an error message
 
 def check_task(task, argument: str = "task") -> str:
     """``task`` if it is one of ``TASKS``, else a ValueError naming both."""
-    if task not in TASKS:
-        raise ValueError(f"The '{argument}' parameter must be one of {list(TASKS)}. Got {task!r}.")
-    return task
+    return check_choice(task, list(TASKS), argument)
 
 
 def check_float_dtype(dtype) -> np.dtype:
@@ -44,8 +42,8 @@ def check_float_dtype(dtype) -> np.dtype:
         name = np.dtype(dtype).name
     except TypeError:
         name = None
-    if name not in FLOAT_DTYPES:
-        raise ValueError(f"The 'dtype' parameter must be one of {list(FLOAT_DTYPES)}. Got {dtype!r}.")
+    if name not in FLOAT_DTYPES:  # the error shows the dtype as given
+        check_choice(dtype, list(FLOAT_DTYPES), "dtype")
     return np.dtype(name)
 
 
@@ -416,8 +414,8 @@ class Preprocessing:
         missing = [key for key in _FIELDS if key not in data]
         if missing:
             raise ValueError(f"preprocessing needs the keys {list(_FIELDS)}; missing {missing}")
-        if data["task"] is None:
-            raise ValueError(f"preprocessing 'task' must be one of {list(TASKS)}, got null")
+        if data["task"] is None:  # a null in the file, named as its field
+            check_choice(None, list(TASKS), "preprocessing 'task'")
         lists = ("feature_names", "mean", "scale", "classes", *_OPTIONAL_FIELDS)
         if any(isinstance(data[key], str) for key in lists):
             raise ValueError(f"preprocessing {', '.join(lists)} must be lists or null")

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netcore.array_cache import array_specs, load_arrays, save_arrays
+from netcore.data.cache import array_specs, load_arrays, save_arrays
+from netcore.data.tabular import Preprocessing, check_task, select_columns, shown
 from netcore.safe_npz import NpzArchive
-from netcore.tabular import Preprocessing, check_task, select_columns, shown
 
 if TYPE_CHECKING:  # imported by the readers of tables: opening saved arrays needs no pandas
     import pandas as pd

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from netcore.tabular import (
+from netcore.data.tabular import (
     Preprocessing,
     array_matrix,
     check_finite_features,
