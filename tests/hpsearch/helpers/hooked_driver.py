@@ -1,11 +1,11 @@
 """driver.py with a fault planted in the driver process, chosen by HPSEARCH_TEST_HOOK.
 
 "kill-after-requeue": SIGKILL right after the first re-queued trial is created,
-before the claim writes the shortened re-queue list (case 18).
+before the claim writes the shortened re-queue list.
 "elsewhere": the driver names itself ``otherhost:<pid>``, so other drivers on
-this machine can judge it only by its heartbeat (case 20).
+this machine can judge it only by its heartbeat.
 "interrupt-during-shutdown": a second Ctrl-C lands while the run shuts down after
-the first (case 19, at the worst moment).
+the first, at the worst moment.
 
 Usage: as driver.py.
 """

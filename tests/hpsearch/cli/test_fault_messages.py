@@ -1,4 +1,4 @@
-"""Case 36 of ROBUSTNESS.md: faults that must end in one clear line, never a traceback.
+"""Faults that must end in one clear line, never a traceback.
 
 Each is injected for real: a second process deletes the study under a running
 driver; a file that cannot be removed (immutable, or a mount point) stays in a
@@ -95,7 +95,8 @@ def _one_line(stderr: str, *words: str) -> str:
     return lines[0]
 
 
-def test_36_delete_during_a_live_run_stops_it_saying_the_study_was_deleted(tmp_path):
+@pytest.mark.faults
+def test_delete_during_a_live_run_stops_it_saying_the_study_was_deleted(tmp_path):
     proc, db = _live_run(tmp_path)
     url = f"sqlite:///{db}"
     try:
@@ -113,7 +114,8 @@ def test_36_delete_during_a_live_run_stops_it_saying_the_study_was_deleted(tmp_p
     assert not [p for p in (tmp_path / "live.db.artifacts").rglob("*") if not p.is_dir()]
 
 
-def test_36_more_ctrl_c_while_a_run_shuts_down_leave_one_line(tmp_path):
+@pytest.mark.faults
+def test_more_ctrl_c_while_a_run_shuts_down_leave_one_line(tmp_path):
     proc, db = _live_run(tmp_path)
     try:
         _wait_for_running_with_complete(proc, db)
@@ -164,7 +166,7 @@ def _pin(path: Path) -> tuple[Callable[[], object], Path]:
     pytest.skip("neither chattr +i nor mount works here: no file that root cannot remove")
 
 
-def test_36_delete_names_what_it_could_not_remove(tmp_path):
+def test_delete_names_what_it_could_not_remove(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     _small_study(tmp_path, url)
     model = next((tmp_path / "s.db.artifacts").rglob("trial-*.npz"))
@@ -181,7 +183,7 @@ def test_36_delete_names_what_it_could_not_remove(tmp_path):
     assert stays.exists()
 
 
-def test_36_delete_of_a_whole_folder_says_deleted(tmp_path):
+def test_delete_of_a_whole_folder_says_deleted(tmp_path):
     url = f"sqlite:///{tmp_path / 's.db'}"
     _small_study(tmp_path, url)
     result = run_hpsearch("delete", url, "--study", "s", cwd=tmp_path)
@@ -190,7 +192,7 @@ def test_36_delete_of_a_whole_folder_says_deleted(tmp_path):
     assert not list((tmp_path / "s.db.artifacts").iterdir())
 
 
-def test_36_export_from_a_database_moved_without_its_folder_names_the_missing_folder(tmp_path):
+def test_export_from_a_database_moved_without_its_folder_names_the_missing_folder(tmp_path):
     first, moved = tmp_path / "first", tmp_path / "moved"
     first.mkdir()
     moved.mkdir()
@@ -213,7 +215,7 @@ def test_36_export_from_a_database_moved_without_its_folder_names_the_missing_fo
 
 
 @pytest.mark.parametrize("slashes", ["///", "////"])
-def test_36_journal_urls_print_with_one_leading_slash(tmp_path, slashes):
+def test_journal_urls_print_with_one_leading_slash(tmp_path, slashes):
     log = tmp_path / "j.log"
     _small_study(tmp_path, f"journal:///{log}")  # journal:////tmp/...: four slashes
     shown = run_hpsearch("show", f"journal:{slashes}{str(log).lstrip('/')}", cwd=tmp_path)

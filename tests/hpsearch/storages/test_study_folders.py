@@ -1,5 +1,5 @@
-"""Every study keeps its own folder of data and models (robustness cases 27 and 28):
-no other study's name reaches it, and a copy changed behind the study's back is refused."""
+"""Every study keeps its own folder of data and models: no other study's name reaches
+it, and a copy changed behind the study's back is refused."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Robustness cases 18-20 and 24 of ROBUSTNESS.md: drivers killed, interrupted twice,
+"""Faults under running drivers: drivers killed, interrupted twice,
 dying while others run on, and a database server restarting under a running study.
 
 Every fault is real: SIGKILL and SIGINT of real driver processes, a real second
@@ -17,11 +17,13 @@ import time
 import optuna
 import pytest
 from helpers.paths import DRIVER, FAULTS, HELPERS
-from pgserver import postgres_or_skip, start_server, stop_server
+from helpers.pgserver import postgres_or_skip, start_server, stop_server
 
 import hpsearch
 from hpsearch import space
 from hpsearch.storages import records
+
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
 
 HOOKED = str(HELPERS / "hooked_driver.py")
 FAST_STALE = {"HPSEARCH_STALE_AFTER": "3", "HPSEARCH_HEARTBEAT_INTERVAL": "0.5"}
@@ -75,7 +77,7 @@ def _assert_each_slot_once(storage, budget, name="k"):
     assert df[df["state"] != "COMPLETE"]["requeued"].all()
 
 
-def test_18_a_kill_during_the_requeue_claim_never_duplicates_a_slot(storage):
+def test_a_kill_during_the_requeue_claim_never_duplicates_a_slot(storage):
     first = _driver(storage, 12)
     _wait_until(_running_with_complete(storage, 3), "3 complete trials and one running")
     first.kill()
@@ -92,7 +94,7 @@ def test_18_a_kill_during_the_requeue_claim_never_duplicates_a_slot(storage):
     _assert_each_slot_once(storage, 12)
 
 
-def test_19_a_ctrl_c_during_the_shutdown_still_requeues_every_running_trial(storage):
+def test_a_ctrl_c_during_the_shutdown_still_requeues_every_running_trial(storage):
     proc = _driver(storage, 12, hook="interrupt-during-shutdown")
     _wait_until(_running_with_complete(storage, 2), "two complete trials and one running")
     proc.send_signal(signal.SIGINT)
@@ -104,7 +106,7 @@ def test_19_a_ctrl_c_during_the_shutdown_still_requeues_every_running_trial(stor
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.01, 0.02, 0.05])
-def test_19_two_quick_ctrl_c_lose_no_slot(storage, delay):
+def test_two_quick_ctrl_c_lose_no_slot(storage, delay):
     # 16 slots leave work for the finishing driver after two rounds of two more trials each.
     for round_ in range(2):
         proc = _driver(storage, 16)
@@ -119,7 +121,7 @@ def test_19_two_quick_ctrl_c_lose_no_slot(storage, delay):
     _assert_each_slot_once(storage, 16)
 
 
-def test_20_a_driver_dying_mid_run_is_recovered_by_the_one_running_on(storage):
+def test_a_driver_dying_mid_run_is_recovered_by_the_one_running_on(storage):
     hpsearch.Study.create("k", dataset="spirals", storage=storage, seed=0, epochs=4,
                           space={"lr": space.log_float(1e-3, 1e-1),
                                  "hidden": space.choice([[8], [16]]),
@@ -144,7 +146,7 @@ def test_20_a_driver_dying_mid_run_is_recovered_by_the_one_running_on(storage):
     assert df[df["requeued"]]["error"].str.contains("otherhost").all()
 
 
-def test_20_a_driver_restarted_elsewhere_waits_for_silent_trials(storage, monkeypatch):
+def test_a_driver_restarted_elsewhere_waits_for_silent_trials(storage, monkeypatch):
     for name, value in FAST_STALE.items():
         monkeypatch.setenv(name, value)
     study = hpsearch.Study.create("e", dataset="spirals", storage=storage, seed=0, epochs=2,
@@ -167,7 +169,7 @@ def postgres_url():
     yield from postgres_or_skip()
 
 
-def test_24_a_database_restart_mid_study_is_ridden_out(postgres_url, tmp_path):
+def test_a_database_restart_mid_study_is_ridden_out(postgres_url, tmp_path):
     proc = _driver(postgres_url, 16, cwd=tmp_path)
     _wait_until(_running_with_complete(postgres_url, 3), "3 complete trials and one running")
     stop_server(postgres_url)
@@ -200,7 +202,7 @@ high = 1e-1
 """
 
 
-def test_24_a_database_that_stays_down_stops_the_run_with_one_line(postgres_url, tmp_path):
+def test_a_database_that_stays_down_stops_the_run_with_one_line(postgres_url, tmp_path):
     spec = tmp_path / "pg.toml"
     spec.write_text(SPEC.format(plugin=FAULTS))
     command = [sys.executable, "-m", "hpsearch", "run", str(spec), "--storage", postgres_url,

@@ -1,4 +1,4 @@
-"""``hpsearch predict`` never answers the wrong rows silently (robustness case 33).
+"""``hpsearch predict`` never answers the wrong rows silently.
 
 Real model files and real CSV files on disk, the real command in a subprocess:
 a CSV without a header, a table of another width, reordered columns, a model
@@ -13,9 +13,9 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import run_hpsearch
 
 import netcore
-from tests.hpsearch.helpers.cli import run_hpsearch
 
 
 def _trained(X, y, path, **data_options) -> netcore.MLP:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.cli import run_hpsearch
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from sklearn.model_selection import train_test_split
 
@@ -18,7 +19,6 @@ import hpsearch
 import netcore
 from hpsearch import space
 from hpsearch.study import Study
-from tests.hpsearch.helpers.cli import run_hpsearch
 
 QUICK = {"epochs": 4, "patience": 2}
 SPACE = {"lr": space.log_float(3e-3, 3e-2), "hidden": space.choice([[16], [32]])}

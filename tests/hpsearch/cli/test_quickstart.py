@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from helpers.cli import run_hpsearch
 
-SPEC = Path(__file__).resolve().parents[2] / "studies" / "quickstart.toml"
+SPEC = Path(__file__).resolve().parents[3] / "studies" / "quickstart.toml"
 
 
 def test_quickstart_finds_a_net_above_97_percent(tmp_path):

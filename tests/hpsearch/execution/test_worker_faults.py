@@ -1,7 +1,6 @@
 """Faults of worker processes, injected for real: a worker that segfaults under Dask
 or Ray, a trial stuck past its time limit, the driver killed under its workers.
 
-Numbers in the test names refer to the cases of the project's robustness table.
 Time bounds in these tests only guard against hangs; they are not speed claims.
 """
 
@@ -19,6 +18,8 @@ from helpers.paths import FAULTS, HELPERS
 
 import hpsearch
 from hpsearch import space
+
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
 
 BACKEND_DRIVER = str(HELPERS / "backend_driver.py")
 TIME_LIMIT = "TrialTimeoutError: the trial exceeded its time limit"
@@ -50,13 +51,13 @@ def _check_only_crashes_failed(rows: list[dict], crash: str, n_trials: int) -> N
     assert all(r["state"] == "COMPLETE" for r in healthy)
 
 
-def test_21_a_worker_segfault_under_dask_fails_only_its_trial(storage):
+def test_a_worker_segfault_under_dask_fails_only_its_trial(storage):
     pytest.importorskip("distributed")
     rows = _backend_run(storage, "dask", "segfault")
     _check_only_crashes_failed(rows, "segfault", 8)
 
 
-def test_21_a_worker_segfault_under_ray_fails_only_its_trial(storage):
+def test_a_worker_segfault_under_ray_fails_only_its_trial(storage):
     pytest.importorskip("ray")
     rows = _backend_run(storage, "ray", "nullread")
     _check_only_crashes_failed(rows, "nullread", 8)
@@ -72,7 +73,7 @@ def _study(storage, dims, name="t", **kwargs):
     ("stuck", "stopped by its timer"),
     ("stubborn", "did not stop; its worker process was ended"),
 ])
-def test_22_a_trial_stuck_inside_a_batch_stops_at_its_time_limit(storage, activation, message):
+def test_a_trial_stuck_inside_a_batch_stops_at_its_time_limit(storage, activation, message):
     study = _study(storage, {"activation": space.choice(["relu", activation]), "lr": 0.01},
                    trial_timeout=2)
     start = time.monotonic()
@@ -87,7 +88,7 @@ def test_22_a_trial_stuck_inside_a_batch_stops_at_its_time_limit(storage, activa
 
 
 @pytest.mark.parametrize("backend", ["loky", "threading"])
-def test_22_a_cross_validated_trial_is_held_to_one_deadline(storage, backend):
+def test_a_cross_validated_trial_is_held_to_one_deadline(storage, backend):
     dims = {"activation": space.fixed("slow"), "lr": 0.01}
     options = {"metric": "cv_loss", "cv_folds": 5, "epochs": 6, "patience": None}
     # Two free trials: the first also pays this process's one-time costs (imports, the
@@ -136,7 +137,7 @@ def _wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
-def test_23_the_workers_of_a_killed_driver_exit_and_release_its_pipes(storage):
+def test_the_workers_of_a_killed_driver_exit_and_release_its_pipes(storage):
     proc = subprocess.Popen([sys.executable, BACKEND_DRIVER, "loky", storage, FAULTS, "6",
                              "stuck"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     children: list[int] = []

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import time
 
+import pytest
 from helpers.cli import hpsearch_command, run_hpsearch
 from helpers.paths import FAULTS
 
@@ -119,6 +120,7 @@ def test_a_changed_spec_names_what_differs(tmp_path):
                     "space.lr.high: stored 0.1, requested 0.3", "--name", "hpsearch delete")
 
 
+@pytest.mark.faults
 def test_ctrl_c_stops_the_run_in_one_line_and_it_resumes(tmp_path):
     spec = _spec(tmp_path, trials=200, activations='["slow"]')
     proc = subprocess.Popen([*hpsearch_command(), "run", str(spec), "--no-progress"], cwd=tmp_path,

@@ -256,7 +256,7 @@ def test_spec_round_trip(tmp_path):
 def test_the_ready_made_spec_validates(capsys):
     from hpsearch.cli.main import main
 
-    path = Path(__file__).resolve().parents[2] / "studies" / "pareto_digits.toml"
+    path = Path(__file__).resolve().parents[3] / "studies" / "pareto_digits.toml"
     assert main(["validate", str(path)]) == 0
     assert "nsga2 search on digits, val_loss (minimize), n_params (minimize)" in \
         capsys.readouterr().out

@@ -19,7 +19,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 from hpsearch.study import Study
 from hpsearch.tuning import default_space
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 QUICKSTART = ROOT / "studies" / "quickstart.toml"
 
 

@@ -1,8 +1,8 @@
 """Hostile and damaged files through the command line: one line, exit code 2, no traceback.
 
-Cases 31 and 35 of the robustness table, with files crafted for real on disk: a data
-.npz whose ``X`` header claims 8 TB (``predict`` and ``run --data``), model files with
-metadata nested 200,000 levels deep, an unknown format version or NaN weights.
+Files crafted for real on disk: a data .npz whose ``X`` header claims 8 TB (``predict``
+and ``run --data``), model files with metadata nested 200,000 levels deep, an unknown
+format version or NaN weights.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _assert_one_line_refusal(result, *fragments: str) -> None:
 
 @pytest.mark.parametrize("zip_agrees, problem", [(False, "is damaged: its header describes"),
                                                  (True, "more than the")])
-def test_31_predict_on_a_data_file_claiming_8_tb_is_one_line(tmp_path, zip_agrees, problem):
+def test_predict_on_a_data_file_claiming_8_tb_is_one_line(tmp_path, zip_agrees, problem):
     _huge_x(tmp_path / "hugeX.npz", zip_agrees=zip_agrees)
     netcore.save(netcore.MLP([3, 4, 2], seed=0), tmp_path / "model.npz")
     result = run_hpsearch("predict", "model.npz", "hugeX.npz", cwd=tmp_path)
@@ -97,7 +97,7 @@ def test_31_predict_on_a_data_file_claiming_8_tb_is_one_line(tmp_path, zip_agree
 
 @pytest.mark.parametrize("zip_agrees, problem", [(False, "is damaged: its header describes"),
                                                  (True, "more than the")])
-def test_31_run_on_a_data_file_claiming_8_tb_is_one_line(tmp_path, zip_agrees, problem):
+def test_run_on_a_data_file_claiming_8_tb_is_one_line(tmp_path, zip_agrees, problem):
     _huge_x(tmp_path / "hugeX.npz", zip_agrees=zip_agrees)
     (tmp_path / "spec.toml").write_text(SPEC)
     result = run_hpsearch("run", "spec.toml", "--data", "hugeX.npz", "--no-progress", cwd=tmp_path)
@@ -109,14 +109,14 @@ def test_31_run_on_a_data_file_claiming_8_tb_is_one_line(tmp_path, zip_agrees, p
     (lambda m: m.update(version=99), ["'version' is 99"]),
     (lambda m: m["config"].update(sizes=[3, 4, 5]), ["parameters stored"]),
 ])
-def test_31_35_predict_with_a_deep_or_damaged_model_file_is_one_line(tmp_path, damage, fragments):
+def test_predict_with_a_deep_or_damaged_model_file_is_one_line(tmp_path, damage, fragments):
     _model_with_metadata(tmp_path / "model.npz", damage)
     (tmp_path / "rows.csv").write_text("a,b,c\n1,2,3\n")
     result = run_hpsearch("predict", "model.npz", "rows.csv", cwd=tmp_path)
     _assert_one_line_refusal(result, "model.npz", *fragments)
 
 
-def test_35_predict_with_nan_weights_is_one_line_naming_the_file(tmp_path):
+def test_predict_with_nan_weights_is_one_line_naming_the_file(tmp_path):
     _with_nan_weights(tmp_path / "model.npz")
     (tmp_path / "rows.csv").write_text("a,b,c\n1,2,3\n")
     result = run_hpsearch("predict", "model.npz", "rows.csv", cwd=tmp_path)

@@ -1,4 +1,4 @@
-"""A table with 10^5 columns loads and predicts (robustness case 32).
+"""A table with 10^5 columns loads and predicts.
 
 Every per-column step is linear: name look-ups use dicts and sets, dtypes are
 tested once per distinct dtype, a numeric table is gathered in one pass. The

@@ -7,10 +7,12 @@ import sys
 
 import pytest
 from helpers.paths import HELPERS
-from pgserver import postgres_or_skip
+from helpers.pgserver import postgres_or_skip
 
 import hpsearch
 from hpsearch.storages.database import count_trials, open_storage
+
+pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
 
 SHARED = str(HELPERS / "shared_driver.py")
 

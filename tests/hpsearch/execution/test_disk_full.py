@@ -1,4 +1,4 @@
-"""Case 34 of ROBUSTNESS.md: the disk fills during a run.
+"""The disk fills during a run.
 
 The disk fills for real. As root, the study's folder is a small tmpfs (remounted
 larger to free space); where mounting is not possible, the run gets a file-size
@@ -162,8 +162,9 @@ def _complete(url: str) -> int:
     return int((df["state"] == "COMPLETE").sum())
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_34_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_rerun_finishes(
+def test_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_rerun_finishes(
         tmp_path, small_disk, kind):
     disk = small_disk(tmp_path / "disk")
     url = f"sqlite:///{disk.folder / 's.db'}" if kind == "sqlite" else \
@@ -179,7 +180,8 @@ def test_34_a_full_disk_under_the_storage_stops_the_run_with_one_line_and_a_reru
     _assert_each_slot_once(url, 12)
 
 
-def test_34_a_full_disk_under_the_model_files_stops_the_run_and_leaves_no_partial_file(
+@pytest.mark.faults
+def test_a_full_disk_under_the_model_files_stops_the_run_and_leaves_no_partial_file(
         tmp_path, small_disk):
     url = f"sqlite:///{tmp_path / 's.db'}"
     # Models of about 270 kB each, more than the room left; the storage stays small.
@@ -200,7 +202,7 @@ def test_34_a_full_disk_under_the_model_files_stops_the_run_and_leaves_no_partia
     assert not list(disk.folder.rglob("*.partial.npz"))
 
 
-def test_34_partial_files_a_killed_save_left_are_removed_by_the_next_run(tmp_path):
+def test_partial_files_a_killed_save_left_are_removed_by_the_next_run(tmp_path):
     spec = _spec(tmp_path, f"sqlite:///{tmp_path / 's.db'}", trials=2, keep=5)
     study = _run(spec, 2)
     models = sorted((tmp_path / "s.db.artifacts").rglob("trial-*.npz"))
@@ -218,7 +220,7 @@ def test_34_partial_files_a_killed_save_left_are_removed_by_the_next_run(tmp_pat
     assert all(path.exists() for path in models)
 
 
-def test_34_a_journal_ending_in_part_of_a_line_opens_and_runs_on(tmp_path):
+def test_a_journal_ending_in_part_of_a_line_opens_and_runs_on(tmp_path):
     log = tmp_path / "s.log"
     url = f"journal:///{log}"
     spec = _spec(tmp_path, url, trials=2, keep=0)

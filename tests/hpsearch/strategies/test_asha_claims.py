@@ -1,4 +1,4 @@
-"""Robustness case 29 of ROBUSTNESS.md: asha never trains a configuration to a rung twice.
+"""asha never trains a configuration to a rung twice.
 
 Two real driver processes share one SQLite file or one journal file; real drivers
 are killed with SIGKILL or interrupted by two real SIGINTs mid-asha, then a rerun
@@ -159,6 +159,7 @@ def test_a_run_removes_the_checkpoint_a_killed_driver_left_after_recording_its_c
     assert all(study.checkpoint_path(slot).exists() for slot in others)
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("kind", ["sqlite", "journal"])
 def test_two_drivers_train_each_configuration_to_each_rung_once(tmp_path, kind):
     storage = f"sqlite:///{tmp_path / 's.db'}" if kind == "sqlite" \
@@ -171,6 +172,7 @@ def test_two_drivers_train_each_configuration_to_each_rung_once(tmp_path, kind):
 
 # A kill while a configuration's first job runs, while the first promoted job runs, and
 # while a later promoted job runs: the rerun re-queues it and must not claim its work again.
+@pytest.mark.faults
 @pytest.mark.parametrize(("rung", "complete"), [(0, 2), (1, 3), (1, 10)])
 def test_a_kill_mid_asha_then_a_rerun_trains_each_configuration_to_each_rung_once(
         storage, rung, complete):
@@ -183,6 +185,7 @@ def test_a_kill_mid_asha_then_a_rerun_trains_each_configuration_to_each_rung_onc
     _assert_each_promotion_once(storage, SHORT)
 
 
+@pytest.mark.faults
 def test_two_quick_ctrl_c_mid_asha_then_a_rerun_train_each_configuration_to_each_rung_once(
         storage):
     proc = _driver(storage, SHORT)

@@ -476,7 +476,7 @@ def test_suggestion_trains_within_a_point_of_the_best_grid_rate_on_mnist(mnist_a
     """784-100-10 ReLU, SGD, 3 epochs, batch 128: the suggestion against a 7-point log grid 1e-4..1."""
     from pathlib import Path
 
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[3]))
     from studies import lr_finder_mnist
 
     check = lr_finder_mnist.criterion(lr_finder_mnist.FULL)
