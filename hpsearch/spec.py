@@ -54,7 +54,7 @@ from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields, option_types
 from hpsearch.study import Study, StudyConfig, check_study_name
-from netcore.validation import check_options, did_you_mean
+from netcore.validation import check_choice, check_options
 
 _NUMBER = (numbers.Real,)
 TABLES = ("study", "fixed", "strategy_options", "space", "data")
@@ -154,9 +154,7 @@ def _dimension(path: Path, name: str, table) -> sp.Dimension:
     if not isinstance(table, dict):
         return sp.fixed(table)
     kind = table.get("type")
-    if kind not in SPACE_KEYS:
-        raise SpecError(f"{path}: {where}.type must be one of {sorted(SPACE_KEYS)}, got {kind!r}"
-                        f"{did_you_mean(kind, SPACE_KEYS)}")
+    check_choice(kind, sorted(SPACE_KEYS), f"{path}: {where}.type", error=SpecError)
     options = {k: v for k, v in table.items() if k not in ("type", "when")}
     check_options(options, SPACE_KEYS[kind] | {"type", "when"}, what=f"{path}: unknown key(s)",
                   prefix=f"{where}.", allows=f"a {kind} parameter allows", error=SpecError)
