@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch import space as sp
+from hpsearch.errors import SpecError
 from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields, option_types
@@ -105,10 +106,6 @@ SPACE_KEYS = {
 _CONSTRUCTORS = {"float": sp.float, "log_float": sp.log_float, "int": sp.int,
                  "log_int": sp.log_int, "normal": sp.normal, "choice": sp.choice,
                  "fixed": sp.fixed}
-
-
-class SpecError(ValueError):
-    """A spec file that cannot be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True)

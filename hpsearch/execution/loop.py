@@ -26,13 +26,18 @@ from optuna.exceptions import UpdateFinishedTrialError
 from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
-from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
+from hpsearch.errors import (
+    DiskFullError,
+    RunInterrupted,
+    StorageUnreachableError,
+    StudyDeletedError,
+    TooManyFailuresError,
+)
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
 from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
 from hpsearch.results.pareto import dominates
 from hpsearch.storages import records, requeue
 from hpsearch.storages.database import (
-    StorageUnreachableError,
     call_with_retry,
     count_trials,
     is_server_url,
