@@ -54,30 +54,25 @@ from hpsearch.errors import SpecError
 from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields, option_types
+from hpsearch.run_options import spec_options
 from hpsearch.study import Study, StudyConfig, check_study_name
 from netcore.validation import check_choice, check_options
 
 _NUMBER = (numbers.Real,)
 TABLES = ("study", "fixed", "strategy_options", "space", "data")
-# How a spec's study is run: key -> (accepted types, description, Study.run's keyword).
-# Their defaults are Study.run's (and Study.from_config's for the storage).
-_RUN_KEYS = {"trials": ((int,), "an integer", None), "jobs": ((int,), "an integer", "n_jobs"),
-             "timeout": (_NUMBER, "a number of seconds", "timeout"),
-             "backend": ((str,), "a string", "backend"),
-             "max_consecutive_failures": ((int,), "an integer", "max_consecutive_failures")}
-DEFAULT_TRIALS = 20  # Study.run has no default budget; a spec without one runs this many
+# How a spec's study is run: the run options a spec sets, and where it is stored.
+RUN_KEYS = (*spec_options(), "storage")
 
 
 def _study_keys() -> dict[str, tuple[tuple, str, Any]]:
     """key: (accepted types, description, default) of the [study] table, read from the
-    option fields of ObjectiveConfig and StudyConfig and from Study.run's signature."""
+    option fields of ObjectiveConfig and StudyConfig and from the run options."""
     keys: dict[str, tuple[tuple, str, Any]] = {"name": ((str,), "a string", None)}
     for f in [*option_fields(ObjectiveConfig).values(), *option_fields(StudyConfig).values()]:
         if f.name not in TABLES:
             keys[f.name] = (*option_types(f), None if f.name == "dataset" else field_default(f))
-    run = inspect.signature(Study.run).parameters
-    for key, (types, what, keyword) in _RUN_KEYS.items():
-        keys[key] = (types, what, DEFAULT_TRIALS if keyword is None else run[keyword].default)
+    for key, option in spec_options().items():
+        keys[key] = (option.types, option.what, option.spec_default)
     keys["storage"] = ((str,), "a storage URL string",
                        inspect.signature(Study.from_config).parameters["storage"].default)
     return keys
@@ -238,7 +233,7 @@ def parse_spec(data: dict, path: Path, *, command_line_data: bool = False) -> Sp
                                                         for k in option_fields(StudyConfig)})
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{path}: {exc}") from None
-    run = {k: study[k] for k in [*_RUN_KEYS, "storage"]}
+    run = {k: study[k] for k in RUN_KEYS}
     return Spec(study["name"], config, run, dataset)
 
 
@@ -290,6 +285,6 @@ def data_spec(data: dict) -> Spec:
                                 patience=tune["patience"], **_data_fields(source, dataset))
     config = StudyConfig.create(tuning.default_space(dataset), objective, strategy=tune["strategy"],
                                 seed=tune["seed"])
-    run = {k: STUDY_KEYS[k][2] for k in [*_RUN_KEYS, "storage"]}
+    run = {k: STUDY_KEYS[k][2] for k in RUN_KEYS}
     run.update(trials=tune["n_trials"], jobs=tune["n_jobs"])
     return Spec(check_study_name(Path(data["path"]).stem), config, run, dataset)
