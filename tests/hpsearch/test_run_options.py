@@ -6,8 +6,6 @@ from __future__ import annotations
 import inspect
 
 import hpsearch
-from hpsearch import errors
-from hpsearch.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, outcome_of
 from hpsearch.cli.parser import build_parser
 from hpsearch.run_options import CONFIRM_OPTIONS, DEFAULT_TRIALS, REQUIRED, RUN_OPTIONS
 from hpsearch.spec import STUDY_KEYS
@@ -51,17 +49,3 @@ def test_the_run_and_confirm_commands_offer_each_declared_flag():
         assert confirm[option.flag].startswith(option.help), option.flag
     assert {o.keyword for o in RUN_OPTIONS if o.flag} == {"n_trials", "n_jobs", "timeout",
                                                          "backend", "progress"}
-
-
-def test_every_error_a_user_catches_has_its_exit_code():
-    made = {errors.StorageUnreachableError: ("sqlite:///x.db", "down"),
-            errors.RunInterrupted: (3,)}
-    expected = {errors.AllTrialsFailedError: EXIT_FAILED, errors.TooManyFailuresError: EXIT_FAILED,
-                errors.TrialTimeoutError: EXIT_FAILED, errors.RunInterrupted: EXIT_INTERRUPTED}
-    classes = [c for c in vars(errors).values() if isinstance(c, type)
-               and issubclass(c, BaseException) and c.__module__ == errors.__name__]
-    assert len(classes) == 8
-    for cls in classes:
-        outcome = outcome_of(cls(*made.get(cls, ("message",))))
-        assert outcome is not None and outcome.code == expected.get(cls, EXIT_BAD_INPUT), cls
-    assert outcome_of(RuntimeError("a bug")) is None  # keeps its traceback
