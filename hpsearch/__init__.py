@@ -7,6 +7,11 @@
 ...                               storage="sqlite:///runs.db", seed=0)
 >>> df = study.run(n_trials=20, n_jobs=2)
 
+These names are the user's surface: a study, a one-call search, the search-space
+DSL, the LR range test, the strategy names, and the errors a user catches. The
+rest lives in its module (``hpsearch.objective.ObjectiveConfig``,
+``hpsearch.strategies.get_strategy``, ...).
+
 The public names are imported on first use (PEP 562): a trial's worker process
 imports ``hpsearch.execution.runner`` and so this package, and should not pay for the
 study, storage and pandas imports it never uses.
@@ -15,25 +20,44 @@ study, storage and pandas imports it never uses.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-# Public name -> the module that defines it (``space`` is a module itself).
+if TYPE_CHECKING:  # what IDEs and type checkers see: the names of _EXPORTS (``as``: re-exported)
+    from hpsearch import space as space
+    from hpsearch import tuning as tuning
+    from hpsearch.errors import AllTrialsFailedError as AllTrialsFailedError
+    from hpsearch.errors import DiskFullError as DiskFullError
+    from hpsearch.errors import RunInterrupted as RunInterrupted
+    from hpsearch.errors import SpecError as SpecError
+    from hpsearch.errors import StorageUnreachableError as StorageUnreachableError
+    from hpsearch.errors import StudyDeletedError as StudyDeletedError
+    from hpsearch.errors import TooManyFailuresError as TooManyFailuresError
+    from hpsearch.errors import TrialTimeoutError as TrialTimeoutError
+    from hpsearch.lr_finder import LRRangeResult as LRRangeResult
+    from hpsearch.lr_finder import lr_range_test as lr_range_test
+    from hpsearch.space.searchspace import SearchSpace as SearchSpace
+    from hpsearch.strategies import STRATEGIES as STRATEGIES
+    from hpsearch.study import Study as Study
+    from hpsearch.tuning import tune as tune
+
+# Public name -> the module that defines it (``space`` and ``tuning`` are modules).
 _EXPORTS = {
-    "STRATEGIES": "hpsearch.strategies",
-    "AllTrialsFailedError": "hpsearch.errors",
-    "LRRangeResult": "hpsearch.lr_finder",
-    "ObjectiveConfig": "hpsearch.objective",
-    "SearchSpace": "hpsearch.space.searchspace",
-    "Strategy": "hpsearch.strategies",
     "Study": "hpsearch.study",
-    "StudyConfig": "hpsearch.study",
-    "TooManyFailuresError": "hpsearch.errors",
-    "RunInterrupted": "hpsearch.errors",
-    "TrialResult": "hpsearch.trial",
-    "get_strategy": "hpsearch.strategies",
-    "lr_range_test": "hpsearch.lr_finder",
-    "space": "hpsearch.space",
     "tune": "hpsearch.tuning",
     "tuning": "hpsearch.tuning",
+    "space": "hpsearch.space",
+    "SearchSpace": "hpsearch.space.searchspace",
+    "lr_range_test": "hpsearch.lr_finder",
+    "LRRangeResult": "hpsearch.lr_finder",
+    "STRATEGIES": "hpsearch.strategies",
+    "SpecError": "hpsearch.errors",
+    "StorageUnreachableError": "hpsearch.errors",
+    "AllTrialsFailedError": "hpsearch.errors",
+    "TooManyFailuresError": "hpsearch.errors",
+    "RunInterrupted": "hpsearch.errors",
+    "DiskFullError": "hpsearch.errors",
+    "StudyDeletedError": "hpsearch.errors",
+    "TrialTimeoutError": "hpsearch.errors",
 }
 
 __all__ = list(_EXPORTS)

@@ -1,6 +1,20 @@
-"""The errors a study run raises for the study as a whole (a trial's own failure is data)."""
+"""The errors a user catches: a spec that cannot be used, a storage out of reach, a
+study run that failed or stopped as a whole (a trial's own failure is data), a trial
+past its time limit. ``hpsearch`` exports each of them."""
 
 from __future__ import annotations
+
+
+class SpecError(ValueError):
+    """A spec file that cannot be used; the message names the file and the key."""
+
+
+class StorageUnreachableError(ConnectionError):
+    """The storage's database server stayed unreachable for the whole retry time."""
+
+    def __init__(self, url: str, reason: str):
+        """``url`` as it may be shown (without a password) and why it was unreachable."""
+        super().__init__(f"the storage {url} is unreachable: {reason}")
 
 
 class AllTrialsFailedError(RuntimeError):
@@ -28,3 +42,7 @@ class DiskFullError(OSError):
 
 class StudyDeletedError(LookupError):
     """The study was deleted from its storage (``hpsearch delete``) while a run of it went on."""
+
+
+class TrialTimeoutError(RuntimeError):
+    """A trial ran longer than the study's ``trial_timeout``."""

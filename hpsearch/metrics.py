@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from netcore.metrics import direction_of, minimizes, sign
-from netcore.validation import did_you_mean
+from netcore.validation import check_choice, did_you_mean
 
 __all__ = ["COST_METRICS", "DIRECTIONS", "METRICS", "TASK_METRICS", "direction_of", "minimizes",
            "sign"]
@@ -74,9 +74,7 @@ def _check_single(metric: str, task: str) -> None:
     if metric in COST_METRICS:
         raise ValueError(f"The 'metric' {metric!r} is allowed only in a multi-objective list "
                          f"with a validation metric, e.g. metric=['val_loss', {metric!r}].")
-    if metric not in allowed:
-        raise ValueError(f"The 'metric' parameter must be one of {list(allowed)} for a "
-                         f"{task} task. Got {metric!r}.{did_you_mean(metric, allowed)}")
+    check_choice(metric, allowed, "metric")
 
 
 def monitor_of(names: Sequence[str]) -> str:

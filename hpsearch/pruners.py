@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netcore.validation import check_choice
+
 
 # Optuna is imported by a worker only for a study with a pruner: it costs a fresh
 # worker a few tenths of a second that a trial without one never uses.
@@ -34,10 +36,7 @@ PRUNERS = {"median": _median, "successive_halving": _successive_halving, "hyperb
 
 
 def check_pruner(name: str | None) -> str | None:
-    if name is not None and name not in PRUNERS:
-        raise ValueError(f"The 'pruner' parameter must be one of {sorted(PRUNERS)} or None. "
-                         f"Got {name!r} instead.")
-    return name
+    return check_choice(name, sorted(PRUNERS), "pruner", optional=True)
 
 
 @dataclass(frozen=True)

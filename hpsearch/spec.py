@@ -50,34 +50,31 @@ from pathlib import Path
 from typing import Any
 
 from hpsearch import space as sp
+from hpsearch.errors import SpecError
 from hpsearch.metrics import frozen_metric
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields, option_types
+from hpsearch.run_options import spec_options
 from hpsearch.storages.handle import check_study_name
-from hpsearch.study import Study, StudyConfig
-from netcore.validation import check_options, did_you_mean
+from hpsearch.study import Study
+from hpsearch.study_config import StudyConfig
+from netcore.validation import check_choice, check_options
 
 _NUMBER = (numbers.Real,)
 TABLES = ("study", "fixed", "strategy_options", "space", "data")
-# How a spec's study is run: key -> (accepted types, description, Study.run's keyword).
-# Their defaults are Study.run's (and Study.from_config's for the storage).
-_RUN_KEYS = {"trials": ((int,), "an integer", None), "jobs": ((int,), "an integer", "n_jobs"),
-             "timeout": (_NUMBER, "a number of seconds", "timeout"),
-             "backend": ((str,), "a string", "backend"),
-             "max_consecutive_failures": ((int,), "an integer", "max_consecutive_failures")}
-DEFAULT_TRIALS = 20  # Study.run has no default budget; a spec without one runs this many
+# How a spec's study is run: the run options a spec sets, and where it is stored.
+RUN_KEYS = (*spec_options(), "storage")
 
 
 def _study_keys() -> dict[str, tuple[tuple, str, Any]]:
     """key: (accepted types, description, default) of the [study] table, read from the
-    option fields of ObjectiveConfig and StudyConfig and from Study.run's signature."""
+    option fields of ObjectiveConfig and StudyConfig and from the run options."""
     keys: dict[str, tuple[tuple, str, Any]] = {"name": ((str,), "a string", None)}
     for f in [*option_fields(ObjectiveConfig).values(), *option_fields(StudyConfig).values()]:
         if f.name not in TABLES:
             keys[f.name] = (*option_types(f), None if f.name == "dataset" else field_default(f))
-    run = inspect.signature(Study.run).parameters
-    for key, (types, what, keyword) in _RUN_KEYS.items():
-        keys[key] = (types, what, DEFAULT_TRIALS if keyword is None else run[keyword].default)
+    for key, option in spec_options().items():
+        keys[key] = (option.types, option.what, option.spec_default)
     keys["storage"] = ((str,), "a storage URL string",
                        inspect.signature(Study.from_config).parameters["storage"].default)
     return keys
@@ -106,10 +103,6 @@ SPACE_KEYS = {
 _CONSTRUCTORS = {"float": sp.float, "log_float": sp.log_float, "int": sp.int,
                  "log_int": sp.log_int, "normal": sp.normal, "choice": sp.choice,
                  "fixed": sp.fixed}
-
-
-class SpecError(ValueError):
-    """A spec file that cannot be used; the message names the file and the key."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +148,7 @@ def _dimension(path: Path, name: str, table) -> sp.Dimension:
     if not isinstance(table, dict):
         return sp.fixed(table)
     kind = table.get("type")
-    if kind not in SPACE_KEYS:
-        raise SpecError(f"{path}: {where}.type must be one of {sorted(SPACE_KEYS)}, got {kind!r}"
-                        f"{did_you_mean(kind, SPACE_KEYS)}")
+    check_choice(kind, sorted(SPACE_KEYS), f"{path}: {where}.type", error=SpecError)
     options = {k: v for k, v in table.items() if k not in ("type", "when")}
     check_options(options, SPACE_KEYS[kind] | {"type", "when"}, what=f"{path}: unknown key(s)",
                   prefix=f"{where}.", allows=f"a {kind} parameter allows", error=SpecError)
@@ -244,7 +235,7 @@ def parse_spec(data: dict, path: Path, *, command_line_data: bool = False) -> Sp
                                                         for k in option_fields(StudyConfig)})
     except (TypeError, ValueError) as exc:
         raise SpecError(f"{path}: {exc}") from None
-    run = {k: study[k] for k in [*_RUN_KEYS, "storage"]}
+    run = {k: study[k] for k in RUN_KEYS}
     return Spec(study["name"], config, run, dataset)
 
 
@@ -296,6 +287,6 @@ def data_spec(data: dict) -> Spec:
                                 patience=tune["patience"], **_data_fields(source, dataset))
     config = StudyConfig.create(tuning.default_space(dataset), objective, strategy=tune["strategy"],
                                 seed=tune["seed"])
-    run = {k: STUDY_KEYS[k][2] for k in [*_RUN_KEYS, "storage"]}
+    run = {k: STUDY_KEYS[k][2] for k in RUN_KEYS}
     run.update(trials=tune["n_trials"], jobs=tune["n_jobs"])
     return Spec(check_study_name(Path(data["path"]).stem), config, run, dataset)

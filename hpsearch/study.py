@@ -29,7 +29,7 @@ from hpsearch.results import best
 from hpsearch.storages.database import normalize_url
 from hpsearch.storages.handle import StudyStorage, check_study_name, creation_lock, delete_study
 from hpsearch.strategies.tpe import quiet_optuna
-from hpsearch.study_config import StudyConfig, config_differences  # noqa: F401 (re-exported)
+from hpsearch.study_config import StudyConfig
 from hpsearch.trial import Fidelity
 from netcore.validation import check_options
 

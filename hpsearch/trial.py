@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hpsearch.errors import TrialTimeoutError
+
 COMPLETE, FAIL, PRUNED = "COMPLETE", "FAIL", "PRUNED"
 
 
@@ -85,10 +87,6 @@ def trial_seed(study_seed: int, slot: int) -> int:
 def slot_rng(study_seed: int, slot: int, purpose: int = 1) -> np.random.Generator:
     """A Generator for a slot's own draws (e.g. random-search parameters)."""
     return np.random.default_rng(np.random.SeedSequence([study_seed, slot, purpose]))
-
-
-class TrialTimeoutError(RuntimeError):
-    """A trial ran longer than the study's ``trial_timeout``."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netcore.validation import did_you_mean
+from netcore.validation import check_choice
 
 
 class Activation:
@@ -186,9 +186,5 @@ def get_activation(name: str, **options) -> Activation:
     Raises:
         ValueError: if ``name`` is not registered.
     """
-    if name not in ACTIVATIONS:
-        raise ValueError(
-            f"The 'activation' parameter must be one of {sorted(ACTIVATIONS)}. Got {name!r} instead."
-            f"{did_you_mean(name, ACTIVATIONS)}"
-        )
+    check_choice(name, sorted(ACTIVATIONS), "activation")
     return ACTIVATIONS[name](**options)

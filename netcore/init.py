@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from netcore.validation import did_you_mean
+from netcore.validation import check_choice
 
 
 def xavier_uniform(w: np.ndarray, rng: np.random.Generator) -> None:
@@ -47,12 +47,7 @@ BIAS_INITS = ("zeros", "normal")
 
 def get_initializer(name: str):
     """The initializer registered as ``name``."""
-    if name not in INITIALIZERS:
-        raise ValueError(
-            f"The 'init' parameter must be one of {sorted(INITIALIZERS)}. Got {name!r} instead."
-            f"{did_you_mean(name, INITIALIZERS)}"
-        )
-    return INITIALIZERS[name]
+    return INITIALIZERS[check_choice(name, sorted(INITIALIZERS), "init")]
 
 
 def init_bias(b: np.ndarray, kind: str, rng: np.random.Generator) -> None:

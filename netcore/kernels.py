@@ -43,6 +43,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from netcore.validation import check_choice
+
 log = logging.getLogger(__name__)
 
 ENV_VAR = "NETCORE_KERNELS"
@@ -72,9 +74,7 @@ def backend() -> str:
 
 def _choice() -> str:
     choice = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
-    if choice not in CHOICES:
-        raise ValueError(f"{ENV_VAR} must be one of {list(CHOICES)}, got {choice!r}")
-    return choice
+    return check_choice(choice, CHOICES, f"environment variable {ENV_VAR}")
 
 
 def compiled(name: str) -> Callable | None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from netcore import kernels
 from netcore.reductions import row_sums
-from netcore.validation import did_you_mean
+from netcore.validation import check_choice
 
 
 class Loss:
@@ -206,7 +206,4 @@ LOSSES: dict[str, type[Loss]] = {
 
 def get_loss(name: str) -> Loss:
     """Build the loss registered as ``name``."""
-    if name not in LOSSES:
-        raise ValueError(f"The 'loss' parameter must be one of {sorted(LOSSES)}. Got {name!r} instead."
-                         f"{did_you_mean(name, LOSSES)}")
-    return LOSSES[name]()
+    return LOSSES[check_choice(name, sorted(LOSSES), "loss")]()

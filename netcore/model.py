@@ -20,7 +20,7 @@ from netcore.init import BIAS_INITS, get_initializer, init_bias
 from netcore.layers import ActivationLayer, BatchNorm, Dense, Dropout, Layer, PReLULayer
 from netcore.losses import get_loss
 from netcore.metrics import regression_metrics
-from netcore.validation import check_features, check_options
+from netcore.validation import check_choice, check_features, check_options
 
 if TYPE_CHECKING:  # a net trained on arrays needs no pandas
     import pandas as pd
@@ -32,7 +32,7 @@ _EVAL_CHUNK = 4096
 def _check_dtype(dtype) -> np.dtype:
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _DTYPES:
-        raise ValueError(f"The 'dtype' parameter must be one of {sorted(_DTYPES)}. Got {dtype!r}.")
+        check_choice(dtype, sorted(_DTYPES), "dtype")
     return np.dtype(_DTYPES[name])
 
 
@@ -178,10 +178,7 @@ class MLP:
         self.init, self.bias_init, self.seed = init, bias_init, seed
         self.dtype = _check_dtype(dtype)
         get_initializer(init)  # validates the name
-        if bias_init not in BIAS_INITS:
-            raise ValueError(
-                f"The 'bias_init' parameter must be one of {list(BIAS_INITS)}. Got {bias_init!r}."
-            )
+        check_choice(bias_init, BIAS_INITS, "bias_init")
         self.layers = self._build_layers()
 
     def _set_noise_options(self, dropout, input_dropout, batch_norm, bn_momentum) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from netcore import kernels
-from netcore.validation import check_non_negative, check_options, check_positive, did_you_mean
+from netcore.validation import check_choice, check_non_negative, check_options, check_positive
 
 
 class Optimizer:
@@ -252,11 +252,7 @@ def get_optimizer(name: str, **options) -> Optimizer:
     Raises:
         ValueError: for an unknown name, or an option the optimizer does not take.
     """
-    if name not in OPTIMIZERS:
-        raise ValueError(
-            f"The 'optimizer' parameter must be one of {sorted(OPTIMIZERS)}. Got {name!r} instead."
-            f"{did_you_mean(name, OPTIMIZERS)}"
-        )
+    check_choice(name, sorted(OPTIMIZERS), "optimizer")
     check_options(options, optimizer_options(name), what=f"optimizer {name!r} does not take",
                   allows="it takes")
     return OPTIMIZERS[name](**options)

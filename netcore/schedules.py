@@ -33,11 +33,11 @@ import math
 import numbers
 
 from netcore.validation import (
+    check_choice,
     check_non_negative,
     check_options,
     check_positive,
     check_positive_int,
-    did_you_mean,
 )
 
 
@@ -250,12 +250,7 @@ def schedule_options(name: str) -> list[str]:
 
 
 def _lookup(name: str) -> type[Schedule]:
-    if not isinstance(name, str) or name not in SCHEDULES:
-        raise ValueError(
-            f"The 'schedule' parameter must be one of {sorted(SCHEDULES)}. Got {name!r} instead."
-            f"{did_you_mean(name, SCHEDULES)}"
-        )
-    return SCHEDULES[name]
+    return SCHEDULES[check_choice(name, sorted(SCHEDULES), "schedule")]
 
 
 def get_schedule(name: str, lr: float, *, steps_per_epoch: int = 1, epochs: int = 1,

@@ -144,7 +144,7 @@ LAYOUT = {
     "objective": "training one trial",
 }
 TOP_LEVEL_MODULES = {"__init__", "__main__", "checks", "errors", "metrics", "options",
-                     "pruners", "spec", "study", "study_config", "trial", "tuning"}
+                     "pruners", "run_options", "spec", "study", "study_config", "trial", "tuning"}
 
 
 def test_hpsearch_is_laid_out_by_concept():
@@ -174,6 +174,7 @@ def test_no_test_module_imports_from_a_conftest():
 # The longest matching prefix gives a module's layer.
 LAYERS = {
     "hpsearch.errors": 0, "hpsearch.options": 0, "hpsearch.metrics": 0, "hpsearch.trial": 0,
+    "hpsearch.run_options": 0,
     "hpsearch.space": 1,
     "hpsearch.storages": 2,
     "hpsearch.strategies": 3, "hpsearch.pruners": 3, "hpsearch.lr_finder": 3,
@@ -272,3 +273,36 @@ def test_no_source_file_is_over_500_lines():
             for package in ("hpsearch", "netcore") for p in sorted((ROOT / package).rglob("*.py"))
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
     assert long == {}
+
+
+def test_must_be_one_of_is_written_only_by_check_choice():
+    """One wording, with its did-you-mean: every "must be one of" error is check_choice's."""
+    found = sorted({name for name, tree in _sources() for node in ast.walk(tree)
+                    if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                    and "must be one of" in node.value})
+    assert found == ["netcore/validation.py"]
+
+
+def test_a_direction_is_compared_only_in_netcore_metrics():
+    """Which way a metric goes is netcore.metrics' to say (direction_of, minimizes, sign)."""
+    found = sorted({name for name, tree in _sources() for node in ast.walk(tree)
+                    if isinstance(node, ast.Compare)
+                    and any(isinstance(side, ast.Constant) and side.value in ("minimize", "maximize")
+                            for side in [node.left, *node.comparators])})
+    assert found == ["netcore/metrics.py"]
+
+
+def test_exit_codes_are_mapped_in_one_place():
+    """The command line's exit codes come from one table (cli/errors.py), never a bare number."""
+    found = []
+    for name, tree in _sources():
+        if not name.startswith("hpsearch/cli/") or name == "hpsearch/cli/errors.py":
+            continue
+        for node in ast.walk(tree):
+            named = isinstance(node, ast.Assign) and any("EXIT_" in ast.unparse(t)
+                                                          for t in node.targets)
+            bare = isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) \
+                and isinstance(node.value.value, int) and not isinstance(node.value.value, bool)
+            if named or bare:
+                found.append(f"{name}:{node.lineno}")
+    assert found == []

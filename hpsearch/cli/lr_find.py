@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
-import sys
 
 import netcore
+from hpsearch.cli.errors import EXIT_OK, run_command
 from hpsearch.lr_finder import MODES, PREFERENCE, LRRangeResult, RangeTestConfig, lr_range_test
 
-EXIT_OK, EXIT_BAD_INPUT = 0, 2
 DEFAULT_DATASET = "digits"
 
 
@@ -94,22 +93,22 @@ def _data(args: argparse.Namespace) -> netcore.Dataset:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the test that ``args`` describe; 0 on success, 2 on bad input (message on stderr)."""
-    try:
-        data = _data(args)
-        config = {"sizes": [data.n_features, *args.hidden, data.n_outputs],
-                  "activation": args.activation, "init": args.init, "seed": args.seed,
-                  **({"loss": "mse"} if data.task == "regression" else {})}
-        result = lr_range_test(config, data, **_options(args))
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"hpsearch lr-find: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    """Run the test that ``args`` describe; its exit code (``hpsearch.cli.errors``: 0 on
+    success, 2 on bad input, with one line on stderr)."""
+    return run_command(lambda: _range_test(args), prog="hpsearch lr-find")
+
+
+def _range_test(args: argparse.Namespace) -> int:
+    data = _data(args)
+    config = {"sizes": [data.n_features, *args.hidden, data.n_outputs],
+              "activation": args.activation, "init": args.init, "seed": args.seed,
+              **({"loss": "mse"} if data.task == "regression" else {})}
+    result = lr_range_test(config, data, **_options(args))
     print(format_result(result))
     try:
         result.plot(args.out)
     except OSError as exc:
-        print(f"hpsearch lr-find: error: cannot write the plot to {args.out}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        raise OSError(f"cannot write the plot to {args.out}: {exc}") from exc
     print(f"plot: {args.out}")
     return EXIT_OK
 

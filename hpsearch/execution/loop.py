@@ -26,7 +26,13 @@ from optuna.trial import TrialState
 from tqdm.auto import tqdm
 
 from hpsearch.checks import grid_coverage
-from hpsearch.errors import DiskFullError, RunInterrupted, StudyDeletedError, TooManyFailuresError
+from hpsearch.errors import (
+    DiskFullError,
+    RunInterrupted,
+    StorageUnreachableError,
+    StudyDeletedError,
+    TooManyFailuresError,
+)
 from hpsearch.execution import recovery
 from hpsearch.execution.heartbeat import Heartbeat
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
@@ -37,7 +43,6 @@ from hpsearch.models.store import prune_models, remove_orphan_files, remove_part
 from hpsearch.results.pareto import dominates
 from hpsearch.storages import records, requeue
 from hpsearch.storages.database import (
-    StorageUnreachableError,
     call_with_retry,
     count_trials,
     is_server_url,

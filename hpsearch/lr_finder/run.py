@@ -20,7 +20,7 @@ from hpsearch.lr_finder.result import LRRangeResult
 from hpsearch.lr_finder.rules import EMA, suggest
 from netcore.optim import Optimizer
 from netcore.train import TrainConfig
-from netcore.validation import check_finite, check_int, check_options
+from netcore.validation import check_choice, check_finite, check_int, check_options
 
 MODES = ("exp", "linear")
 TRAIN_OPTIONS = ("momentum", "beta1", "beta2", "rho", "eps", "l2", "l1", "clip_norm", "clip_value",
@@ -51,9 +51,7 @@ class RangeTestConfig:
         if not 0 < lr_min < lr_max:
             raise ValueError(f"`0 < lr_min < lr_max` must hold, but got (lr_min={self.lr_min!r}, "
                              f"lr_max={self.lr_max!r})")
-        if self.mode not in MODES:
-            raise ValueError(f"The 'mode' parameter must be one of {list(MODES)}. "
-                             f"Got {self.mode!r} instead.")
+        check_choice(self.mode, MODES, "mode")
         smooth, diverge = check_finite(self.smooth, "smooth"), check_finite(self.diverge, "diverge")
         if not 0 < smooth <= 1:
             raise ValueError(f"smooth must satisfy 0 < smooth <= 1 (1: no smoothing), got {self.smooth!r}")

@@ -14,6 +14,7 @@ The modules, one job each: ``config`` (what every trial shares), ``plugins``,
 
 from __future__ import annotations
 
+from hpsearch.errors import TrialTimeoutError  # a trial past its deadline raises it
 from hpsearch.objective.config import (
     ARCHITECTURE_KEYS,
     ObjectiveConfig,
@@ -33,7 +34,6 @@ from hpsearch.objective.training import (
     split_settings,
     train_once,
 )
-from hpsearch.trial import TrialTimeoutError  # a trial past its deadline raises it
 
 __all__ = ["ARCHITECTURE_KEYS", "DivergedError", "ObjectiveConfig", "TrialFiles",
            "TrialTimeoutError", "build_model", "evaluate", "fit_keys", "hidden_sizes",

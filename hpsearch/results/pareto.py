@@ -11,10 +11,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from hpsearch.metrics import sign
+
 
 def _as_minimized(values, directions: Sequence[str]) -> np.ndarray:
     points = np.asarray(values, dtype=float).reshape(-1, len(directions))
-    signs = np.array([1.0 if d == "minimize" else -1.0 for d in directions])
+    signs = np.array([sign(d) for d in directions])
     return points * signs
 
 

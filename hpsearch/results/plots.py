@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from hpsearch.metrics import minimizes, sign
 from hpsearch.space.dimensions import Choice, Fixed, Float, Int, thaw
 from hpsearch.storages import records
 
@@ -35,7 +36,7 @@ def plot_history(study) -> plt.Figure:
     done = _complete(study).sort_values("trial")
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.scatter(done["trial"], done["value"], s=14, label="trial")
-    best = done["value"].cummin() if _direction(study) == "minimize" \
+    best = done["value"].cummin() if minimizes(_direction(study)) \
         else done["value"].cummax()
     ax.step(done["trial"], best, where="post", color="C3", label="best so far")
     ax.set(xlabel="trial", ylabel=_metric(study),
@@ -70,8 +71,8 @@ def _first_objective(study):
     ``value`` column), negated when maximized; None (the study's value) otherwise."""
     if not study.config.objective.multi_objective:
         return None
-    sign = 1.0 if _direction(study) == "minimize" else -1.0
-    return lambda trial: sign * trial.values[0]
+    better = sign(_direction(study))
+    return lambda trial: better * trial.values[0]
 
 
 def plot_importances(study) -> plt.Figure:
@@ -158,7 +159,7 @@ def plot_parallel(study) -> plt.Figure:
     from matplotlib.colors import Normalize
 
     done = _complete(study)
-    minimize = _direction(study) == "minimize"
+    minimize = minimizes(_direction(study))
     done = done.sort_values("value", ascending=not minimize)  # the best last
     dims = {n: d for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)}
     axes = [_parallel_axis(done[name], dim) for name, dim in dims.items()]
@@ -184,7 +185,7 @@ def plot_parallel(study) -> plt.Figure:
 
 def _best_row(done: pd.DataFrame, direction: str) -> pd.Series:
     values = done["value"].to_numpy(float)
-    return done.iloc[int(np.nanargmin(values) if direction == "minimize"
+    return done.iloc[int(np.nanargmin(values) if minimizes(direction)
                          else np.nanargmax(values))]
 
 
@@ -251,8 +252,8 @@ def _pareto_panel(ax, done: pd.DataFrame, x: str, y: str, directions: dict,
                   front: np.ndarray) -> None:
     """One pair of objectives: every complete trial, the Pareto set on top as a step line."""
     ax.scatter(done[x], done[y], s=16, color="0.6", label="trial", zorder=2)
-    best = done[front].sort_values([x, y], ascending=[directions[x] == "minimize",
-                                                      directions[y] != "minimize"])
+    best = done[front].sort_values([x, y], ascending=[minimizes(directions[x]),
+                                                      not minimizes(directions[y])])
     ax.step(best[x], best[y], where="post", color="C3", lw=1.2, zorder=3)
     ax.scatter(best[x], best[y], s=34, color="C3", edgecolors="k", linewidths=0.5,
                label="Pareto set", zorder=4)

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import pandas as pd
 from optuna.trial import FrozenTrial
 
-from hpsearch.metrics import COST_METRICS, reported
+from hpsearch.metrics import COST_METRICS, minimizes, reported
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.storages import records
+from netcore.validation import check_choice
 
 # The metric columns of each task, in this order, also for trials without them (failed).
 _METRIC_COLUMNS = {
@@ -76,11 +77,9 @@ def leaderboard(frame: pd.DataFrame, space: SearchSpace, direction: str,
     ``Study.confirm``) first, by their confirmed mean, with its ``mean``,
     ``ci_low``, ``ci_high`` and ``n``; the other trials follow by value.
     """
-    if rank_by not in RANK_BY:
-        raise ValueError(f"The 'rank_by' parameter must be one of {sorted(RANK_BY)}. "
-                         f"Got {rank_by!r} instead.")
+    check_choice(rank_by, sorted(RANK_BY), "rank_by")
     done = frame[frame["state"] == "COMPLETE"]
-    done = done.sort_values(["value", "trial"], ascending=[direction == "minimize", True])
+    done = done.sort_values(["value", "trial"], ascending=[minimizes(direction), True])
     # "lr" is a metric, not a parameter, when a range test chose it (lr-range studies).
     # The objectives of a multi-objective study (n_params, ...) are columns too.
     costs = [c for c in COST_METRICS if c in frame]

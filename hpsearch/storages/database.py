@@ -23,16 +23,11 @@ from pathlib import Path
 
 import optuna
 
+from hpsearch.errors import StorageUnreachableError
+
 DEFAULT_STORAGE = "sqlite:///hpsearch.db"
 STORAGE_RETRY = 60.0  # seconds; HPSEARCH_STORAGE_RETRY overrides it
 log = logging.getLogger(__name__)
-
-
-class StorageUnreachableError(ConnectionError):
-    """The storage's database server stayed unreachable for the whole retry time."""
-
-    def __init__(self, url: str, reason: BaseException):
-        super().__init__(f"the storage {_safe_url(url)} is unreachable: {_reason(reason)}")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -302,7 +297,7 @@ def call_with_retry(fn, *args, url: str, **kwargs):
                 log.warning("lost the connection to %s; retrying for up to %.0f s: %s",
                             _safe_url(url), deadline - now, _reason(exc))
             if now >= deadline:
-                raise StorageUnreachableError(url, exc) from exc
+                raise StorageUnreachableError(_safe_url(url), _reason(exc)) from exc
             time.sleep(min(delay, deadline - now))
             delay = min(2 * delay, 8.0)
 

@@ -12,7 +12,7 @@ from hpsearch.strategies.random_search import RandomStrategy
 from hpsearch.strategies.samplers import CmaEsStrategy, GPStrategy, NSGA2Strategy, QMCStrategy
 from hpsearch.strategies.tpe import TPEStrategy
 from hpsearch.strategies.tpe_hyperopt import HyperoptTPEStrategy
-from netcore.validation import did_you_mean
+from netcore.validation import check_choice
 
 STRATEGIES: dict[str, type[Strategy]] = {
     "asha": AshaStrategy,
@@ -44,9 +44,7 @@ def get_strategy(name: str, space, *, seed: int = 0, direction: str | Sequence[s
             strategy does not take, or several directions for a strategy that
             cannot optimise several objectives (listing those that can).
     """
-    if name not in STRATEGIES:
-        raise ValueError(f"The 'strategy' parameter must be one of {sorted(STRATEGIES)}. "
-                         f"Got {name!r} instead.{did_you_mean(name, STRATEGIES)}")
+    check_choice(name, sorted(STRATEGIES), "strategy")
     if not isinstance(direction, str) and len(direction) > 1 \
             and not STRATEGIES[name].multi_objective:
         raise ValueError(f"strategy {name!r} cannot optimise several objectives; a "

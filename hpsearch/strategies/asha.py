@@ -52,6 +52,7 @@ from typing import NamedTuple
 import numpy as np
 import optuna
 
+from hpsearch.metrics import sign
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.optuna_sampler import add_result, no_experimental_warnings, quiet_optuna
 from hpsearch.strategies.tpe import tpe_sampler
@@ -172,8 +173,8 @@ class SuccessiveHalvingStrategy(Strategy):
 
     def _top(self, rung: int) -> list[tuple[float, int]]:
         """The top ``1/eta`` of a rung's results, best first (ties: the older configuration)."""
-        sign = 1.0 if self.direction == "minimize" else -1.0
-        ranked = sorted(self.results[rung], key=lambda r: (sign * r[0], r[1]))
+        better = sign(self.direction)
+        ranked = sorted(self.results[rung], key=lambda r: (better * r[0], r[1]))
         return ranked[:len(ranked) // self.eta]
 
     def hold(self, jobs: Sequence[tuple[Fidelity, dict]]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.trial import Fidelity, TrialResult
+from netcore.validation import check_choice
 
 DIRECTIONS = ("minimize", "maximize")
 
@@ -35,9 +36,10 @@ class Strategy:
                  direction: str | Sequence[str] = "minimize"):
         """``direction`` is one direction, or a list of one per objective."""
         directions = [direction] if isinstance(direction, str) else list(direction)
-        if not directions or any(d not in DIRECTIONS for d in directions):
-            raise ValueError(f"direction must be one of {list(DIRECTIONS)} or a list of them, "
-                             f"got {direction!r}")
+        if not directions:
+            raise ValueError("direction must be one direction or a list of them, got []")
+        for d in directions:
+            check_choice(d, DIRECTIONS, "direction")
         if len(directions) > 1 and not self.multi_objective:
             raise ValueError(f"strategy {self.name!r} cannot optimise several objectives")
         self.space, self.seed = SearchSpace(space), int(seed)

@@ -17,6 +17,7 @@ from hpsearch.space.searchspace import DEFAULT_GRID_LIMIT, DEFAULT_GRID_POINTS, 
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.random_search import RandomStrategy
+from netcore.validation import check_choice
 
 SAMPLERS = {"random": RandomStrategy, "grid": GridStrategy}
 
@@ -83,9 +84,7 @@ class LRRangeStrategy(Strategy):
         return options
 
     def _sampler(self, name, points, limit, allow_large) -> Strategy:
-        if name not in SAMPLERS:
-            raise ValueError(f"The 'sampler' parameter must be one of {sorted(SAMPLERS)}. "
-                             f"Got {name!r} instead.")
+        check_choice(name, sorted(SAMPLERS), "sampler")
         grid = {k: v for k, v in (("points", points), ("limit", limit),
                                    ("allow_large", allow_large)) if v is not None}
         if name == "grid":

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from hpsearch.metrics import sign
 from hpsearch.space.dimensions import Choice, Fixed, Float, Int, freeze, thaw
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.strategies.base import Strategy
@@ -146,7 +147,7 @@ class HyperoptTPEStrategy(Strategy):
         if doc is None:
             doc = self._insert(result)
         if result.state == COMPLETE:
-            loss = result.value if self.direction == "minimize" else -result.value
+            loss = sign(self.direction) * result.value
             doc["result"] = {"loss": float(loss), "status": STATUS_OK}
         else:
             doc["result"] = {"status": STATUS_FAIL}

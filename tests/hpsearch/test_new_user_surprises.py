@@ -106,7 +106,7 @@ def test_study_create_lists_its_own_arguments_with_a_suggestion():
     ({"metric": ["val_loss", "n_param"]}, r"\['n_param'\] \(did you mean 'n_params'\?\)"),
     ({"dataset": "digit"}, r"Got 'digit'\. \(did you mean 'digits'\?\)"),
     ({"fixed": {"optimiser": "adam"}}, r"\['optimiser'\] \(did you mean 'optimizer'\?\)"),
-    ({"fixed": {"activation": "rleu"}}, r"Got 'rleu' instead\. \(did you mean 'relu'\?\)"),
+    ({"fixed": {"activation": "rleu"}}, r"Got 'rleu'\. \(did you mean 'relu'\?\)"),
 ])
 def test_a_mistyped_name_gets_the_closest_one(setting, match):
     options = {"dataset": "digits", **setting}
@@ -123,7 +123,7 @@ def test_a_mistyped_spec_key_gets_the_closest_key_with_its_table(tmp_path):
         load_spec(spec)
     spec.write_text('[study]\nname = "s"\ndataset = "digits"\n\n'
                     '[space.lr]\ntype = "log_flaot"\nlow = 1e-3\nhigh = 1e-1\n')
-    with pytest.raises(ValueError, match=r"space\.lr\.type must be one of .* got 'log_flaot' "
+    with pytest.raises(ValueError, match=r"space\.lr\.type must be one of .* Got 'log_flaot'\. "
                                          r"\(did you mean 'log_float'\?\)"):
         load_spec(spec)
 

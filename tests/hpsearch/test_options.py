@@ -13,7 +13,7 @@ from hpsearch import space
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.options import field_default, option_fields
 from hpsearch.spec import STUDY_KEYS, load_spec
-from hpsearch.study import StudyConfig
+from hpsearch.study_config import StudyConfig
 
 OPTIONS = {**option_fields(ObjectiveConfig), **option_fields(StudyConfig)}
 
@@ -81,9 +81,9 @@ def test_the_confirm_command_names_study_confirms_defaults():
     """The command passes no count it was not given (Study.confirm's defaults apply);
     its help text, kept literal so the command starts without importing the study,
     names those defaults."""
-    from hpsearch.cli.main import _parser
+    from hpsearch.cli.parser import build_parser
 
-    confirm = _parser()._subparsers._group_actions[0].choices["confirm"]
+    confirm = build_parser()._subparsers._group_actions[0].choices["confirm"]
     helps = {a.dest: a.help for a in confirm._actions}
     defaults = inspect.signature(hpsearch.Study.confirm).parameters
     for option, parameter in (("top", "top"), ("repeats", "repeats"), ("jobs", "n_jobs")):

@@ -7,9 +7,10 @@ import textwrap
 import pytest
 
 from hpsearch import space
+from hpsearch.errors import SpecError
 from hpsearch.objective import ObjectiveConfig
-from hpsearch.spec import SpecError, load_spec
-from hpsearch.study import StudyConfig
+from hpsearch.spec import load_spec
+from hpsearch.study_config import StudyConfig
 
 FULL = """
 [study]

@@ -151,8 +151,8 @@ def test_asking_for_numba_without_it_says_how_to_install_it(monkeypatch):
 
 def test_unknown_backend_names_the_variable_and_the_choices(monkeypatch):
     monkeypatch.setenv(kernels.ENV_VAR, "cuda")
-    with pytest.raises(ValueError, match=r"NETCORE_KERNELS must be one of \['auto', 'numba', 'numpy'\], "
-                                         r"got 'cuda'"):
+    with pytest.raises(ValueError, match=r"NETCORE_KERNELS must be one of \['auto', 'numba', 'numpy'\]\. "
+                                         r"Got 'cuda'"):
         Adam()
 
 

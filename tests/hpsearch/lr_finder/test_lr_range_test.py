@@ -15,6 +15,7 @@ import netcore
 from hpsearch import lr_finder, space
 from hpsearch.cli import lr_find as lr_find_cli
 from hpsearch.lr_finder import LRRangeResult, lr_range_test, lr_sequence, smooth_curve, suggest
+from hpsearch.objective import ObjectiveConfig
 from hpsearch.space.dimensions import Float
 from hpsearch.strategies import get_strategy
 from hpsearch.trial import COMPLETE, TrialResult
@@ -374,7 +375,7 @@ def test_strategy_proposes_everything_but_lr_and_moves_its_bounds_to_the_objecti
     proposals = strategy.ask(6)
     assert all(set(p) == {"hidden", "optimizer"} for p in proposals)
     assert proposals == get_strategy("lr-range", SPACE, seed=0, range_test_iters=40).ask(6)
-    space_, objective = strategy.configure(hpsearch.ObjectiveConfig(dataset="spirals"))
+    space_, objective = strategy.configure(ObjectiveConfig(dataset="spirals"))
     assert list(space_) == ["hidden", "optimizer"]
     assert objective.fixed["lr"] == lr_finder.RANGE_TEST
     assert dict(objective.range_test) == {"num_iter": 40, "mode": "exp", "lr_min": 1e-4, "lr_max": 10.0}

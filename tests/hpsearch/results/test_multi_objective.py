@@ -20,7 +20,7 @@ from hpsearch.results.plots import plot_pareto, write_plots
 from hpsearch.space.searchspace import SearchSpace
 from hpsearch.spec import load_spec
 from hpsearch.strategies import STRATEGIES, get_strategy, multi_objective_strategies
-from hpsearch.study import StudyConfig
+from hpsearch.study_config import StudyConfig
 from hpsearch.trial import COMPLETE, FAIL, TrialResult
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[4], [16], [32, 16]])}
