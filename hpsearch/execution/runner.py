@@ -91,7 +91,7 @@ class LokyRunner:
         try:
             future = pool.submit(execute, task)
         except cf.process.BrokenProcessPool:  # a worker died since the last result
-            _discard_pool(pool, kill=True)
+            discard_pool(pool, kill=True)
             pool = self._pool()
             future = pool.submit(execute, task)
         self.futures[future] = task
@@ -119,7 +119,7 @@ class LokyRunner:
             return future.result()
         except cf.process.BrokenProcessPool as exc:
             # The pool is gone: every unfinished trial in it failed with it.
-            _discard_pool(pool, kill=True)
+            discard_pool(pool, kill=True)
             self._sort_out([task, *self._forget(pool)], exc)
             return self.next_result()
 
@@ -163,7 +163,7 @@ class LokyRunner:
 
     def shutdown(self, kill: bool = False) -> None:
         if kill and self.futures:
-            _discard_pool(kill=True)
+            discard_pool(kill=True)
         self.futures.clear()
         self.pools.clear()
         self.suspects.clear()
@@ -193,7 +193,7 @@ def _worker_pool(workers: int, env: dict[str, str]):
 
     key = (workers, tuple(sorted(env.items())))
     if _POOL.get("key") != key:
-        _discard_pool()
+        discard_pool()
         # Workers watch this process: if it is killed outright they exit within a
         # second rather than finishing doomed trials while holding its pipes.
         _POOL["pool"], _POOL["key"] = ProcessPoolExecutor(
@@ -202,7 +202,7 @@ def _worker_pool(workers: int, env: dict[str, str]):
     return _POOL["pool"]
 
 
-def _discard_pool(pool=None, kill: bool = False) -> None:
+def discard_pool(pool=None, kill: bool = False) -> None:
     """Shut down ``pool`` (default: the current one) and forget it if it is current."""
     current = _POOL.get("pool")
     pool = current if pool is None else pool
@@ -213,7 +213,7 @@ def _discard_pool(pool=None, kill: bool = False) -> None:
             pool.shutdown(wait=not kill, kill_workers=kill)
 
 
-atexit.register(_discard_pool)
+atexit.register(discard_pool)
 
 
 class JoblibRunner:

@@ -115,9 +115,9 @@ def run_tune(table: Table, budget: Budget, seed: int) -> Outcome:
     """``hpsearch.tune`` on the table's splits with every search option at its default."""
     import hpsearch
     import netcore
-    from hpsearch.execution.runner import _discard_pool
+    from hpsearch.execution.runner import discard_pool
 
-    _discard_pool()  # every search starts its workers, as a user's script does
+    discard_pool()  # every search starts its workers, as a user's script does
     X, y, Xv, yv, Xt, yt = table.arrays
     start = time.perf_counter()
     data = netcore.Dataset.from_arrays(X, y, X_val=Xv, y_val=yv, X_test=Xt, y_test=yt,

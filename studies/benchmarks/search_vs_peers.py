@@ -236,9 +236,9 @@ def run_hpsearch(problem: Problem, seed: int) -> Outcome:
     """hpsearch's TPE over the same space, ``n_jobs`` worker processes."""
     import netcore
     from hpsearch import Study, space
-    from hpsearch.execution.runner import _discard_pool
+    from hpsearch.execution.runner import discard_pool
 
-    _discard_pool()  # every search starts its workers, as a user's command does
+    discard_pool()  # every search starts its workers, as a user's command does
     X, y, Xv, yv, Xt, yt = problem.arrays
     data = netcore.Dataset(problem.name, X, y, Xv, yv, Xt, yt, problem.n_classes)
     with tempfile.TemporaryDirectory() as folder:
