@@ -20,7 +20,6 @@ import pandas as pd
 
 import netcore
 from hpsearch import study_config as configs
-from hpsearch.errors import AllTrialsFailedError, TooManyFailuresError  # noqa: F401 (re-exported)
 from hpsearch.execution import tasks
 from hpsearch.execution.worker import TrialTask, WorkerSetup
 from hpsearch.models import store as models

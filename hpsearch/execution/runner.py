@@ -31,7 +31,6 @@ from hpsearch.execution.worker import (  # noqa: F401 (TrialTask, WorkerSetup, e
     warm_up,
     was_overrun,
 )
-from hpsearch.pruners import PRUNERS, PruningSpec, check_pruner  # noqa: F401 (re-exported)
 from hpsearch.trial import TrialResult
 from netcore.validation import check_positive_int
 
