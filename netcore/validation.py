@@ -97,8 +97,8 @@ def check_choice(value, choices: Iterable, argument: str, *, optional: bool = Fa
     The one place a "must be one of" error is written: ``The 'optimizer' parameter must
     be one of ['adam', 'sgd']. Got 'adan'. (did you mean 'adam'?)``. ``choices`` is
     shown in its own order (pass a sorted list to show it sorted). A bare ``argument``
-    (``"optimizer"``) is shown as a parameter; any other text (``"spec: x.type"``,
-    ``"NETCORE_KERNELS"``) is shown as given.
+    that is an identifier (``"optimizer"``) is shown as a parameter; any other text
+    (``"spec: x.type"``, ``"environment variable NETCORE_KERNELS"``) is shown as given.
 
     Raises:
         error: (``ValueError`` unless told) naming the allowed values and the closest one.
