@@ -36,7 +36,7 @@ from hpsearch.errors import (
 from hpsearch.execution import recovery
 from hpsearch.execution.heartbeat import Heartbeat
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
-from hpsearch.execution.signals import sigint_deferred
+from hpsearch.execution.signals import first_ctrl_c_stops, sigint_deferred
 from hpsearch.execution.tasks import make_task, worker_setup
 from hpsearch.metrics import minimizes
 from hpsearch.models.store import prune_models, remove_orphan_files, remove_partial_files
@@ -128,6 +128,13 @@ class RunLoop:
                         desc=self.handle.name, disable=not self.progress, leave=False)
         self._show_best()
         heartbeat = Heartbeat(self.handle.storage, self.in_flight, self.recover_stale)
+        with first_ctrl_c_stops():
+            self._run_and_stop(heartbeat)
+        if self.error is not None:
+            raise self.error
+
+    def _run_and_stop(self, heartbeat: Heartbeat) -> None:
+        """The run's loop, and its shutdown when anything (Ctrl-C included) stops it."""
         try:
             self._loop()
         except BaseException as exc:
@@ -149,8 +156,6 @@ class RunLoop:
         finally:
             heartbeat.stop()
             self.bar.close()
-        if self.error is not None:
-            raise self.error
 
     def _shut_down(self, exc: BaseException) -> None:
         """Stop the workers and re-queue the run's trials after ``exc`` stopped the run."""

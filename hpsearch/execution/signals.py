@@ -1,4 +1,5 @@
-"""Ctrl-C held back while a run's critical section (re-queuing, shutting down) runs."""
+"""Ctrl-C during a run: the first stops it; the ones that follow are held back while the
+run's critical sections (re-queuing, shutting down) run."""
 
 from __future__ import annotations
 
@@ -25,3 +26,35 @@ def sigint_deferred(*, deliver: bool = True):
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
         if pending and deliver:
             signal.raise_signal(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def first_ctrl_c_stops():
+    """While a run is on, the first Ctrl-C raises ``KeyboardInterrupt`` and the ones that
+    follow are dropped until the run has stopped.
+
+    A second Ctrl-C right behind the first used to land while the first unwound through
+    a storage call: it broke off the database session's rollback, and the run's own
+    re-queuing then committed a half-made trial (a trial without a number, which no
+    reader of the study survives). The handler drops the followers before it raises.
+    Only with Python's default handler in the main thread; a caller's own handler (the
+    command line's, a notebook's) is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def first(_signum, _frame):
+        signal.signal(signal.SIGINT, _dropped)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _dropped(_signum, _frame) -> None:
+    """A Ctrl-C after the one that is stopping the run: it is already stopping."""
