@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # SQLAlchemy logs a traceback when a Ctrl-C lands inside its cursor or connection
+    # cleanup ("Error closing cursor"); what matters reaches the command as an exception,
+    # and is said in one line.
+    logging.getLogger("sqlalchemy").setLevel(logging.CRITICAL)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
