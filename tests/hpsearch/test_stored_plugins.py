@@ -9,20 +9,11 @@ from pathlib import Path
 import optuna
 import pytest
 from helpers.cli import run_hpsearch
+from helpers.studies import HARMLESS_PLUGIN, plugin_study
 
 import hpsearch
-from hpsearch import space
 
 # A harmless plugin: registers an activation that the study's space uses.
-PLUGIN = """
-import netcore
-from netcore.activations import ReLU
-
-class Harmless(ReLU):
-    name = "harmless"
-
-netcore.ACTIVATIONS["harmless"] = Harmless
-"""
 
 
 def _evil(folder: Path) -> tuple[Path, Path]:
@@ -32,20 +23,6 @@ def _evil(folder: Path) -> tuple[Path, Path]:
     evil = folder / "evil.py"
     evil.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
     return evil, marker
-
-
-def _plugin_study(tmp_path: Path, n_trials: int = 1) -> tuple[str, Path]:
-    """A study created with a harmless plugin; returns its storage URL and plugin file."""
-    plugin = tmp_path / "harmless.py"
-    plugin.write_text(PLUGIN)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    study = hpsearch.Study.create("p", dataset="spirals", storage=url, epochs=1, max_train=100,
-                                  space={"lr": space.log_float(1e-3, 1e-1),
-                                         "activation": space.fixed("harmless")},
-                                  plugins=[str(plugin)])
-    if n_trials:
-        study.run(n_trials=n_trials, progress=False)
-    return url, plugin
 
 
 def _edit_config(url: str, name: str, **objective) -> None:
@@ -60,7 +37,7 @@ def _edit_config(url: str, name: str, **objective) -> None:
 
 # Reading a study imports and runs nothing it names.
 def test_show_does_not_run_a_plugin_named_in_the_database(tmp_path):
-    url, _ = _plugin_study(tmp_path)
+    url, _ = plugin_study(tmp_path)
     evil, marker = _evil(tmp_path / "xyz")
     _edit_config(url, "p", plugins=[str(evil)])
     shown = run_hpsearch("show", url, cwd=tmp_path)
@@ -72,7 +49,7 @@ def test_show_does_not_run_a_plugin_named_in_the_database(tmp_path):
 
 
 def test_load_and_results_import_nothing(tmp_path):
-    url, _ = _plugin_study(tmp_path)
+    url, _ = plugin_study(tmp_path)
     evil, marker = _evil(tmp_path / "xyz")
     _edit_config(url, "p", plugins=[str(evil)])
     study = hpsearch.Study.load("p", url)
@@ -82,7 +59,7 @@ def test_load_and_results_import_nothing(tmp_path):
 
 
 def test_a_loaded_study_runs_only_with_its_plugins_named(tmp_path):
-    url, plugin = _plugin_study(tmp_path)
+    url, plugin = plugin_study(tmp_path)
     study = hpsearch.Study.load("p", url)
     with pytest.raises(ValueError, match=r"study 'p' uses plugins \[.*harmless.py'\]; name them"):
         study.run(n_trials=2, progress=False)
@@ -92,7 +69,7 @@ def test_a_loaded_study_runs_only_with_its_plugins_named(tmp_path):
 
 
 def test_an_edited_plugin_list_refuses_to_run_and_runs_nothing(tmp_path):
-    url, plugin = _plugin_study(tmp_path)
+    url, plugin = plugin_study(tmp_path)
     evil, marker = _evil(tmp_path / "xyz")
     _edit_config(url, "p", plugins=[str(plugin), str(evil)])
     study = hpsearch.Study.load("p", url, plugins=[str(plugin)])
@@ -102,7 +79,7 @@ def test_an_edited_plugin_list_refuses_to_run_and_runs_nothing(tmp_path):
 
 
 def test_a_spec_run_names_its_plugins_and_resumes(tmp_path):
-    (tmp_path / "harmless.py").write_text(PLUGIN)
+    (tmp_path / "harmless.py").write_text(HARMLESS_PLUGIN)
     spec = tmp_path / "s.toml"
     for trials in (1, 2):
         spec.write_text(f'[study]\nname = "s"\ndataset = "spirals"\ntrials = {trials}\n'

@@ -10,34 +10,11 @@ from pathlib import Path
 
 import pytest
 from helpers.cli import run_hpsearch
+from helpers.studies import plugin_study
 
 import hpsearch
-from hpsearch import space
 
 # A harmless plugin: registers an activation that the study's space uses.
-PLUGIN = """
-import netcore
-from netcore.activations import ReLU
-
-class Harmless(ReLU):
-    name = "harmless"
-
-netcore.ACTIVATIONS["harmless"] = Harmless
-"""
-
-
-def _plugin_study(tmp_path: Path, n_trials: int = 1) -> tuple[str, Path]:
-    """A study created with a harmless plugin; returns its storage URL and plugin file."""
-    plugin = tmp_path / "harmless.py"
-    plugin.write_text(PLUGIN)
-    url = f"sqlite:///{tmp_path / 'study.db'}"
-    study = hpsearch.Study.create("p", dataset="spirals", storage=url, epochs=1, max_train=100,
-                                  space={"lr": space.log_float(1e-3, 1e-1),
-                                         "activation": space.fixed("harmless")},
-                                  plugins=[str(plugin)])
-    if n_trials:
-        study.run(n_trials=n_trials, progress=False)
-    return url, plugin
 
 
 # The command line reports these faults in one line with exit code 2.
@@ -133,7 +110,7 @@ def test_a_storage_on_a_read_only_filesystem_is_one_line(tmp_path):
 
 
 def test_a_corrupted_sqlite_page_is_one_line(tmp_path):
-    url, _ = _plugin_study(tmp_path, n_trials=2)
+    url, _ = plugin_study(tmp_path, n_trials=2)
     db = tmp_path / "study.db"
     data = bytearray(db.read_bytes())
     page = int.from_bytes(data[16:18], "big")
@@ -234,7 +211,7 @@ def test_study_names_with_control_characters_or_too_long_are_refused(tmp_path, n
                                          ("hpsearch:slot", "seven"), ("hpsearch:seed", [1]),
                                          ("hpsearch:requeued", "yes")])
 def test_trial_attributes_of_the_wrong_type_are_tolerated(tmp_path, attr, value):
-    url, _ = _plugin_study(tmp_path, n_trials=2)
+    url, _ = plugin_study(tmp_path, n_trials=2)
     # Finished trials cannot be changed through Optuna: edit the file's rows.
     table = "trial_system_attributes" if attr.startswith("hpsearch:") else "trial_user_attributes"
     with sqlite3.connect(tmp_path / "study.db") as db:

@@ -7,30 +7,15 @@ from __future__ import annotations
 import os
 import time
 
-import optuna
 import pytest
-from helpers.paths import FAULTS
+from helpers.studies import fault_study, trial_states
 
 import hpsearch
 from hpsearch import space
 
 
-def _study(storage, dims, name="r", **kwargs):
-    options = {"dataset": "spirals", "strategy": "random", "epochs": 2, "seed": 2,
-               "plugins": [FAULTS], "max_train": 300, **kwargs}
-    return hpsearch.Study.create(name, storage=storage, space=dims, **options)
-
-
-def _states(storage, name="r") -> dict[str, int]:
-    study = optuna.load_study(study_name=name, storage=storage)
-    counts: dict[str, int] = {}
-    for trial in study.get_trials(deepcopy=False):
-        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
-    return counts
-
-
 def test_a_raising_trial_is_recorded_and_the_study_goes_on(storage):
-    study = _study(storage, {"activation": space.choice(["relu", "raise"]), "lr": 0.01})
+    study = fault_study(storage, {"activation": space.choice(["relu", "raise"]), "lr": 0.01})
     df = study.run(n_trials=8, progress=False)
     failed = df[df["state"] == "FAIL"]
     assert len(failed) >= 1 and (failed["activation"] == "raise").all()
@@ -39,31 +24,31 @@ def test_a_raising_trial_is_recorded_and_the_study_goes_on(storage):
 
 
 def test_a_raising_trial_is_re_raised_when_asked(storage):
-    study = _study(storage, {"activation": space.fixed("raise")})
+    study = fault_study(storage, {"activation": space.fixed("raise")})
     with pytest.raises(RuntimeError, match="trial 0 failed: RuntimeError: injected failure"):
         study.run(n_trials=4, catch=False, progress=False)
-    assert "RUNNING" not in _states(storage)
+    assert "RUNNING" not in trial_states(storage)
 
 
 def test_all_trials_failing_is_a_clear_error(storage):
-    study = _study(storage, {"activation": space.fixed("raise")})
+    study = fault_study(storage, {"activation": space.fixed("raise")})
     with pytest.raises(hpsearch.AllTrialsFailedError, match="all 3 trials of study 'r' failed"):
         study.run(n_trials=3, progress=False)
-    assert _states(storage) == {"FAIL": 3}
+    assert trial_states(storage) == {"FAIL": 3}
 
 
 def test_consecutive_failures_stop_the_study(storage):
-    study = _study(storage, {"activation": space.fixed("raise")})
+    study = fault_study(storage, {"activation": space.fixed("raise")})
     with pytest.raises(hpsearch.TooManyFailuresError,
                        match="after 2 consecutive failed trials; the last error was: Runtime"):
         study.run(n_trials=20, max_consecutive_failures=2, progress=False)
-    assert _states(storage)["FAIL"] < 20
+    assert trial_states(storage)["FAIL"] < 20
 
 
 @pytest.mark.faults
 @pytest.mark.parametrize("crash", ["exit", "segfault", "killed"])
 def test_a_dead_worker_fails_only_its_trial(storage, crash):
-    study = _study(storage, {"activation": space.choice(["relu", crash]),
+    study = fault_study(storage, {"activation": space.choice(["relu", crash]),
                              "lr": space.log_float(1e-3, 1e-1)})
     df = study.run(n_trials=8, n_jobs=2, progress=False)
     crashed = df[df["activation"] == crash]
@@ -74,7 +59,7 @@ def test_a_dead_worker_fails_only_its_trial(storage, crash):
 
 
 def test_a_trial_timeout_stops_and_records_the_trial(storage):
-    study = _study(storage, {"activation": space.fixed("slow"), "lr": 0.01}, epochs=50,
+    study = fault_study(storage, {"activation": space.fixed("slow"), "lr": 0.01}, epochs=50,
                    trial_timeout=0.3)
     with pytest.raises(hpsearch.AllTrialsFailedError):
         study.run(n_trials=2, progress=False)
@@ -85,7 +70,7 @@ def test_a_trial_timeout_stops_and_records_the_trial(storage):
 
 
 def test_a_study_timeout_starts_no_trial_after_the_deadline(storage):
-    study = _study(storage, {"activation": space.fixed("slow"), "lr": 0.01}, epochs=3)
+    study = fault_study(storage, {"activation": space.fixed("slow"), "lr": 0.01}, epochs=3)
     start = time.time()
     df = study.run(n_trials=40, timeout=2.0, n_jobs=2, progress=False)
     starts = [t.datetime_start.timestamp() for t in study.trials()]
@@ -99,7 +84,7 @@ def _rss_mb() -> float:
 
 @pytest.mark.faults
 def test_driver_memory_stays_flat_over_300_trials(storage):
-    study = _study(storage, {"lr": space.log_float(1e-3, 1e-1), "hidden": space.fixed([4])},
+    study = fault_study(storage, {"lr": space.log_float(1e-3, 1e-1), "hidden": space.fixed([4])},
                    epochs=1, max_train=60)
     study.run(n_trials=50, progress=False)
     after_50 = _rss_mb()

@@ -5,39 +5,17 @@ left alone."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import optuna
 import pytest
-from helpers.paths import DRIVER, FAULTS
+from helpers.studies import fault_study, start_driver, trial_states
 
 import hpsearch
 from hpsearch import space
 
 pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
-
-
-def _study(storage, dims, name="r", **kwargs):
-    options = {"dataset": "spirals", "strategy": "random", "epochs": 2, "seed": 2,
-               "plugins": [FAULTS], "max_train": 300, **kwargs}
-    return hpsearch.Study.create(name, storage=storage, space=dims, **options)
-
-
-def _states(storage, name="r") -> dict[str, int]:
-    study = optuna.load_study(study_name=name, storage=storage)
-    counts: dict[str, int] = {}
-    for trial in study.get_trials(deepcopy=False):
-        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
-    return counts
-
-
-def _driver(storage, n_trials=10, n_jobs=1, strategy="random", name="k"):
-    return subprocess.Popen([sys.executable, DRIVER, storage, name, str(n_trials), str(n_jobs),
-                             strategy, FAULTS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
 
 
 def _wait_for_complete(storage, count, name="k", timeout=120, running=False):
@@ -46,7 +24,7 @@ def _wait_for_complete(storage, count, name="k", timeout=120, running=False):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            states = _states(storage, name)
+            states = trial_states(storage, name)
             if states.get("COMPLETE", 0) >= count and (not running or states.get("RUNNING")):
                 return
         except KeyError:
@@ -61,16 +39,16 @@ def _completed_ids(storage, name="k"):
 
 
 def test_a_ctrl_c_leaves_no_running_trial_and_resumes(storage):
-    proc = _driver(storage, n_trials=10)
+    proc = start_driver(storage, n_trials=10)
     _wait_for_complete(storage, 3)
     before = _completed_ids(storage)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
-    states = _states(storage, "k")
+    states = trial_states(storage, "k")
     assert "RUNNING" not in states
     assert before <= _completed_ids(storage)
-    resumed = _driver(storage, n_trials=10)
+    resumed = start_driver(storage, n_trials=10)
     out, err = resumed.communicate(timeout=180)
     assert "DONE" in out, err
     df = hpsearch.Study.load("k", storage).results()
@@ -80,13 +58,13 @@ def test_a_ctrl_c_leaves_no_running_trial_and_resumes(storage):
 
 @pytest.mark.parametrize("strategy", ["random", "tpe"])
 def test_a_sigkill_of_the_driver_resumes_without_losing_a_trial(storage, strategy):
-    proc = _driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
+    proc = start_driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
     _wait_for_complete(storage, 4, running=True)
     proc.kill()
     proc.wait(timeout=30)
     before = _completed_ids(storage)
-    assert _states(storage, "k").get("RUNNING", 0) >= 1
-    resumed = _driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
+    assert trial_states(storage, "k").get("RUNNING", 0) >= 1
+    resumed = start_driver(storage, n_trials=10, n_jobs=2, strategy=strategy)
     out, err = resumed.communicate(timeout=180)
     assert "DONE" in out, err
     assert before <= _completed_ids(storage)
@@ -106,7 +84,7 @@ def test_a_sigkill_of_the_driver_resumes_without_losing_a_trial(storage, strateg
 def test_a_silent_driver_elsewhere_is_detected_by_its_heartbeat(storage, monkeypatch):
     from hpsearch.storages import records
 
-    study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="hb")
+    study = fault_study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="hb")
     study.run(n_trials=2, progress=False)
     # A trial left RUNNING by a driver on another host, silent for ten minutes.
     trial_id = records.create_running(study.storage, study.study_id, study.config.space, 2,
@@ -124,7 +102,7 @@ def test_a_live_driver_elsewhere_is_left_alone(storage, monkeypatch):
     from hpsearch.storages import records
 
     monkeypatch.setenv("HPSEARCH_STALE_AFTER", "2")
-    study = _study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="live")
+    study = fault_study(storage, {"lr": space.log_float(1e-3, 1e-1)}, name="live")
     trial_id = records.create_running(study.storage, study.study_id, study.config.space, 0,
                                       1, {"lr": 0.01})
     study.storage.set_trial_system_attr(trial_id, records.OWNER, "elsewhere:4242")

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import math
 
-from helpers.paths import FAULTS
+from helpers.studies import fault_study
 
-import hpsearch
 from hpsearch import space
 
 
-def _study(storage, dims, name="r", **kwargs):
-    options = {"dataset": "spirals", "strategy": "random", "epochs": 2, "seed": 2,
-               "plugins": [FAULTS], "max_train": 300, **kwargs}
-    return hpsearch.Study.create(name, storage=storage, space=dims, **options)
-
-
 def test_a_diverging_trial_fails_with_its_epoch(storage):
-    study = _study(storage, {"lr": space.choice([0.01, 1e6]), "optimizer": "sgd",
+    study = fault_study(storage, {"lr": space.choice([0.01, 1e6]), "optimizer": "sgd",
                              "activation": "linear", "init": "standard"}, epochs=5)
     df = study.run(n_trials=8, progress=False)
     diverged = df[df["lr"] == 1e6]

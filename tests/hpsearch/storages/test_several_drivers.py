@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from helpers.paths import DRIVER, FAULTS
+from helpers.paths import FAULTS
+from helpers.studies import start_driver
 
 import hpsearch
 from hpsearch import space
 
 pytestmark = pytest.mark.faults  # slow: real processes killed, interrupted or racing
-
-
-def _driver(storage, n_trials=10, n_jobs=1, strategy="random", name="k"):
-    return subprocess.Popen([sys.executable, DRIVER, storage, name, str(n_trials), str(n_jobs),
-                             strategy, FAULTS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
 
 
 def test_several_drivers_share_one_storage_and_run_each_slot_once(storage):
@@ -26,7 +18,7 @@ def test_several_drivers_share_one_storage_and_run_each_slot_once(storage):
                                  "hidden": space.choice([[8], [16]]),
                                  "activation": space.fixed("slow")},
                           plugins=[FAULTS], max_train=400)
-    drivers = [_driver(storage, n_trials=12) for _ in range(3)]
+    drivers = [start_driver(storage, n_trials=12) for _ in range(3)]
     for proc in drivers:
         out, err = proc.communicate(timeout=240)
         assert "DONE" in out, err
