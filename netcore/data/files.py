@@ -18,6 +18,7 @@ import numpy as np
 from netcore.data.cache import array_specs, load_arrays, save_arrays
 from netcore.data.tabular import Preprocessing, check_task, select_columns, shown
 from netcore.safe_npz import NpzArchive
+from netcore.validation import did_you_mean
 
 if TYPE_CHECKING:  # imported by the readers of tables: opening saved arrays needs no pandas
     import pandas as pd
@@ -48,7 +49,9 @@ def table_columns(frame: pd.DataFrame, target: str, features, source: Path
     frame.columns = columns
     known = set(columns)  # membership tests stay linear in the width of a wide table
     if not isinstance(target, str) or target not in known:
-        raise ValueError(f"{source}: target {target!r} is not a column; the columns are {shown(columns, 30)}")
+        hint = did_you_mean(target, columns) if isinstance(target, str) else ""
+        raise ValueError(f"{source}: target {target!r} is not a column{hint}; the columns are "
+                         f"{shown(columns, 30)}")
     if features is None:
         features = [c for c in columns if c != target]
     elif isinstance(features, str) or not all(isinstance(c, str) for c in features):

@@ -46,6 +46,8 @@ def test_table_errors(tmp_path, table):
     table.to_csv(tmp_path / "pets.csv", index=False)
     with pytest.raises(ValueError, match=r"target 'kind' is not a column.*'height'"):
         Dataset.from_csv(tmp_path / "pets.csv", target="kind")
+    with pytest.raises(ValueError, match=r"target 'specie' is not a column \(did you mean 'species'\?\)"):
+        Dataset.from_csv(tmp_path / "pets.csv", target="specie")
     with pytest.raises(ValueError, match=r"\['age'\] are not columns"):
         Dataset.from_csv(tmp_path / "pets.csv", target="species", features=["age"])
     table["colour"] = "red"
