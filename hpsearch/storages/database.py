@@ -159,7 +159,11 @@ def _fast_sqlite(engine) -> None:
     @sqlalchemy.event.listens_for(engine, "connect")
     def _pragmas(connection, _record):
         cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # Switching the journal mode needs the database to itself: a reader opening while
+        # another process writes or recovers (after a kill) was refused as "database is
+        # locked". Once the file is in WAL mode (it stays so), reading the mode is enough.
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
