@@ -69,7 +69,9 @@ def _task(handle: StudyStorage, config: StudyConfig, job: Repeat,
     trial_id = records.create_running(handle.storage, handle.study_id, config.space,
                                       job.slot, job.seed, job.params,
                                       extra={records.CONFIRMS: job.slot,
-                                             records.REPEAT: job.repeat})
+                                             records.REPEAT: job.repeat},
+                                      # Read as a repeat in Optuna's tools (optuna-dashboard).
+                                      user_attrs={"confirms": job.slot, "repeat": job.repeat})
     task = make_task(handle, config, trial_id, job.slot, job.seed, job.params, blas_threads)
     files = task.files and dataclasses.replace(task.files, model_path=None)
     # The runner keys its results by slot; a trial id is unique where slots repeat.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from hpsearch import objective
 from hpsearch.execution import guards
 from hpsearch.pruners import PruningSpec, make_reporter
+from hpsearch.storages.curves import LiveCurve
 from hpsearch.storages.disk import is_disk_full
 from hpsearch.trial import COMPLETE, FAIL, PRUNED, Deadline, Fidelity, TrialResult
 
@@ -56,6 +57,8 @@ class TrialTask:
     overrun_marker: str | None = None
     # A multi-fidelity job: how far it trains and which checkpoint it continues.
     fidelity: Fidelity | None = None
+    # The storage the trial's worker writes its learning curve to (None: the driver does).
+    curve_storage: str | None = None
 
     @property
     def setup(self) -> WorkerSetup:
@@ -115,7 +118,7 @@ def execute(task: TrialTask) -> TrialResult:
     when an earlier trial or the pool's warm-up did it), not its ``duration``.
     """
     result = failed_result(task)
-    reporter, startup, start = None, 0.0, time.perf_counter()
+    reporter, curve, startup, start = None, None, 0.0, time.perf_counter()
     try:
         with guards.enforced(Deadline.start(task.objective.trial_timeout),
                              task.overrun_marker):
@@ -123,8 +126,9 @@ def execute(task: TrialTask) -> TrialResult:
         start = time.perf_counter()
         deadline = Deadline.start(task.objective.trial_timeout)
         reporter = make_reporter(task.pruning, task.trial_id) if task.pruning else None
+        curve = LiveCurve(task.curve_storage, task.trial_id, task.objective.monitor, reporter)
         with guards.enforced(deadline, task.overrun_marker):
-            record = objective.evaluate(task.objective, task.params, task.seed, reporter,
+            record = objective.evaluate(task.objective, task.params, task.seed, curve,
                                         task.files, deadline, task.fidelity)
         result.state, result.value, result.record = COMPLETE, record.pop("value"), record
         result.values = record.pop("values", None)
@@ -132,6 +136,7 @@ def execute(task: TrialTask) -> TrialResult:
         _failed(result, exc, reporter)
     result.duration = time.perf_counter() - start
     result.record["worker_startup"] = startup
+    result.curve_steps = curve.pending if curve is not None else {}
     return result
 
 

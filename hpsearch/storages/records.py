@@ -24,6 +24,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.space.searchspace import SearchSpace
+from hpsearch.storages.curves import write_steps
 from hpsearch.trial import COMPLETE, FAIL, PRUNED, Fidelity, TrialResult
 
 SLOT, SEED, OWNER, REQUEUED = "hpsearch:slot", "hpsearch:seed", "hpsearch:owner", "hpsearch:requeued"
@@ -109,14 +110,16 @@ def jsonable(value):
 
 
 def create_running(storage, study_id: int, space: SearchSpace, slot: int, seed: int,
-                   params: dict, extra: dict | None = None) -> int:
+                   params: dict, extra: dict | None = None,
+                   user_attrs: dict | None = None) -> int:
     """Record a RUNNING trial with its parameters; returns its trial id.
 
-    ``extra`` adds system attributes (a confirmation repeat's ``CONFIRMS`` and ``REPEAT``).
+    ``extra`` adds system attributes (a confirmation repeat's ``CONFIRMS`` and ``REPEAT``),
+    ``user_attrs`` user attributes (what Optuna's tools show, e.g. that a trial is a repeat).
     """
     template = optuna.trial.create_trial(
         state=TrialState.RUNNING, params=space.encode(params),
-        distributions=space.distributions(params),
+        distributions=space.distributions(params), user_attrs=user_attrs,
         system_attrs={SLOT: slot, SEED: seed, OWNER: owner_tag(), HEARTBEAT: time.time(),
                       **(extra or {})})
     return storage.create_new_trial(study_id, template_trial=template)
@@ -135,6 +138,8 @@ def finish(storage, trial_id: int, result: TrialResult) -> None:
         storage.set_trial_user_attr(trial_id, "error", result.error)
         if traceback_text:
             storage.set_trial_system_attr(trial_id, "hpsearch:traceback", traceback_text)
+    if result.curve_steps:
+        write_steps(storage, trial_id, result.curve_steps)
     values = result.objective_values
     finite = values is not None and all(v is not None and math.isfinite(v) for v in values)
     values = [float(v) for v in values] if finite and result.state != FAIL else None
