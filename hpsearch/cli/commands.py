@@ -5,6 +5,7 @@ with the command line's values and prints what it returns. Their errors go to
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -98,7 +99,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if finished >= run["n_trials"]:
         print(f"study {spec.name!r} is already complete: {finished} trials finished "
               f"(--trials {run['n_trials']}); a larger --trials runs more")
-    study.run(**run, progress=not args.no_progress)
+    with _dashboard_beside(args, study.storage_url):
+        study.run(**run, progress=not args.no_progress)
     output.print_summary(study)
     out = Path(args.out or _results_dir(spec.name))
     out.mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
     print(f"plots: {', '.join(str(p) for p in plots)}")
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _dashboard_beside(args: argparse.Namespace, storage: str):
+    """``run --dashboard``: optuna-dashboard on the study's storage while it runs."""
+    if not args.dashboard:
+        yield
+        return
+    from hpsearch.cli import dashboard
+
+    process = dashboard.start_beside(storage, dashboard.DEFAULT_HOST, args.dashboard_port)
+    try:
+        yield
+    finally:
+        dashboard.stop(process)
 
 
 def _load(args: argparse.Namespace):
@@ -219,6 +236,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from hpsearch.cli import dashboard
+
+    return dashboard.run(args)
+
+
 def cmd_lr_find(args: argparse.Namespace) -> int:
     from hpsearch.cli import lr_find
 
@@ -227,4 +250,4 @@ def cmd_lr_find(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": cmd_run, "show": cmd_show, "plot": cmd_plot, "validate": cmd_validate,
             "lr-find": cmd_lr_find, "export": cmd_export, "predict": cmd_predict,
-            "delete": cmd_delete, "confirm": cmd_confirm}
+            "delete": cmd_delete, "confirm": cmd_confirm, "dashboard": cmd_dashboard}

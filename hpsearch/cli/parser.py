@@ -75,6 +75,11 @@ def _add_run(sub) -> None:
                           "type_of_target does)")
     run.add_argument("--name", help="run the spec as the study of this name (the results "
                                     "folder follows it)")
+    run.add_argument("--dashboard", action="store_true",
+                     help="serve the study in optuna-dashboard while it runs (on 127.0.0.1, "
+                          "port --dashboard-port; pip install 'hpsearch[dashboard]')")
+    run.add_argument("--dashboard-port", type=int, default=8080,
+                     help="port of --dashboard (default 8080; 0: any free port)")
 
 
 def _add_study_commands(sub) -> None:
@@ -131,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     from hpsearch.cli import lr_find as lr_find_cli
 
     lr_find_cli.add_arguments(lr_find)
+    dashboard = sub.add_parser("dashboard", help="open a storage's studies in optuna-dashboard: "
+                                                 "learning curves, plots, models, notes")
+    from hpsearch.cli import dashboard as dashboard_cli
+
+    dashboard_cli.add_arguments(dashboard)
     parser.commands = sub.choices  # each command's parser, for its own usage in errors
     return parser
 
