@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import dataclasses
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -81,9 +82,15 @@ def _results_dir(name: str) -> Path:
     return Path("hpsearch-results") / safe_name(name)
 
 
+def _command_line(args: argparse.Namespace) -> str | None:
+    """The command line that runs this command (for the study note), when it is known."""
+    return shlex.join(["hpsearch", *sys.argv[1:]]) if sys.argv[1:2] == [args.command] else None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from hpsearch.execution.loop import check_run_arguments
     from hpsearch.results.plots import write_plots
+    from hpsearch.results.publish import publish
     from hpsearch.study import Study
 
     spec = _override(_load_run_spec(args), args)
@@ -106,6 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     study.results().to_csv(out / "results.csv", index=False)
     plots = write_plots(study, out)
+    publish(study, plots, command=_command_line(args))
     output.print_skipped(study)
     print(f"results: {study.storage_url} (study {spec.name!r}) and {out / 'results.csv'}")
     print(f"plots: {', '.join(str(p) for p in plots)}")
@@ -165,6 +173,9 @@ def cmd_confirm(args: argparse.Namespace) -> int:
         print(f"study {study.name!r} has no completed trial to confirm")
         return EXIT_OK
     output.print_confirmations(table)
+    from hpsearch.results.publish import publish
+
+    publish(study)  # the note shows the confirmed table
     return EXIT_OK
 
 

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 ARTIFACTS_PREFIX = "artifacts:"  # Optuna's attribute of an artifact's metadata
 NOTE_VERSION, NOTE_PIECE_KEY, NOTE_PIECE = "dashboard:note_ver", "dashboard:note_str:", 2045
-# The artifacts an hpsearch run published, by their role ("plot:history", "model:<slot>").
+# The artifacts hpsearch published, by role ("plot:history.png", "model:<trial id>").
 PUBLISHED = "hpsearch:published"
 _ARTIFACT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
@@ -46,24 +46,20 @@ def study_store(folder: Path):
     return FileSystemArtifactStore(target)
 
 
-def upload(storage, folder: Path, path: Path, owner) -> str:
-    """Register the file ``path`` with the study's artifact store, listed on ``owner``
-    (an ``optuna.Study`` or a ``FrozenTrial`` of it); returns the artifact's id."""
+def upload(storage, folder: Path, path: Path, study) -> str:
+    """Register the file ``path`` with the study's artifact store, listed on ``study``
+    (an ``optuna.Study``); returns the artifact's id."""
     from optuna.artifacts import upload_artifact
 
     return upload_artifact(artifact_store=study_store(folder), file_path=str(path),
-                           study_or_trial=owner, storage=storage)
+                           study_or_trial=study, storage=storage)
 
 
-def withdraw(storage, study_id: int, folder: Path, artifact_id: str,
-             trial_id: int | None = None) -> None:
-    """Remove an artifact's file and unlist it (its metadata becomes ``null``, as the
-    dashboard's own delete leaves it: an Optuna storage cannot drop an attribute)."""
+def withdraw(storage, study_id: int, folder: Path, artifact_id: str) -> None:
+    """Remove a study artifact's file and unlist it (its metadata becomes ``null``, as
+    the dashboard's own delete leaves it: an Optuna storage cannot drop an attribute)."""
     (artifacts_dir(folder) / _checked_id(artifact_id)).unlink(missing_ok=True)
-    if trial_id is None:
-        storage.set_study_system_attr(study_id, ARTIFACTS_PREFIX + artifact_id, "null")
-    else:
-        storage.set_trial_system_attr(trial_id, ARTIFACTS_PREFIX + artifact_id, "null")
+    storage.set_study_system_attr(study_id, ARTIFACTS_PREFIX + artifact_id, "null")
 
 
 def write_note(storage, study_id: int, body: str) -> None:
