@@ -120,19 +120,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextlib.contextmanager
 def _dashboard_beside(args: argparse.Namespace, storage: str):
     """``run --dashboard``: optuna-dashboard on the study's storage while it runs."""
     if not args.dashboard:
-        yield
-        return
+        return contextlib.nullcontext()
     from hpsearch.cli import dashboard
 
-    process = dashboard.start_beside(storage, dashboard.DEFAULT_HOST, args.dashboard_port)
-    try:
-        yield
-    finally:
-        dashboard.stop(process)
+    return dashboard.beside(storage, dashboard.DEFAULT_HOST, args.dashboard_port)
 
 
 def _load(args: argparse.Namespace):

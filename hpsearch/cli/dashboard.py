@@ -4,15 +4,17 @@ The dashboard (the optional extra ``hpsearch[dashboard]``) serves the storage's
 studies with their artifacts (``storages.dashboard.StorageArtifacts``): their
 trials, learning curves, plots, kept models and notes. It listens on 127.0.0.1
 unless ``--host`` says otherwise, prints its URL and serves until Ctrl-C.
-``start_beside`` runs it in a child process beside ``hpsearch run --dashboard``.
+``beside`` serves it from a thread of ``hpsearch run --dashboard`` while the run lasts
+(a child process would spend seconds importing what the run has imported already).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import socketserver
-import subprocess
-import sys
+import threading
+from collections.abc import Iterator
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from hpsearch.cli.errors import EXIT_OK
@@ -100,21 +102,19 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def start_beside(storage: str, host: str, port: int) -> subprocess.Popen:
-    """``hpsearch dashboard`` in a child process (its output goes to this one's);
-    ``stop`` ends it. Fails early, in this process, without optuna-dashboard."""
-    app(storage)
-    command = [sys.executable, "-m", "hpsearch", "dashboard", storage, "--host", host,
-               "--port", str(port)]
-    return subprocess.Popen(command)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """End a dashboard ``start_beside`` started, and wait for it."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+@contextlib.contextmanager
+def beside(storage: str, host: str, port: int) -> Iterator[str]:
+    """The dashboard served from a thread of this process while the block runs (``run
+    --dashboard``); yields its URL, printed first. It starts before the block (an error,
+    e.g. no optuna-dashboard, stops the command first) and ends with it."""
+    server = serve(app(storage), host, port)
+    url = url_of(server, host)
+    print(f"optuna-dashboard: {url} (while the run lasts)", flush=True)
+    thread = threading.Thread(target=server.serve_forever, name="dashboard", daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
