@@ -14,17 +14,44 @@ at most:
 A trial shorter than ``FLUSH_INTERVAL`` thus never touches the storage from its
 worker, and a worker of a study without a pruner imports Optuna (a few tenths
 of a second in a fresh worker) only for a trial that runs longer than that.
+
+``HPSEARCH_CURVE_INTERVAL`` (seconds, read by each trial) changes the interval, e.g.
+for a distant database server; ``off`` writes no curves at all (a pruner's reports,
+which it needs, are still written).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 
 FLUSH_INTERVAL = 1.0  # seconds
 log = logging.getLogger(__name__)
+
+
+def flush_interval() -> float | None:
+    """Seconds between a worker's curve writes (``HPSEARCH_CURVE_INTERVAL``, default
+    ``FLUSH_INTERVAL``); None for ``off``: no curve is written.
+
+    Raises:
+        ValueError: naming the variable when it is neither ``off`` nor seconds >= 0.
+    """
+    text = os.environ.get("HPSEARCH_CURVE_INTERVAL", "").strip()
+    if not text:
+        return FLUSH_INTERVAL
+    if text.lower() == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise ValueError(f"HPSEARCH_CURVE_INTERVAL must be a number of seconds >= 0 or 'off', "
+                         f"got {text!r}")
+    return value
 
 
 def write_steps(storage, trial_id: int, steps: dict[int, float]) -> None:
@@ -45,6 +72,7 @@ class LiveCurve:
     def __init__(self, url: str | None, trial_id: int, monitor: str,
                  report: Callable[[int, dict], None] | None = None):
         self.url, self.trial_id, self.monitor, self.report = url, trial_id, monitor, report
+        self.interval = flush_interval()
         self.pending: dict[int, float] = {}
         self.last_write = time.monotonic()
 
@@ -53,10 +81,10 @@ class LiveCurve:
             self.report(epoch, logs)  # the pruner's reporter writes every epoch
             return
         value = logs.get(self.monitor)
-        if value is None or not math.isfinite(value):
+        if self.interval is None or value is None or not math.isfinite(value):
             return
         self.pending[int(epoch)] = float(value)
-        if self.url is not None and time.monotonic() - self.last_write >= FLUSH_INTERVAL:
+        if self.url is not None and time.monotonic() - self.last_write >= self.interval:
             self.flush()
 
     def flush(self) -> None:

@@ -63,11 +63,11 @@ def _running_task(study: hpsearch.Study, epochs: int) -> runner.TrialTask:
 
 def test_a_long_trial_writes_its_curve_while_it_trains(tmp_path, monkeypatch):
     # A trial "long" for an interval of 50 ms: some tenths of a second.
-    monkeypatch.setattr(curves, "FLUSH_INTERVAL", 0.05)
+    monkeypatch.setenv("HPSEARCH_CURVE_INTERVAL", "0.05")
     study = _study(tmp_path)
     task = _running_task(study, epochs=20)
     result = runner.execute(task)  # its worker: the driver has written nothing yet
-    assert result.ok and result.duration > 2 * curves.FLUSH_INTERVAL
+    assert result.ok and result.duration > 2 * curves.flush_interval()
     live = StudyStorage(study.handle.url, "c").trial(task.trial_id).intermediate_values
     assert live, "nothing was written while the trial trained"
     assert 1 in live and set(live).isdisjoint(result.curve_steps)
@@ -125,3 +125,19 @@ def test_confirm_repeats_read_as_repeats_with_their_curves(tmp_path):
     assert sorted(t.user_attrs["repeat"] for t in repeats) == [0, 1]
     assert {t.user_attrs["confirms"] for t in repeats} == {best_slot}
     assert all(sorted(t.intermediate_values) == [1, 2] for t in repeats)
+
+
+def test_curves_off_writes_none_and_a_bad_interval_is_named(tmp_path, monkeypatch):
+    # Read by each trial in its worker (a worker inherits it when its pool starts).
+    monkeypatch.setenv("HPSEARCH_CURVE_INTERVAL", "off")
+    study = _study(tmp_path)
+    task = _running_task(study, epochs=2)
+    result = runner.execute(task)
+    assert result.ok and result.curve_steps == {}
+    records.finish(study.handle.storage, task.trial_id, result)
+    assert study.trials()[0].intermediate_values == {}
+    monkeypatch.setenv("HPSEARCH_CURVE_INTERVAL", "soon")
+    result = runner.execute(_running_task(study, epochs=1))
+    assert result.state == "FAIL"
+    assert result.error == ("ValueError: HPSEARCH_CURVE_INTERVAL must be a number of "
+                            "seconds >= 0 or 'off', got 'soon'")
