@@ -22,6 +22,7 @@ which it needs, are still written).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -55,9 +56,38 @@ def flush_interval() -> float | None:
 
 
 def write_steps(storage, trial_id: int, steps: dict[int, float]) -> None:
-    """Write ``steps`` (epoch -> value) as the trial's intermediate values."""
+    """Write ``steps`` (epoch -> value) as the trial's intermediate values.
+
+    On a SQL storage the finite values of a new batch go in one transaction (Optuna
+    writes one a transaction: a 20-epoch curve cost the driver some 15 ms); anything
+    else, or a batch that meets a step already written, goes through Optuna's API.
+    """
+    engine = getattr(storage, "engine", None)
+    if engine is not None and all(math.isfinite(v) for v in steps.values()):
+        try:
+            _insert(engine, trial_id, steps)
+            return
+        except Exception as exc:  # e.g. a step written before: Optuna's API updates it
+            log.debug("one-transaction curve write of trial %d fell back: %s", trial_id, exc)
     for step, value in sorted(steps.items()):
         storage.set_trial_intermediate_value(trial_id, int(step), float(value))
+
+
+@functools.lru_cache(maxsize=8)
+def _intermediate_table(engine):
+    """Optuna's table of intermediate values, read from the database (once per engine)."""
+    import sqlalchemy
+
+    return sqlalchemy.Table("trial_intermediate_values", sqlalchemy.MetaData(),
+                            autoload_with=engine)
+
+
+def _insert(engine, trial_id: int, steps: dict[int, float]) -> None:
+    table = _intermediate_table(engine)
+    rows = [{"trial_id": trial_id, "step": int(step), "intermediate_value": float(value),
+             "intermediate_value_type": "FINITE"} for step, value in sorted(steps.items())]
+    with engine.begin() as connection:
+        connection.execute(table.insert(), rows)
 
 
 class LiveCurve:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 import subprocess
 import sys
 
 import optuna
+import pytest
+from helpers.pgserver import postgres_or_skip
 from optuna.trial import TrialState
 
 import hpsearch
@@ -141,3 +144,33 @@ def test_curves_off_writes_none_and_a_bad_interval_is_named(tmp_path, monkeypatc
     assert result.state == "FAIL"
     assert result.error == ("ValueError: HPSEARCH_CURVE_INTERVAL must be a number of "
                             "seconds >= 0 or 'off', got 'soon'")
+
+
+@pytest.fixture
+def postgres_url():
+    yield from postgres_or_skip()
+
+
+def test_a_database_servers_curves_are_written_in_one_batch_and_read_back_by_optuna(
+        postgres_url, caplog):
+    # PostgreSQL keeps the value type as its own enum type: the batch must still fit it.
+    study = hpsearch.Study.create("pg", dataset="digits", space=SPACE, epochs=3,
+                                  patience=None, max_train=300, seed=0, storage=postgres_url)
+    with caplog.at_level(logging.DEBUG, logger=curves.__name__):
+        study.run(n_trials=2, progress=False)
+    assert "fell back" not in caplog.text  # the driver wrote each curve in one batch
+    for trial in optuna.load_study(study_name="pg", storage=postgres_url).trials:
+        assert trial.intermediate_values == _monitored(trial)
+
+
+def test_a_batch_that_meets_a_written_step_falls_back_to_optunas_update(tmp_path, caplog):
+    study = _study(tmp_path)
+    handle = study.handle
+    trial_id = records.create_running(handle.storage, handle.study_id, study.config.space,
+                                      0, 0, {"lr": 0.01, "hidden": [16]})
+    with caplog.at_level(logging.DEBUG, logger=curves.__name__):
+        curves.write_steps(handle.storage, trial_id, {1: 0.5, 2: 0.4})
+        assert "fell back" not in caplog.text
+        curves.write_steps(handle.storage, trial_id, {2: 0.3, 3: 0.2})  # step 2 again
+        assert "fell back" in caplog.text
+    assert handle.trial(trial_id).intermediate_values == {1: 0.5, 2: 0.3, 3: 0.2}

@@ -1,0 +1,122 @@
+"""What live learning curves cost a search: the same digits search with and without them.
+
+``python -m studies.benchmarks.curves`` runs the quick start's 40-trial digits
+search (TPE, 2 jobs, its space, epochs and patience) on a fresh SQLite storage,
+alternately with curves (the default: every trial's monitored metric per epoch
+written as Optuna intermediate values, live once a trial runs past a second) and
+without them (``HPSEARCH_CURVE_INTERVAL=off``), each run in a fresh process. It
+reports the median search time of ``--repeats`` runs of each (default 3), their
+ratio, and what the curves wrote (steps, and the trials that wrote live). The
+report goes to ``results/curves.md``, its numbers to ``results/curves.json``
+(``--out`` chooses the folder). ``--quick``: 8 trials, one run of each (the
+report's shape, not its numbers). It takes about 2 minutes on 2 idle cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+CHILD = """
+import json, sys, time
+import hpsearch
+from hpsearch.spec import load_spec
+
+spec = load_spec(sys.argv[1])
+study = hpsearch.Study.from_config("bench", spec.config, storage=sys.argv[2])
+start = time.perf_counter()
+study.run(n_trials=int(sys.argv[3]), n_jobs=2, progress=False)
+seconds = time.perf_counter() - start
+trials = study.trials()
+steps = sum(len(t.intermediate_values) for t in trials)
+live = sum(1 for t in trials if (t.duration.total_seconds() if t.duration else 0) > 1.0)
+print(json.dumps({"search_s": seconds, "steps": steps, "trials": len(trials),
+                  "trials_over_1s": live}))
+"""
+
+
+def _run(curves: bool, trials: int) -> dict:
+    """One search in a fresh process; its seconds and what it wrote."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("HPSEARCH_CURVE_INTERVAL", None)
+    if not curves:
+        env["HPSEARCH_CURVE_INTERVAL"] = "off"
+    with tempfile.TemporaryDirectory() as folder:
+        storage = f"sqlite:///{folder}/bench.db"
+        done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "studies" /
+                                                                "quickstart.toml"),
+                               storage, str(trials)], capture_output=True, text=True,
+                              env=env, cwd=folder, timeout=1200, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(trials: int, repeats: int) -> dict:
+    """``repeats`` alternating pairs of runs (without, then with curves)."""
+    runs: dict[str, list[dict]] = {"without": [], "with": []}
+    load = os.getloadavg()[0]
+    for _ in range(repeats):
+        runs["without"].append(_run(False, trials))
+        runs["with"].append(_run(True, trials))
+    median = {k: statistics.median(r["search_s"] for r in v) for k, v in runs.items()}
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "trials": trials,
+            "repeats": repeats, "cpus": os.cpu_count(), "load_start": load,
+            "load_end": os.getloadavg()[0], "runs": runs, "median_s": median,
+            "ratio": median["with"] / median["without"]}
+
+
+def report(numbers: dict) -> str:
+    with_runs = numbers["runs"]["with"]
+    lines = [
+        "# What live learning curves cost a search", "",
+        f"The quick start's {numbers['trials']}-trial digits search (TPE, 2 jobs), median of "
+        f"{numbers['repeats']} run(s) of each, alternated, each in a fresh process; "
+        f"{numbers['date']}, {numbers['cpus']} CPUs, load average "
+        f"{numbers['load_start']:.2f} at the start and {numbers['load_end']:.2f} at the end "
+        "(other jobs shared the machine).", "",
+        "| search | median s | each run s |", "|---|---|---|"]
+    for key, label in (("without", "without curves (`HPSEARCH_CURVE_INTERVAL=off`)"),
+                       ("with", "with curves (the default)")):
+        each = ", ".join(f"{r['search_s']:.2f}" for r in numbers["runs"][key])
+        lines.append(f"| {label} | {numbers['median_s'][key]:.2f} | {each} |")
+    lines += ["", f"**with / without: {numbers['ratio']:.3f}** "
+                  f"({(numbers['ratio'] - 1) * 100:+.1f} %; target at most +5 %).", "",
+              f"With curves each search wrote {with_runs[-1]['steps']} intermediate values "
+              f"for {with_runs[-1]['trials']} trials; "
+              f"{with_runs[-1]['trials_over_1s']} trial(s) ran past a second, so their "
+              "workers wrote their curves while they trained (the others' curves are "
+              "written by the driver with their results).", "",
+              "Command: `python -m studies.benchmarks.curves` (about 2 minutes on 2 idle cores;"
+              " `--quick` for a short check of the report's shape)."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="8 trials, one run of each")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    trials, repeats = (8, 1) if args.quick else (args.trials, args.repeats)
+    start = time.perf_counter()
+    numbers = measure(trials, repeats)
+    numbers["benchmark_s"] = time.perf_counter() - start
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "curves.json").write_text(json.dumps(numbers, indent=2) + "\n")
+    (args.out / "curves.md").write_text(report(numbers))
+    print(report(numbers))
+
+
+if __name__ == "__main__":
+    main()
