@@ -53,6 +53,7 @@ def test_the_dashboard_shows_every_trial_and_one_curve_per_finished_trial(tmp_pa
         driver.get(url + page)
         lines = browser.curve_lines(driver, len(finished))
         driver.save_screenshot(str(tmp_path / "study.png"))
+        browser.save_curve_chart(driver, tmp_path / "curves.png")
         driver.get(url + page + "/trials")
         listing = browser.page_text(driver, "12 Trials")
         driver.save_screenshot(str(tmp_path / "trials.png"))
@@ -60,3 +61,4 @@ def test_the_dashboard_shows_every_trial_and_one_curve_per_finished_trial(tmp_pa
     assert "12 Trials" in listing
     assert all(f"Trial {t.number}\n" in listing for t in study.trials)
     assert (tmp_path / "study.png").stat().st_size > 10_000
+    assert (tmp_path / "curves.png").stat().st_size > 5_000

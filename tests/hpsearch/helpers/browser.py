@@ -92,6 +92,15 @@ def curve_lines(driver, expected: int, timeout: float = 20.0) -> int:
     return count(driver)
 
 
+def save_curve_chart(driver, path) -> None:
+    """A PNG of the study page's "Intermediate values" card (the learning curves)."""
+    card = driver.find_element(
+        "xpath", "//h6[normalize-space(text())='Intermediate values']"
+                 "/ancestor::div[.//div[contains(@class,'js-plotly-plot')]][1]")
+    driver.execute_script("arguments[0].scrollIntoView();", card)
+    card.screenshot(str(path))
+
+
 def page_text(driver, needle: str, timeout: float = 20.0) -> str:
     """The page's text once it shows ``needle`` (or as it is after ``timeout`` seconds)."""
     from selenium.common.exceptions import TimeoutException
