@@ -35,8 +35,8 @@ class TrialResult:
     # The trial failed because a write found the disk full: a fault of the machine, not
     # of the trial, so the run stops and re-queues it instead of recording it.
     disk_full: bool = False
-    # The epochs of the trial's curve (epoch -> monitored value) its worker did not
-    # write: the driver writes them with the result (``storages.curves``).
+    # The trial's curve (epoch -> monitored value): the driver writes the epochs not
+    # written yet with the result (``storages.curves``).
     curve_steps: dict = field(default_factory=dict)
 
     @property

@@ -34,6 +34,7 @@ from hpsearch.errors import (
     TooManyFailuresError,
 )
 from hpsearch.execution import recovery
+from hpsearch.execution.curve_relay import CurveRelay
 from hpsearch.execution.heartbeat import Heartbeat
 from hpsearch.execution.runner import TrialTask, check_backend, make_runner
 from hpsearch.execution.signals import first_ctrl_c_stops, sigint_deferred
@@ -128,6 +129,7 @@ class RunLoop:
                         desc=self.handle.name, disable=not self.progress, leave=False)
         self._show_best()
         heartbeat = Heartbeat(self.handle.storage, self.in_flight, self.recover_stale)
+        self.relay = CurveRelay(self.handle.storage, self.in_flight)  # live learning curves
         with first_ctrl_c_stops():
             self._run_and_stop(heartbeat)
         if self.error is not None:
@@ -155,6 +157,7 @@ class RunLoop:
             raise
         finally:
             heartbeat.stop()
+            self.relay.stop()
             self.bar.close()
 
     def _shut_down(self, exc: BaseException) -> None:
@@ -350,6 +353,7 @@ class RunLoop:
         if result.disk_full:  # not the trial's fault: stop, and re-queue it with the others
             raise self._disk_full(f"trial {result.slot} could not write its files: "
                                   f"{result.error}")
+        self.relay.settle(task.trial_id, task.curve_file, result)
         try:
             records.finish(self.storage, task.trial_id, result)
         except UpdateFinishedTrialError:

@@ -75,7 +75,8 @@ def _task(handle: StudyStorage, config: StudyConfig, job: Repeat,
     task = make_task(handle, config, trial_id, job.slot, job.seed, job.params, blas_threads)
     files = task.files and dataclasses.replace(task.files, model_path=None)
     # The runner keys its results by slot; a trial id is unique where slots repeat.
-    return dataclasses.replace(task, slot=trial_id, pruning=None, files=files)
+    # No relay runs beside confirm: a repeat's curve is written with its result.
+    return dataclasses.replace(task, slot=trial_id, pruning=None, files=files, curve_file=None)
 
 
 def train(handle: StudyStorage, config: StudyConfig, jobs: list[Repeat], *, n_jobs: int,

@@ -46,13 +46,7 @@ def make_task(handle: StudyStorage, config: StudyConfig, trial_id: int, slot: in
         model_path=str(handle.model_path(slot, trial_id)) if keeps_model else None,
         **checkpoint_files(handle, slot, fidelity))
     return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files,
-                     fidelity=fidelity, curve_storage=live_curve_storage(handle.url))
-
-
-def live_curve_storage(url: str) -> str | None:
-    """The storage a worker writes its trial's curve to live: the study's, unless it
-    lives in the driver's memory (the driver then writes each curve with its result)."""
-    return None if url.startswith("memory") else url
+                     fidelity=fidelity, curve_file=str(handle.curve_path(trial_id)))
 
 
 def checkpoint_files(handle: StudyStorage, slot: int, fidelity: Fidelity | None) -> dict:

@@ -57,8 +57,9 @@ class TrialTask:
     overrun_marker: str | None = None
     # A multi-fidelity job: how far it trains and which checkpoint it continues.
     fidelity: Fidelity | None = None
-    # The storage the trial's worker writes its learning curve to (None: the driver does).
-    curve_storage: str | None = None
+    # The file the trial's worker leaves its learning curve in for the driver to relay
+    # live (None: the curve comes back with the result only).
+    curve_file: str | None = None
 
     @property
     def setup(self) -> WorkerSetup:
@@ -126,7 +127,7 @@ def execute(task: TrialTask) -> TrialResult:
         start = time.perf_counter()
         deadline = Deadline.start(task.objective.trial_timeout)
         reporter = make_reporter(task.pruning, task.trial_id) if task.pruning else None
-        curve = LiveCurve(task.curve_storage, task.trial_id, task.objective.monitor, reporter)
+        curve = LiveCurve(task.curve_file, task.objective.monitor, reporter)
         with guards.enforced(deadline, task.overrun_marker):
             record = objective.evaluate(task.objective, task.params, task.seed, curve,
                                         task.files, deadline, task.fidelity)
@@ -136,7 +137,7 @@ def execute(task: TrialTask) -> TrialResult:
         _failed(result, exc, reporter)
     result.duration = time.perf_counter() - start
     result.record["worker_startup"] = startup
-    result.curve_steps = curve.pending if curve is not None else {}
+    result.curve_steps = curve.steps if curve is not None else {}
     return result
 
 

@@ -129,3 +129,8 @@ def checkpoint_path(folder: Path, slot: int) -> Path:
     """The training state a paused job of ``slot`` saves (one per slot: a re-run of
     the slot trains the same epochs from the same start and writes the same state)."""
     return folder / "checkpoints" / f"job-{slot:05d}.npz"
+
+
+def curve_path(folder: Path, trial_id: int) -> Path:
+    """The curve file of a running trial (removed when its result is recorded)."""
+    return folder / "curves" / f"trial-{trial_id}.txt"

@@ -1,23 +1,25 @@
 """Learning curves as Optuna intermediate values: what draws them in optuna-dashboard.
 
 Every trial reports its monitored validation metric after each epoch (step =
-epoch; a resumed asha/bohb job continues its configuration's epochs). The
-writes are batched so that a trial costs its storage about one write a second
-at most:
+epoch; a resumed asha/bohb job continues its configuration's epochs). Workers
+never write them to the storage, and a worker of a study without a pruner never
+imports Optuna for them (a few tenths of a second in a fresh worker):
 
 - a trial's worker keeps the epochs in a ``LiveCurve``; once the trial has run
   for ``FLUSH_INTERVAL`` seconds, and then at most once every ``FLUSH_INTERVAL``,
-  it writes the epochs done so far, so a dashboard draws long trials as they train;
-- the epochs not written yet travel back with the trial's result and the driver
-  writes them (``write_steps``) with the final result.
+  it appends the epochs done since to the trial's curve file (``append_steps``),
+  a few lines in the study's folder;
+- the driver's relay thread (``execution.curve_relay``) copies new lines from the
+  files of its running trials to the storage, one batch a trial at most every
+  ``FLUSH_INTERVAL``, so a dashboard draws long trials as they train;
+- every epoch travels back with the trial's result, and the driver writes those
+  the relay has not (``write_steps``) before the final state.
 
-A trial shorter than ``FLUSH_INTERVAL`` thus never touches the storage from its
-worker, and a worker of a study without a pruner imports Optuna (a few tenths
-of a second in a fresh worker) only for a trial that runs longer than that.
-
-``HPSEARCH_CURVE_INTERVAL`` (seconds, read by each trial) changes the interval, e.g.
-for a distant database server; ``off`` writes no curves at all (a pruner's reports,
-which it needs, are still written).
+A trial shorter than ``FLUSH_INTERVAL`` thus writes no file at all: its curve is
+written once, by the driver, with its result. ``HPSEARCH_CURVE_INTERVAL``
+(seconds, read by the workers when their trials start and by the driver) changes
+the interval, e.g. for a distant database server; ``off`` writes no curves (a
+pruner's reports, which it needs, are still written).
 """
 
 from __future__ import annotations
@@ -90,20 +92,47 @@ def _insert(engine, trial_id: int, steps: dict[int, float]) -> None:
         connection.execute(table.insert(), rows)
 
 
-class LiveCurve:
-    """A worker's epoch hook that keeps a trial's curve and writes it out live.
+def append_steps(path: str, steps: dict[int, float]) -> None:
+    """Append ``steps`` to a curve file (made with its folder), one ``epoch value`` line each."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "a", encoding="ascii") as out:
+        out.write("".join(f"{int(step)} {float(value)!r}\n" for step, value in steps.items()))
 
-    ``url`` is the study's storage (None: nothing is written from the worker, e.g.
-    an in-memory study); ``report`` is a pruner's reporter, which writes each
-    epoch itself: then this only passes the epochs on. ``pending`` holds the
-    epochs not written yet, for the driver to write with the result.
+
+def read_steps(path: str) -> dict[int, float]:
+    """The steps of a curve file ({} when it is missing); a line being written, or
+    anything that is no ``epoch value`` pair, is left out."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as lines:
+            text = lines.read(1 << 20)
+    except OSError:
+        return {}
+    steps = {}
+    for line in text.splitlines(keepends=True):
+        parts = line.split()
+        if line.endswith("\n") and len(parts) == 2:
+            try:
+                steps[int(parts[0])] = float(parts[1])
+            except ValueError:
+                continue
+    return steps
+
+
+class LiveCurve:
+    """A worker's epoch hook that keeps a trial's curve and leaves it in a file live.
+
+    ``path`` is the trial's curve file (None: the curve comes back with the result
+    only); ``report`` is a pruner's reporter, which writes each epoch to the storage
+    itself: then this only passes the epochs on. ``steps`` holds every epoch's value,
+    for the result.
     """
 
-    def __init__(self, url: str | None, trial_id: int, monitor: str,
+    def __init__(self, path: str | None, monitor: str,
                  report: Callable[[int, dict], None] | None = None):
-        self.url, self.trial_id, self.monitor, self.report = url, trial_id, monitor, report
+        self.path, self.monitor, self.report = path, monitor, report
         self.interval = flush_interval()
-        self.pending: dict[int, float] = {}
+        self.steps: dict[int, float] = {}
+        self.appended = 0  # how many of ``steps`` are in the file
         self.last_write = time.monotonic()
 
     def __call__(self, epoch: int, logs: dict) -> None:
@@ -113,18 +142,17 @@ class LiveCurve:
         value = logs.get(self.monitor)
         if self.interval is None or value is None or not math.isfinite(value):
             return
-        self.pending[int(epoch)] = float(value)
-        if self.url is not None and time.monotonic() - self.last_write >= self.interval:
+        self.steps[int(epoch)] = float(value)
+        if self.path is not None and time.monotonic() - self.last_write >= self.interval:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending epochs now; a failure leaves them for the driver to write."""
-        from hpsearch.storages.database import open_storage
-
+        """Append the epochs not in the file yet; a failure leaves them to the result."""
         self.last_write = time.monotonic()
+        new = dict(list(self.steps.items())[self.appended:])
         try:
-            write_steps(open_storage(self.url), self.trial_id, self.pending)
-        except Exception as exc:  # the curve is no reason to fail the trial
-            log.debug("could not write the curve of trial %d now: %s", self.trial_id, exc)
+            append_steps(self.path, new)
+        except OSError as exc:  # the curve is no reason to fail the trial
+            log.debug("could not append to the curve file %s: %s", self.path, exc)
             return
-        self.pending = {}
+        self.appended = len(self.steps)

@@ -165,6 +165,10 @@ class StudyStorage:
         """The model file of one attempt (``trial_id``) at ``slot``."""
         return artifacts.model_path(self.folder, slot, trial_id)
 
+    def curve_path(self, trial_id: int) -> Path:
+        """The file a running trial's worker leaves its curve in (``storages.curves``)."""
+        return artifacts.curve_path(self.folder, trial_id)
+
     def checkpoint_path(self, slot: int) -> Path:
         """Where the job of ``slot`` saves its paused training (asha, bohb)."""
         return artifacts.checkpoint_path(self.folder, slot)

@@ -54,11 +54,19 @@ def test_the_dashboard_shows_every_trial_and_one_curve_per_finished_trial(tmp_pa
         lines = browser.curve_lines(driver, len(finished))
         driver.save_screenshot(str(tmp_path / "study.png"))
         browser.save_curve_chart(driver, tmp_path / "curves.png")
+        study_page = browser.page_text(driver, "history.png")
         driver.get(url + page + "/trials")
         listing = browser.page_text(driver, "12 Trials")
         driver.save_screenshot(str(tmp_path / "trials.png"))
+        driver.get(url + page + "/note")
+        note = browser.page_text(driver, "Leaderboard")
     assert lines == len(finished)
     assert "12 Trials" in listing
     assert all(f"Trial {t.number}\n" in listing for t in study.trials)
+    # The plots and the kept models are listed on the study page; the note is shown.
+    artifacts = study_page[study_page.index("Study Artifacts"):].splitlines()
+    models = sorted(p.name for p in tmp_path.glob("watched.db.artifacts/*/models/*.npz"))
+    assert {"history.png", "learning_curves.png", *models} <= set(artifacts) and models
+    assert "classification on 'digits'" in note and "hpsearch run watched.toml" in note
     assert (tmp_path / "study.png").stat().st_size > 10_000
     assert (tmp_path / "curves.png").stat().st_size > 5_000

@@ -97,7 +97,7 @@ def save_curve_chart(driver, path) -> None:
     card = driver.find_element(
         "xpath", "//h6[normalize-space(text())='Intermediate values']"
                  "/ancestor::div[.//div[contains(@class,'js-plotly-plot')]][1]")
-    driver.execute_script("arguments[0].scrollIntoView();", card)
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", card)
     card.screenshot(str(path))
 
 

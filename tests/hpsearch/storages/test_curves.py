@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import pickle
 import subprocess
 import sys
+import time
 
 import optuna
 import pytest
+from helpers.cli import hpsearch_command
 from helpers.pgserver import postgres_or_skip
 from optuna.trial import TrialState
 
 import hpsearch
 from hpsearch import space
 from hpsearch.execution import runner
+from hpsearch.execution.curve_relay import CurveRelay
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.storages import curves, records
-from hpsearch.storages.handle import StudyStorage
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[16], [32]])}
 
@@ -61,23 +65,52 @@ def _running_task(study: hpsearch.Study, epochs: int) -> runner.TrialTask:
     objective = ObjectiveConfig(dataset="digits", epochs=epochs, patience=None,
                                 fixed={"batch_size": 8})
     return runner.TrialTask(trial_id, 0, params, 0, objective, files=task.files,
-                            curve_storage=task.curve_storage)
+                            curve_file=task.curve_file)
 
 
-def test_a_long_trial_writes_its_curve_while_it_trains(tmp_path, monkeypatch):
+def test_a_long_trials_worker_leaves_its_curve_in_a_file_while_it_trains(tmp_path,
+                                                                        monkeypatch):
     # A trial "long" for an interval of 50 ms: some tenths of a second.
     monkeypatch.setenv("HPSEARCH_CURVE_INTERVAL", "0.05")
     study = _study(tmp_path)
     task = _running_task(study, epochs=20)
-    result = runner.execute(task)  # its worker: the driver has written nothing yet
+    result = runner.execute(task)  # as its worker runs it
     assert result.ok and result.duration > 2 * curves.flush_interval()
-    live = StudyStorage(study.handle.url, "c").trial(task.trial_id).intermediate_values
-    assert live, "nothing was written while the trial trained"
-    assert 1 in live and set(live).isdisjoint(result.curve_steps)
-    curve = result.record["curves"]["val_loss"]
-    assert {**live, **result.curve_steps} == dict(enumerate(curve, start=1))
-    records.finish(study.handle.storage, task.trial_id, result)
-    assert study.trials()[0].intermediate_values == dict(enumerate(curve, start=1))
+    curve = dict(enumerate(result.record["curves"]["val_loss"], start=1))
+    assert result.curve_steps == curve
+    left = curves.read_steps(task.curve_file)
+    assert left and 1 in left and left.items() <= curve.items()
+    assert study.trials()[0].intermediate_values == {}  # the worker wrote no storage
+
+
+def test_the_relay_writes_a_running_trials_curve_and_the_result_brings_the_rest(tmp_path):
+    study = _study(tmp_path)
+    task = _running_task(study, epochs=3)
+    handle = study.handle
+    curves.append_steps(task.curve_file, {1: 0.9, 2: 0.7})  # as a worker leaves them
+    relay = CurveRelay(handle.storage, {0: task}, interval=0.05)
+    try:
+        deadline = time.monotonic() + 30
+        while not handle.trial(task.trial_id).intermediate_values and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert handle.trial(task.trial_id).intermediate_values == {1: 0.9, 2: 0.7}
+        assert handle.trial(task.trial_id).state == TrialState.RUNNING
+        result = runner.execute(task)
+        relay.settle(task.trial_id, task.curve_file, result)
+        assert sorted(result.curve_steps) == [3]  # 1 and 2 were relayed
+        assert not os.path.exists(task.curve_file)
+        records.finish(handle.storage, task.trial_id, result)
+    finally:
+        relay.stop()
+    stored = study.trials()[0].intermediate_values
+    assert stored == {1: 0.9, 2: 0.7, 3: result.record["curves"]["val_loss"][2]}
+
+
+def test_a_curve_file_being_written_is_read_up_to_its_last_whole_line(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("1 0.5\n2 0.25\nnot a line\n3 0.1")  # the last line is being written
+    assert curves.read_steps(str(path)) == {1: 0.5, 2: 0.25}
+    assert curves.read_steps(str(tmp_path / "missing.txt")) == {}
 
 
 # A fresh interpreter doing what a loky worker does: unpickle a trial, run it, tell
@@ -85,19 +118,23 @@ def test_a_long_trial_writes_its_curve_while_it_trains(tmp_path, monkeypatch):
 WORKER = """
 import pickle, sys
 from hpsearch.execution import runner
-result = runner.execute(pickle.load(open(sys.argv[1], "rb")))
-print(result.state, sorted(result.curve_steps), "optuna" in sys.modules)
+from hpsearch.execution.curve_relay import CurveRelay
+task = pickle.load(open(sys.argv[1], "rb"))
+result = runner.execute(task)
+import os
+print(result.state, sorted(result.curve_steps), "optuna" in sys.modules,
+      os.path.exists(task.curve_file))
 """
 
 
-def test_a_short_trial_leaves_its_curve_to_the_driver_and_never_imports_optuna(tmp_path):
+def test_a_short_trial_leaves_its_curve_to_its_result_and_never_imports_optuna(tmp_path):
     study = _study(tmp_path)
     task = _running_task(study, epochs=2)
     path = tmp_path / "task.pkl"
     path.write_bytes(pickle.dumps(task))
     done = subprocess.run([sys.executable, "-c", WORKER, str(path)], capture_output=True,
                           text=True, timeout=120, check=True)
-    assert done.stdout.split("\n")[0] == "COMPLETE [1, 2] False"
+    assert done.stdout.split("\n")[0] == "COMPLETE [1, 2] False False"  # no file either
     assert study.trials()[0].intermediate_values == {}
 
 
@@ -139,6 +176,7 @@ def test_curves_off_writes_none_and_a_bad_interval_is_named(tmp_path, monkeypatc
     assert result.ok and result.curve_steps == {}
     records.finish(study.handle.storage, task.trial_id, result)
     assert study.trials()[0].intermediate_values == {}
+    assert CurveRelay(study.handle.storage, {}).thread is None  # no relay either
     monkeypatch.setenv("HPSEARCH_CURVE_INTERVAL", "soon")
     result = runner.execute(_running_task(study, epochs=1))
     assert result.state == "FAIL"
@@ -174,3 +212,49 @@ def test_a_batch_that_meets_a_written_step_falls_back_to_optunas_update(tmp_path
         curves.write_steps(handle.storage, trial_id, {2: 0.3, 3: 0.2})  # step 2 again
         assert "fell back" in caplog.text
     assert handle.trial(trial_id).intermediate_values == {1: 0.5, 2: 0.3, 3: 0.2}
+
+
+LIVE_SPEC = """
+[study]
+name = "live"
+dataset = "digits"
+strategy = "random"
+trials = 6
+jobs = 2
+storage = "sqlite:///live.db"
+epochs = 30
+patience = 30
+
+[fixed]
+batch_size = 16
+
+[space.lr]
+type = "log_float"
+low = 1e-3
+high = 1e-2
+"""
+
+
+def test_a_run_shows_its_running_trials_curves_while_they_train(tmp_path):
+    (tmp_path / "live.toml").write_text(LIVE_SPEC)
+    env = {**os.environ, "HPSEARCH_CURVE_INTERVAL": "0.05"}  # its workers inherit it
+    run = subprocess.Popen([*hpsearch_command(), "run", "live.toml", "--no-progress"],
+                           cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    seen = {}  # trial number -> the steps it showed while RUNNING
+    while run.poll() is None:
+        if (tmp_path / "live.db").exists():
+            with contextlib.suppress(KeyError, ValueError, optuna.exceptions.StorageInternalError):
+                for trial in optuna.load_study(study_name="live",
+                                               storage=f"sqlite:///{tmp_path}/live.db").trials:
+                    if trial.state == TrialState.RUNNING and trial.intermediate_values:
+                        seen[trial.number] = sorted(trial.intermediate_values)
+        time.sleep(0.05)
+    _, err = run.communicate()
+    assert run.returncode == 0, err
+    assert seen, "no running trial showed its curve"
+    done = optuna.load_study(study_name="live", storage=f"sqlite:///{tmp_path}/live.db")
+    for number, steps in seen.items():
+        final = sorted(done.trials[number].intermediate_values)
+        assert steps == final[:len(steps)]
+    assert not list(tmp_path.glob("live.db.artifacts/*/curves/*"))  # relayed files removed
