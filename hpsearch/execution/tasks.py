@@ -7,6 +7,8 @@ save its paused training and whence to resume it.
 
 from __future__ import annotations
 
+import contextlib
+
 from hpsearch.execution.worker import TrialTask, WorkerSetup
 from hpsearch.objective import TrialFiles
 from hpsearch.pruners import PruningSpec
@@ -45,8 +47,11 @@ def make_task(handle: StudyStorage, config: StudyConfig, trial_id: int, slot: in
         data_dir=str(handle.data_dir()) if objective.data_fingerprint is not None else None,
         model_path=str(handle.model_path(slot, trial_id)) if keeps_model else None,
         **checkpoint_files(handle, slot, fidelity))
+    curve_file = handle.curve_path(trial_id)
+    with contextlib.suppress(OSError):  # e.g. read-only: the curve then comes with the result
+        curve_file.parent.mkdir(parents=True, exist_ok=True)
     return TrialTask(trial_id, slot, params, seed, objective, blas_threads, pruning, files,
-                     fidelity=fidelity, curve_file=str(handle.curve_path(trial_id)))
+                     fidelity=fidelity, curve_file=str(curve_file))
 
 
 def checkpoint_files(handle: StudyStorage, slot: int, fidelity: Fidelity | None) -> dict:

@@ -93,8 +93,8 @@ def _insert(engine, trial_id: int, steps: dict[int, float]) -> None:
 
 
 def append_steps(path: str, steps: dict[int, float]) -> None:
-    """Append ``steps`` to a curve file (made with its folder), one ``epoch value`` line each."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    """Append ``steps`` to a curve file, one ``epoch value`` line each. The driver makes
+    its folder: a worker writing on after its study was deleted makes none again."""
     with open(path, "a", encoding="ascii") as out:
         out.write("".join(f"{int(step)} {float(value)!r}\n" for step, value in steps.items()))
 

@@ -22,6 +22,7 @@ from hpsearch.execution import runner
 from hpsearch.execution.curve_relay import CurveRelay
 from hpsearch.objective import ObjectiveConfig
 from hpsearch.storages import curves, records
+from hpsearch.storages.database import open_storage
 
 SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[16], [32]])}
 
@@ -88,6 +89,7 @@ def test_the_relay_writes_a_running_trials_curve_and_the_result_brings_the_rest(
     task = _running_task(study, epochs=3)
     handle = study.handle
     curves.append_steps(task.curve_file, {1: 0.9, 2: 0.7})  # as a worker leaves them
+    assert curves.read_steps(task.curve_file) == {1: 0.9, 2: 0.7}
     relay = CurveRelay(handle.storage, {0: task}, interval=0.05)
     try:
         deadline = time.monotonic() + 30
@@ -242,11 +244,13 @@ def test_a_run_shows_its_running_trials_curves_while_they_train(tmp_path):
                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     seen = {}  # trial number -> the steps it showed while RUNNING
+    url = f"sqlite:///{tmp_path}/live.db"
     while run.poll() is None:
         if (tmp_path / "live.db").exists():
+            # open_storage, as the run does: it waits while the run makes the tables.
             with contextlib.suppress(KeyError, ValueError, optuna.exceptions.StorageInternalError):
                 for trial in optuna.load_study(study_name="live",
-                                               storage=f"sqlite:///{tmp_path}/live.db").trials:
+                                               storage=open_storage(url)).trials:
                     if trial.state == TrialState.RUNNING and trial.intermediate_values:
                         seen[trial.number] = sorted(trial.intermediate_values)
         time.sleep(0.05)
