@@ -2,9 +2,10 @@
 
 ``python -m studies.benchmarks.curves`` runs the quick start's 40-trial digits
 search (TPE, 2 jobs, its space, epochs and patience) on a fresh SQLite storage,
-alternately with curves (the default: every trial's monitored metric per epoch
+in pairs with curves (the default: every trial's monitored metric per epoch
 written as Optuna intermediate values, relayed live once a trial runs past a second) and
-without them (``HPSEARCH_CURVE_INTERVAL=off``), each run in a fresh process. It
+without them (``HPSEARCH_CURVE_INTERVAL=off``), each pair in the other order than
+the one before, each run in a fresh process. It
 reports the median search time of ``--repeats`` runs of each (default 5), their
 ratio, the median ratio of the alternated pairs, the driver's CPU seconds, and
 what the curves wrote (steps, and the trials that wrote live). The
@@ -82,12 +83,14 @@ def _run(curves: bool, trials: int) -> dict:
 
 
 def measure(trials: int, repeats: int) -> dict:
-    """``repeats`` alternating pairs of runs (without, then with curves)."""
+    """``repeats`` pairs of runs, each pair in the other order than the one before
+    (without then with, with then without, ...): a load that grows or falls during the
+    benchmark favours neither side."""
     runs: dict[str, list[dict]] = {"without": [], "with": []}
     load = os.getloadavg()[0]
-    for _ in range(repeats):
-        runs["without"].append(_run(False, trials))
-        runs["with"].append(_run(True, trials))
+    for repeat in range(repeats):
+        for curves_on in ((False, True) if repeat % 2 == 0 else (True, False)):
+            runs["with" if curves_on else "without"].append(_run(curves_on, trials))
     median = {k: statistics.median(r["search_s"] for r in v) for k, v in runs.items()}
     cpu = {k: statistics.median(r["driver_cpu_s"] for r in v) for k, v in runs.items()}
     pairs = [w["search_s"] / o["search_s"] for w, o in zip(runs["with"], runs["without"],
@@ -105,7 +108,8 @@ def report(numbers: dict) -> str:
     lines = [
         "# What live learning curves cost a search", "",
         f"The quick start's {numbers['trials']}-trial digits search (TPE, 2 jobs), median of "
-        f"{numbers['repeats']} run(s) of each, alternated, each in a fresh process; "
+        f"{numbers['repeats']} run(s) of each, in pairs whose order alternates, each in a "
+        "fresh process; "
         f"{numbers['date']}, {numbers['cpus']} CPUs, load average "
         f"{numbers['load_start']:.2f} at the start and {numbers['load_end']:.2f} at the end "
         "(other jobs shared the machine).", "",
