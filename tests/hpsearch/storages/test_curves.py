@@ -221,11 +221,11 @@ LIVE_SPEC = """
 name = "live"
 dataset = "digits"
 strategy = "random"
-trials = 6
+trials = 4
 jobs = 2
 storage = "sqlite:///live.db"
-epochs = 30
-patience = 30
+epochs = 20
+patience = 20
 
 [fixed]
 batch_size = 16
