@@ -117,6 +117,8 @@ class RunLoop:
         self._warm_pool()
         self.recover_stale(starting=True)
         remove_partial_files(self.handle)  # left by workers an earlier run lost mid-save
+        with self.handle.lock():  # the budget a study's view counts finished trials against
+            self.storage.set_study_system_attr(self.handle.study_id, records.BUDGET, self.n_trials)
         self.strategy = self.config.build_strategy()
         if self.strategy.multi_fidelity:
             self._release_checkpoints()
