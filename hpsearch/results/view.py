@@ -11,6 +11,7 @@ cannot be read is said in the view, not raised from it.
 
 from __future__ import annotations
 
+import contextlib
 import html
 
 import pandas as pd
@@ -61,12 +62,16 @@ def text(handle: StudyStorage, config: StudyConfig) -> str:
     try:
         trials = budget(handle)
     except Exception as exc:  # a repr must not raise: say what could not be read
-        trials = f"trials unreadable: {_one_line(exc)}"
+        trials = f"trials unreadable: {_unreadable(handle, exc)}"
     return (f"<Study {handle.name!r} in {shown_url(handle.url)}: {config.objective.dataset} "
             f"{config.objective.task}, {_objective(config)}, {config.strategy}, {trials}>")
 
 
-def _one_line(exc: BaseException) -> str:
+def _unreadable(handle: StudyStorage, exc: BaseException) -> str:
+    """Why the trials could not be read, on one line."""
+    with contextlib.suppress(Exception):
+        if not handle.exists():
+            return "the study is no longer in its storage (deleted)"
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
@@ -116,6 +121,6 @@ def study_html(handle: StudyStorage, config: StudyConfig) -> str:
     try:
         found, tables = _found(handle, config)
     except Exception as exc:  # a display must not raise: say what could not be read
-        found, tables = [_row("trials", f"unreadable: {_one_line(exc)}")], ""
+        found, tables = [_row("trials", f"unreadable: {_unreadable(handle, exc)}")], ""
     return (f"<div class='hpsearch-study'><p><b>Study {html.escape(repr(handle.name))}</b></p>"
             f"<table>{''.join(rows + found)}</table>{tables}</div>")
