@@ -78,6 +78,20 @@ def test_a_returned_figure_shows_once_before_and_after_pyplot_is_in_use(tmp_path
     assert _types(before).count("image/png") == 1 and _types(after).count("image/png") == 1
 
 
+def test_the_lr_finder_and_gradient_monitor_plots_are_figures_a_notebook_shows():
+    import hpsearch
+    import netcore
+    from netcore.figures import NotebookFigure
+
+    data = netcore.load_dataset("digits")
+    result = hpsearch.lr_range_test({"sizes": [64, 16, 10], "seed": 0}, data, num_iter=20)
+    monitor = netcore.GradientNormMonitor()
+    netcore.fit(netcore.MLP([64, 16, 10], seed=0), data.X_train[:200], data.y_train[:200],
+                epochs=1, callbacks=[monitor], seed=0)
+    # The class whose display the kernel test above proves (its PNG: test_plots).
+    assert isinstance(result.plot(), NotebookFigure) and isinstance(monitor.plot(), NotebookFigure)
+
+
 def test_no_library_module_uses_pyplot_or_picks_a_backend():
     """pyplot's figures would show twice in a notebook, and ``matplotlib.use`` switched a
     notebook's own plots off: plots build ``netcore.figures`` figures instead."""
