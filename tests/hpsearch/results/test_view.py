@@ -133,3 +133,13 @@ def test_a_postgresql_password_is_masked(postgres_url, tmp_path, monkeypatch):
     shown = Page(study._repr_html_()).summary()["storage"]
     assert "s3cret-pw" not in study._repr_html_() and "s3cret-pw" not in repr(study)
     assert shown == url.replace("s3cret-pw", "***")
+
+
+def test_the_budget_counts_the_finished_trials_against_the_latest_runs_n_trials(tmp_path):
+    study = _create("short", f"sqlite:///{tmp_path / 's.db'}")
+    study.run(n_trials=50, timeout=0.5, progress=False)  # the deadline stops it short
+    finished = study.finished_trials()
+    assert finished < 50
+    expected = f"{finished} of 50 finished (n_trials of the latest run)"
+    assert Page(study._repr_html_()).summary()["trials"] == expected
+    assert repr(study).endswith(f", {expected}>")
