@@ -117,8 +117,6 @@ class RunLoop:
         self._warm_pool()
         self.recover_stale(starting=True)
         remove_partial_files(self.handle)  # left by workers an earlier run lost mid-save
-        with self.handle.lock():  # the budget a study's view counts finished trials against
-            self.storage.set_study_system_attr(self.handle.study_id, records.BUDGET, self.n_trials)
         self.strategy = self.config.build_strategy()
         if self.strategy.multi_fidelity:
             self._release_checkpoints()
@@ -269,6 +267,8 @@ class RunLoop:
             attrs = self.storage.get_study_system_attrs(study_id)
             queue = list(attrs.get(records.REQUEUE, []))
             next_slot = attrs.get(records.NEXT_SLOT, 0)
+            if attrs.get(records.BUDGET) != self.n_trials:  # what the study's view counts against
+                self.storage.set_study_system_attr(study_id, records.BUDGET, self.n_trials)
             take, keep = requeue.split(queue, self._trials(), n, self.in_flight) \
                 if queue else ([], [])
             tasks = [self._requeued(item) for item in take]
