@@ -12,10 +12,10 @@ random strategy. Its sustained throughput is counted from the trials' recorded
 completion times, from the end of the first round (the workers' start-up) to the
 last trial, and compared with the ideal, workers / trial seconds.
 
-One Dask cluster and one Ray instance are started
-for the largest worker count and serve every run of their backend, after a
-warm-up run has started every worker; their memory (the PSS of this process's
-descendants) is measured then. PostgreSQL is a throwaway server
+A Dask cluster or a Ray instance is started for each worker count and serves
+the three storages' runs, after a warm-up run has started every worker; its
+memory (the PSS of this process's descendants) is measured then. A run stops
+starting trials after 15 × rounds × trial seconds (at least 60 s). PostgreSQL is a throwaway server
 (``tests/hpsearch/helpers/pgserver.py``) unless ``--postgres URL`` names one.
 The report goes to ``results/scaling.md``, ``scaling.json`` and ``scaling.png``
 (``--out`` chooses the folder). ``--quick`` runs two threads on SQLite and the
@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,7 +113,7 @@ def run_one(backend: str, options: dict | None, url: str, name: str, workers: in
     busy, tree, driver = machine.busy_seconds(), tree_cpu_seconds(), time.process_time()
     start = time.perf_counter()
     study.run(n_trials=n_trials, n_jobs=workers, backend=backend, backend_options=options,
-              progress=False, timeout=max(120.0, 20 * rounds * trial_seconds))
+              progress=False, timeout=max(60.0, 15 * rounds * trial_seconds))
     wall = time.perf_counter() - start
     driver, tree = time.process_time() - driver, tree_cpu_seconds() - tree
     busy = None if busy is None else machine.busy_seconds() - busy
@@ -193,20 +194,19 @@ def storage_urls(storages: tuple[str, ...], folder: Path, postgres: str | None) 
         yield {s: urls[s] for s in storages}
 
 
-def run_backend(backend: str, urls: dict, args, folder: Path) -> tuple[list[dict], dict]:
-    """Every storage and worker count on one backend; its rows and its memory."""
-    rows, top = [], max(args.workers)
-    with backend_session(backend, top, folder) as options:
+def run_backend(backend: str, workers: int, urls: dict, args, folder: Path) -> tuple[list, dict]:
+    """Every storage on one backend with ``workers`` workers; its rows and its memory."""
+    rows = []
+    with backend_session(backend, workers, folder) as options:
         # Starts every worker (imports, first trial) before anything is timed.
-        run_one(backend, options, urls[args.storages[0]](f"warm-{backend}"), f"warm-{backend}",
-                top, args, 1)
-        memory = {"backend": backend, "workers": top, **tree_memory_mib()}
+        warm = f"warm-{backend}-{workers}"
+        run_one(backend, options, urls[args.storages[0]](warm), warm, workers, args, 1)
+        memory = {"backend": backend, "workers": workers, **tree_memory_mib()}
         for storage in args.storages:
-            for workers in args.workers:
-                run = f"{backend}-{storage}-{workers}"
-                rows.append(run_one(backend, options, urls[storage](run), run, workers,
-                                    args, args.rounds))
-                print(_progress(rows[-1]), flush=True)
+            run = f"{backend}-{storage}-{workers}"
+            rows.append(run_one(backend, options, urls[storage](run), run, workers, args,
+                                args.rounds))
+            print(_progress(rows[-1]), flush=True)
     return rows, memory
 
 
@@ -250,28 +250,38 @@ def _names(text: str, allowed: tuple[str, ...], flag: str) -> list[str]:
     return names
 
 
+def _stop(signum, frame):
+    raise SystemExit(f"stopped by signal {signum}")  # so that clusters and servers are stopped
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop)
     os.environ[SLEEP_ENV] = str(args.trial_seconds)  # inherited by every worker process
     started, rows, memory = time.perf_counter(), [], []
     with tempfile.TemporaryDirectory(prefix="hpsearch-scaling-") as tmp:
         os.environ["HPSEARCH_ARTIFACTS"] = str(Path(tmp) / "artifacts")  # server storages
         with storage_urls(args.storages, Path(tmp), args.postgres) as urls:
             for backend in args.backends:
-                backend_rows, backend_memory = run_backend(backend, urls, args, Path(tmp))
-                rows += backend_rows
-                memory.append(backend_memory)
-    results = {"config": {"backends": list(args.backends), "storages": list(args.storages),
-                          "workers": args.workers, "trial_seconds": args.trial_seconds,
-                          "rounds": args.rounds, "quick": args.quick,
-                          "keep_models": args.keep_models,
-                          "dask": {"nthreads": 1, "memory_limit": DASK_MEMORY_LIMIT},
-                          "ray": {"object_store_memory": RAY_OBJECT_STORE}},
-               "rows": rows, "memory": memory,
-               "machine": {"cpus": os.cpu_count(), "when": datetime.now(UTC).isoformat(
-                   timespec="seconds"), "total_s": time.perf_counter() - started}}
-    write_report(results, args.out)
+                for workers in args.workers:
+                    more_rows, more_memory = run_backend(backend, workers, urls, args, Path(tmp))
+                    rows += more_rows
+                    memory.append(more_memory)
+                    # Written as it goes: a run stopped early keeps what it measured.
+                    write_report(_results(args, rows, memory, started), args.out)
     return 0
+
+
+def _results(args, rows: list[dict], memory: list[dict], started: float) -> dict:
+    return {"config": {"backends": list(args.backends), "storages": list(args.storages),
+                       "workers": args.workers, "trial_seconds": args.trial_seconds,
+                       "rounds": args.rounds, "quick": args.quick,
+                       "keep_models": args.keep_models,
+                       "dask": {"nthreads": 1, "memory_limit": DASK_MEMORY_LIMIT},
+                       "ray": {"object_store_memory": RAY_OBJECT_STORE}},
+            "rows": rows, "memory": memory,
+            "machine": {"cpus": os.cpu_count(), "when": datetime.now(UTC).isoformat(
+                timespec="seconds"), "total_s": time.perf_counter() - started}}
 
 
 if __name__ == "__main__":
