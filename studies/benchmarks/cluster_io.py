@@ -140,7 +140,7 @@ def folder_bytes(folder: Path) -> dict:
 def measure(case: str, n_trials: int, tmp: Path) -> dict:
     """Run ``case`` under strace; its counts per trial and the folder it leaves."""
     storage, trace = tmp / f"{case}.db", tmp / f"{case}.strace"
-    command = ["strace", "-f", "-qq", "-y", "-s", "512", "-o", str(trace), "-e",
+    command = ["strace", "-f", "--seccomp-bpf", "-qq", "-y", "-s", "512", "-o", str(trace), "-e",
                f"trace={SYSCALLS}", sys.executable, "-m", "studies.benchmarks.cluster_io",
                "--child", case, "--storage", f"sqlite:///{storage}", "--trials", str(n_trials)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800,
