@@ -18,7 +18,9 @@ memory (the PSS of this process's descendants) is measured then. A run stops
 starting trials after 15 × rounds × trial seconds (at least 60 s). PostgreSQL is a throwaway server
 (``tests/hpsearch/helpers/pgserver.py``) unless ``--postgres URL`` names one.
 The report goes to ``results/scaling.md``, ``scaling.json`` and ``scaling.png``
-(``--out`` chooses the folder). ``--quick`` runs two threads on SQLite and the
+(``--out`` chooses the folder). It took 12 minutes on the shared 2-core machine
+without Dask's 64 workers, which did not finish starting there in 20 (leave
+them out with ``--workers 8,32``). ``--quick`` runs two threads on SQLite and the
 journal with 0.05-s trials (for tests: the report's shape, never its numbers).
 """
 
@@ -224,7 +226,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--storages", default=",".join(STORAGES))
     parser.add_argument("--workers", default="8,32,64")
     parser.add_argument("--trial-seconds", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=5, help="trials per worker (at least 3)")
+    parser.add_argument("--rounds", type=int, default=4, help="trials per worker (at least 3)")
     parser.add_argument("--keep-models", type=int, default=5,
                         help="the studies' keep_models (5, the default; 0 saves no model)")
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (default: throwaway)")
@@ -268,12 +270,15 @@ def main(argv: list[str] | None = None) -> int:
                     rows += more_rows
                     memory.append(more_memory)
                     # Written as it goes: a run stopped early keeps what it measured.
-                    write_report(_results(args, rows, memory, started), args.out)
+                    write_report(_results(args, rows, memory, started, argv), args.out)
     return 0
 
 
-def _results(args, rows: list[dict], memory: list[dict], started: float) -> dict:
-    return {"config": {"backends": list(args.backends), "storages": list(args.storages),
+def _results(args, rows: list[dict], memory: list[dict], started: float,
+             argv: list[str] | None) -> dict:
+    flags = " ".join(sys.argv[1:] if argv is None else argv)
+    return {"command": f"python -m studies.benchmarks.scaling {flags}".strip(),
+            "config": {"backends": list(args.backends), "storages": list(args.storages),
                        "workers": args.workers, "trial_seconds": args.trial_seconds,
                        "rounds": args.rounds, "quick": args.quick,
                        "keep_models": args.keep_models,

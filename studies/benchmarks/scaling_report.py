@@ -84,11 +84,12 @@ def render(results: dict) -> str:
              "backend the trials run in the driver's process and their CPU counts as the "
              "driver's.", ""]
     lines += _table(COLUMNS, [_cells(r) for r in rows])
-    lines += ["", "## Where it saturates", "", *saturation(rows), *target_lines(rows), "",
+    lines += ["", "## Where it saturates", "", *saturation(rows), *target_lines(rows),
+              *results.get("notes", []), "",
               "## Worker memory", ""]
     lines += [f"- {m['backend']}: {m['processes']} processes below the driver for "
               f"{m['workers']} workers, {m['pss_mib']:.0f} MiB PSS in all."
-              for m in results["memory"]]
+              for m in results["memory"] if m["processes"]]
     dask = config["dask"]
     lines += ["", f"Dask: `dask scheduler` and `dask worker --nworkers <workers> --nthreads "
               f"{dask['nthreads']} --memory-limit {dask['memory_limit']}` (a nanny per worker), "
@@ -97,7 +98,7 @@ def render(results: dict) -> str:
               f"{config['ray']['object_store_memory'] // 2**20} MiB)`.", "",
               f"Measured {results['machine']['when']} on {results['machine']['cpus']} CPUs in "
               f"{results['machine']['total_s'] / 60:.1f} min. Re-run: "
-              "`python -m studies.benchmarks.scaling`.", ""]
+              f"`{results.get('command', 'python -m studies.benchmarks.scaling')}`.", ""]
     return "\n".join(lines)
 
 

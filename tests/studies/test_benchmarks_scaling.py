@@ -47,7 +47,7 @@ def test_unknown_backend_is_refused_with_the_allowed_ones():
 
 
 STRACE = """\
-100 openat(AT_FDCWD, "/s.db.artifacts/st-1/data/X.npy", O_RDONLY|O_CLOEXEC) = 5</s.db.artifacts/st-1/data/X.npy>
+100 openat(AT_FDCWD, "/s.db.artifacts/st-1/data/X.npy", O_RDONLY) = 5</s.db.artifacts/st-1/data/X.npy>
 100 mmap(NULL, 4096, PROT_READ, MAP_SHARED, 5</s.db.artifacts/st-1/data/X.npy>, 0) = 0x7f00
 100 clone3({flags=CLONE_VM|CLONE_FS|CLONE_THREAD|CLONE_SYSVSEM, ...}, 88) = 101
 100 clone(child_stack=NULL, flags=CLONE_CHILD_SETTID|SIGCHLD) = 200
