@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _OPTIMIZER_OPTIONS = ("momentum", "beta1", "beta2", "rho", "eps")
+# The options a resumed run may set anew (``fit(resume=state, lr=...)``): they change how
+# the next steps are taken, not the net's shape nor the optimizer state's meaning.
+RESUME_CHANGEABLE = ("lr", "batch_size", "l2", "l1", "clip_norm", "clip_value", "max_norm",
+                     "momentum", "beta1", "beta2", "rho", "eps")
+# The net's settings a resumed run may change: its dropout rates (see ``_check_same_net``).
+RESUME_CHANGEABLE_NET = ("dropout", "input_dropout")
 _SCHEDULE_OPTIONS = ("step_size", "gamma", "decay_rate", "min_lr", "max_lr", "pct_start",
                      "div_factor", "final_div_factor", "warmup_steps", "schedule_steps")
 
@@ -366,21 +372,45 @@ def config_key(config: TrainConfig) -> dict:
 
 
 def _check_resumable(state: TrainingState, model: MLP, config: TrainConfig, n_samples: int) -> None:
-    """Raise ValueError when ``state`` was not paused from this net, configuration and data."""
-    ours = {k: v for k, v in plain(model.get_config()).items() if k != "seed"}
-    theirs = {k: v for k, v in plain(state.model_config).items() if k != "seed"}
+    """Raise ValueError when ``state`` was not paused from this net, configuration and data.
+
+    The options in ``RESUME_CHANGEABLE`` and the net's dropout rates may differ: the
+    resumed run continues with the new values (the optimizer state carries on)."""
+    _check_same_net(state, model)
+    key = {k: v for k, v in config_key(config).items() if k not in RESUME_CHANGEABLE}
+    theirs = {k: v for k, v in state.config_key.items() if k not in RESUME_CHANGEABLE}
+    if key != theirs:
+        diff, was, now = _differences(theirs, key)
+        raise ValueError(f"resume: the training options {diff} differ from the paused run's "
+                         f"({was} in the state, {now} here); only {list(RESUME_CHANGEABLE)} "
+                         "may change at resume")
+    if n_samples != state.n_samples:
+        raise ValueError(f"resume: the paused run trained on {state.n_samples} samples, "
+                         f"this one on {n_samples}")
+
+
+def _check_same_net(state: TrainingState, model: MLP) -> None:
+    """The net must be the state's; its dropout rates may change, but not from or to 0:
+    a rate of 0 has no dropout layer, and the layers (and their buffers) must stay."""
+    skip = ("seed", *RESUME_CHANGEABLE_NET)
+    ours = {k: v for k, v in plain(model.get_config()).items() if k not in skip}
+    theirs = {k: v for k, v in plain(state.model_config).items() if k not in skip}
     if ours != theirs:
         diff, was, now = _differences(theirs, ours)
         raise ValueError(f"resume: the state was saved from a different net ({diff} differ: "
                          f"{was} in the state, {now} here)")
-    key = config_key(config)
-    if key != state.config_key:
-        diff, was, now = _differences(state.config_key, key)
-        raise ValueError(f"resume: the training options {diff} differ from the paused run's "
-                         f"({was} in the state, {now} here)")
-    if n_samples != state.n_samples:
-        raise ValueError(f"resume: the paused run trained on {state.n_samples} samples, "
-                         f"this one on {n_samples}")
+    saved = _dropout_layers(state.model_config)
+    if saved != _dropout_layers(model.get_config()):
+        raise ValueError("resume: dropout may change at resume only between non-zero rates "
+                         "(a rate of 0 has no dropout layer): the state has dropout="
+                         f"{state.model_config.get('dropout')}, input_dropout="
+                         f"{state.model_config.get('input_dropout')}; this net {model.dropout}, "
+                         f"{model.input_dropout}")
+
+
+def _dropout_layers(model_config: dict) -> list[bool]:
+    rates = [model_config.get("input_dropout", 0.0), *model_config.get("dropout", [])]
+    return [bool(rate) for rate in rates]
 
 
 def _differences(saved: dict, current: dict) -> tuple[list[str], dict, dict]:
@@ -436,6 +466,16 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, *, pause_after: int | None = N
     an uninterrupted run's. A run that stops early or diverges before ``k`` ends
     as usual, without a state. A mismatched net, option or data size raises
     ValueError.
+
+    Changing hyperparameters at resume (population-based training): ``lr``,
+    ``batch_size``, ``l2``, ``l1``, ``clip_norm``, ``clip_value``, ``max_norm``
+    and the optimizer's ``momentum``/``beta1``/``beta2``/``rho``/``eps``
+    (``RESUME_CHANGEABLE``) may differ from the paused run's: the resumed run
+    takes its steps with the new values, its optimizer state (velocity, moments,
+    step count), generators and History carry on. Dropout is a property of the
+    net: resume with a net built with other dropout rates (non-zero ones stay
+    non-zero: a rate of 0 has no dropout layer). The sizes, activations,
+    optimizer kind, schedule, epochs, seed and early stopping cannot change.
 
     Example:
         >>> hist = fit(model, X, y, X_val, y_val, optimizer="sgd", lr=0.1, epochs=5)
