@@ -28,6 +28,7 @@ from netcore.optim import (
     Optimizer,
     get_optimizer,
 )
+from netcore.resume import check_resumable
 from netcore.schedules import Schedule, get_schedule
 from netcore.step import TrainStep
 from netcore.validation import (
@@ -43,12 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _OPTIMIZER_OPTIONS = ("momentum", "beta1", "beta2", "rho", "eps")
-# The options a resumed run may set anew (``fit(resume=state, lr=...)``): they change how
-# the next steps are taken, not the net's shape nor the optimizer state's meaning.
-RESUME_CHANGEABLE = ("lr", "batch_size", "l2", "l1", "clip_norm", "clip_value", "max_norm",
-                     "momentum", "beta1", "beta2", "rho", "eps")
-# The net's settings a resumed run may change: its dropout rates (see ``_check_same_net``).
-RESUME_CHANGEABLE_NET = ("dropout", "input_dropout")
 _SCHEDULE_OPTIONS = ("step_size", "gamma", "decay_rate", "min_lr", "max_lr", "pct_start",
                      "div_factor", "final_div_factor", "warmup_steps", "schedule_steps")
 
@@ -269,7 +264,7 @@ class _Trainer:
 
     def _restore(self, state: TrainingState) -> int:
         """Put the paused training back; returns the epochs it had done."""
-        _check_resumable(state, self.model, self.config, len(self.data.X))
+        check_resumable(state, self.model, config_key(self.config), len(self.data.X))
         np.copyto(self.model.params, state.params)
         self.model.set_buffers(state.buffers)
         self.train_step.optimizer.load_state_dict(state.optimizer_state)
@@ -371,54 +366,6 @@ def config_key(config: TrainConfig) -> dict:
     return plain(key)
 
 
-def _check_resumable(state: TrainingState, model: MLP, config: TrainConfig, n_samples: int) -> None:
-    """Raise ValueError when ``state`` was not paused from this net, configuration and data.
-
-    The options in ``RESUME_CHANGEABLE`` and the net's dropout rates may differ: the
-    resumed run continues with the new values (the optimizer state carries on)."""
-    _check_same_net(state, model)
-    key = {k: v for k, v in config_key(config).items() if k not in RESUME_CHANGEABLE}
-    theirs = {k: v for k, v in state.config_key.items() if k not in RESUME_CHANGEABLE}
-    if key != theirs:
-        diff, was, now = _differences(theirs, key)
-        raise ValueError(f"resume: the training options {diff} differ from the paused run's "
-                         f"({was} in the state, {now} here); only {list(RESUME_CHANGEABLE)} "
-                         "may change at resume")
-    if n_samples != state.n_samples:
-        raise ValueError(f"resume: the paused run trained on {state.n_samples} samples, "
-                         f"this one on {n_samples}")
-
-
-def _check_same_net(state: TrainingState, model: MLP) -> None:
-    """The net must be the state's; its dropout rates may change, but not from or to 0:
-    a rate of 0 has no dropout layer, and the layers (and their buffers) must stay."""
-    skip = ("seed", *RESUME_CHANGEABLE_NET)
-    ours = {k: v for k, v in plain(model.get_config()).items() if k not in skip}
-    theirs = {k: v for k, v in plain(state.model_config).items() if k not in skip}
-    if ours != theirs:
-        diff, was, now = _differences(theirs, ours)
-        raise ValueError(f"resume: the state was saved from a different net ({diff} differ: "
-                         f"{was} in the state, {now} here)")
-    saved = _dropout_layers(state.model_config)
-    if saved != _dropout_layers(model.get_config()):
-        raise ValueError("resume: dropout may change at resume only between non-zero rates "
-                         "(a rate of 0 has no dropout layer): the state has dropout="
-                         f"{state.model_config.get('dropout')}, input_dropout="
-                         f"{state.model_config.get('input_dropout')}; this net {model.dropout}, "
-                         f"{model.input_dropout}")
-
-
-def _dropout_layers(model_config: dict) -> list[bool]:
-    rates = [model_config.get("input_dropout", 0.0), *model_config.get("dropout", [])]
-    return [bool(rate) for rate in rates]
-
-
-def _differences(saved: dict, current: dict) -> tuple[list[str], dict, dict]:
-    """The keys whose values differ between two mappings, and those values in each."""
-    keys = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
-    return keys, {k: saved.get(k) for k in keys}, {k: current.get(k) for k in keys}
-
-
 def _check_pause(pause_after, resume: TrainingState | None, epochs: int) -> int | None:
     if resume is not None and not isinstance(resume, TrainingState):
         raise TypeError(f"resume must be a netcore.TrainingState or a path to one, got {resume!r}")
@@ -470,7 +417,7 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, *, pause_after: int | None = N
     Changing hyperparameters at resume (population-based training): ``lr``,
     ``batch_size``, ``l2``, ``l1``, ``clip_norm``, ``clip_value``, ``max_norm``
     and the optimizer's ``momentum``/``beta1``/``beta2``/``rho``/``eps``
-    (``RESUME_CHANGEABLE``) may differ from the paused run's: the resumed run
+    (``netcore.resume.RESUME_CHANGEABLE``) may differ from the paused run's: the resumed run
     takes its steps with the new values, its optimizer state (velocity, moments,
     step count), generators and History carry on. Dropout is a property of the
     net: resume with a net built with other dropout rates (non-zero ones stay
