@@ -208,9 +208,12 @@ def pending_jobs(trials) -> list[FrozenTrial]:
     """The multi-fidelity jobs claimed but not finished for good: running (in any
     driver) or re-queued. A job's trial is its claim of a (configuration, rung): it
     is created under the storage lock before the job trains and a re-queued re-run
-    keeps it, so a strategy told the finished jobs and held to these claims none twice."""
+    keeps it, so a strategy told the finished jobs and held to these claims none twice.
+    A re-queued job whose re-run has finished is no longer pending."""
+    trials = list(trials)
+    done = {slot_of(t) for t in trials if is_finished(t)}  # a re-queued job's re-run finished
     return [t for t in trials if not is_confirmation(t) and not is_finished(t)
-            and fidelity_of(t) is not None]
+            and fidelity_of(t) is not None and slot_of(t) not in done]
 
 
 def used_checkpoints(trials) -> set[int]:

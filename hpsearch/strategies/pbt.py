@@ -13,16 +13,16 @@ the epochs trained in all are at most ``population * epochs``.
 Whenever a member's job has finished, its next job is decided against the
 population's latest results, without waiting for a generation: the members
 are ranked by the study's metric at the last epoch of their latest job; a
-member in the bottom ``quantile`` *exploits* one of the top ``quantile``
-(drawn at random): its next job continues that member's latest checkpoint,
-from that member's epoch, with its parameters, whose ``mutable``
-hyperparameters it *explores*: each is resampled from its dimension with
-``resample_probability``, else multiplied by one of the ``perturb`` factors
-(a choice moves to a neighbouring value). Any other member continues its own
-checkpoint with its own parameters. A failed job (a diverged learning rate)
-ends its member's own line: its next job exploits a top member when one has a
-checkpoint; a member whose job stops early (``patience``) or reaches
-``epochs`` is done.
+member in the bottom ``quantile`` *exploits* one of the top ``quantile`` that
+has trained at least as many epochs (drawn at random): its next job continues
+that member's latest checkpoint, from that member's epoch, with its
+parameters, whose ``mutable`` hyperparameters it *explores*: each is resampled
+from its dimension with ``resample_probability``, else multiplied by one of
+the ``perturb`` factors (a choice moves to a neighbouring value). Any other
+member continues its own checkpoint with its own parameters. A failed job (a
+diverged learning rate) ends its member's own line: its next job exploits a
+top member when one has a checkpoint; a member whose job stops early
+(``patience``) or reaches ``epochs`` is done.
 
 Each job is recorded with its fidelity (member, last epoch, generation, the
 slot of the checkpoint it continues), created under the storage lock before it
@@ -173,12 +173,16 @@ class PBTStrategy(Strategy):
         return [member for _, member in sorted(scored)]
 
     def _donors(self, member: int) -> tuple[list[int], list[int]]:
-        """(the top members' checkpoints a member may copy, the bottom members)."""
+        """(the top members' checkpoints a member may copy, the bottom members). A member
+        copies none that is behind it in epochs: it would train epochs over again."""
         ranked = self._ranked()
         k = min(math.ceil(len(ranked) * self.quantile), len(ranked) // 2)
         members = self._members()
+        own = self._latest_finished(members[member])
+        reached = self.jobs[own].until if own is not None else 0
         top = [self._latest_finished(members[m]) for m in ranked[:k] if m != member]
-        return [s for s in top if self.jobs[s].state == PAUSED], ranked[len(ranked) - k:]
+        return ([s for s in top if self.jobs[s].state == PAUSED and self.jobs[s].until >= reached],
+                ranked[len(ranked) - k:])
 
     def _next_ready(self) -> int | None:
         """The ready member whose latest job ended at the earliest epoch (then slot)."""
