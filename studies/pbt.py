@@ -18,7 +18,7 @@ model and the epochs it trained. Part 2 trains one pbt study on the full
 and reports its test accuracy and wall time against the issue's target
 (98.7 % within 15 minutes on 2 cores). The plot is each winner's schedule.
 
-    python -m studies.pbt --jobs 2              # both parts (about 25 min on 2 idle cores)
+    python -m studies.pbt --jobs 2              # both parts (about 30 min on 2 idle cores)
     python -m studies.pbt --jobs 2 --part subset
     python -m studies.pbt --quick --out DIR     # a smoke test on tiny subsets
 """
@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             per_seed, means, verdict = subset_tables(runs)
             blocks += [_setup(cfg), verdict, "## Mean ± std over seeds\n\n" + means,
                        "## Per seed\n\n" + per_seed]
+            _report(args, runs, blocks, start)  # kept should the long part be stopped
         if args.part in ("all", "full"):
             run, verdict = big_run(big, Path(tmp), args.jobs)
             run.seed = -1
@@ -216,13 +217,17 @@ def main(argv: list[str] | None = None) -> int:
             _progress(run, start)
             blocks += [_big_setup(big), verdict, "## The winner's schedule (full MNIST)\n\n"
                        + schedule_table(run)]
+            _report(args, runs, blocks, start)
+    return 0
+
+
+def _report(args, runs: list[Run], blocks: list[str], start: float) -> None:
     seconds = time.perf_counter() - start
     load = f"Load average when it ended: {', '.join(f'{x:.1f}' for x in os.getloadavg())} " \
            f"(the machine was shared with other work; the times are under that load)."
     common.write_report(args.out, NAME, "Population-based training vs random search and ASHA "
                         "on MNIST", [common.run_info(args, NAME, seconds), load, *blocks])
     plot(runs, args.out)
-    return 0
 
 
 def _progress(run: Run, start: float) -> None:
