@@ -24,7 +24,7 @@ from hpsearch.execution import tasks
 from hpsearch.execution.worker import TrialTask, WorkerSetup
 from hpsearch.models import store as models
 from hpsearch.objective import load_plugins, plugin_names
-from hpsearch.results import best, pbt
+from hpsearch.results import best, pbt, view
 from hpsearch.storages.database import normalize_url
 from hpsearch.storages.handle import StudyStorage, check_study_name, creation_lock, delete_study
 from hpsearch.strategies.tpe import quiet_optuna
@@ -33,7 +33,7 @@ from hpsearch.trial import Fidelity
 from netcore.validation import check_options
 
 
-class Study:
+class Study(view.StudyView):
     """A named, persistent hyperparameter search. Build with ``create`` or ``load``."""
 
     def __init__(self, name: str, storage: str, config: StudyConfig):

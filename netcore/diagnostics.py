@@ -218,11 +218,12 @@ class GradientNormMonitor(Callback):
         """
         if not self.records:
             raise ValueError("nothing recorded yet: pass the monitor to fit(callbacks=[...]) first")
-        from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 
+        from netcore.figures import new_figure
+
         wide = self.to_frame()
-        fig = Figure(figsize=(10, 4), layout="constrained")
+        fig = new_figure(figsize=(10, 4), layout="constrained")
         axes = fig.subplots(1, 2, sharex=True)
         n_layers = wide.columns.get_level_values("layer").max()
         for ax, quantity in zip(axes, ("weight_grad_norm", "bias_grad_norm"), strict=True):

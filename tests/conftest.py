@@ -12,6 +12,11 @@ import pytest
 
 from netcore.data import mnist_dir
 
+# scikit-learn's estimator checks include one that turns on array-API dispatch and checks
+# that numpy input gives the same results; SciPy allows it only when this is set before it
+# is imported (here, before any test module), else the check skips.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def private_array_cache(tmp_path_factory) -> Iterator[None]:

@@ -267,6 +267,8 @@ class RunLoop:
             attrs = self.storage.get_study_system_attrs(study_id)
             queue = list(attrs.get(records.REQUEUE, []))
             next_slot = attrs.get(records.NEXT_SLOT, 0)
+            if attrs.get(records.BUDGET) != self.n_trials:  # what the study's view counts against
+                self.storage.set_study_system_attr(study_id, records.BUDGET, self.n_trials)
             take, keep = requeue.split(queue, self._trials(), n, self.in_flight) \
                 if queue else ([], [])
             tasks = [self._requeued(item) for item in take]

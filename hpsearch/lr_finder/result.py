@@ -102,13 +102,14 @@ class LRRangeResult:
         """Loss against lr on a log axis with the suggestions marked; saved to ``path`` if given.
 
         Draws on ``ax`` if given, else on a new ``matplotlib.figure.Figure``
-        built without pyplot: nothing is shown, no global figure is left open,
-        any backend works. Returns the figure.
+        built without pyplot (``netcore.figures``): nothing is shown, no global
+        figure is left open, any backend works, and a notebook shows it once.
+        Returns the figure.
         """
         if ax is None:
-            from matplotlib.figure import Figure
+            from netcore.figures import new_figure
 
-            ax = Figure(figsize=(7, 4.2), layout="constrained").add_subplot()
+            ax = new_figure(figsize=(7, 4.2), layout="constrained").add_subplot()
         _plot(self, ax, title)
         if path is not None:
             ax.figure.savefig(path, dpi=120)

@@ -4,7 +4,6 @@ from scratch (its lineage read by ``hpsearch.results.lineage``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import netcore
 from hpsearch.objective.replay import replay_schedule
@@ -13,9 +12,7 @@ from hpsearch.results.lineage import lineages, root_seed, schedule
 from hpsearch.space.dimensions import Choice
 from hpsearch.storages.handle import StudyStorage
 from hpsearch.study_config import StudyConfig
-
-if TYPE_CHECKING:
-    import matplotlib.pyplot as plt
+from netcore.figures import NotebookFigure, new_figure
 
 
 @dataclass
@@ -45,19 +42,17 @@ def replay(handle: StudyStorage, config: StudyConfig, dataset, trial: int | None
     return Replay(model, history, segments)
 
 
-def plot_pbt(study, params: list[str] | None = None) -> plt.Figure:
+def plot_pbt(study, params: list[str] | None = None) -> NotebookFigure:
     """Each member's mutable hyperparameters (``params``, by default the strategy's) over
     epochs, one panel each: a line per member, a dashed jump where it copied another, the
     winner's schedule drawn thick."""
-    from hpsearch.results.plots import plt  # on use: matplotlib takes a while to import
-
     config = study.config
     names = params or study.config.build_strategy().mutable
     trials = study.trials()
     members = lineages(trials, config)
     winner = _winner(study, trials, config)
-    fig, axes = plt.subplots(len(names), 1, figsize=(7, 2.6 * len(names)), sharex=True,
-                             squeeze=False)
+    fig = new_figure(figsize=(7, 2.6 * len(names)))
+    axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], names, strict=True):
         for i, (_, segments) in enumerate(sorted(members.items())):
             _draw_member(ax, segments, name, f"C{i % 10}", config)

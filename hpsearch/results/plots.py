@@ -1,6 +1,8 @@
-"""Pictures of a study, as PNG files: history, importances, parallel
-coordinates, slices, the learning curves of the best trials and, for a study of
-several objectives, its Pareto front.
+"""Pictures of a study: history, importances, parallel coordinates, slices, the
+learning curves of the best trials and, for a study of several objectives, its
+Pareto front. Each ``plot_*`` function returns a figure built without pyplot
+(``netcore.figures``: shown once in a notebook, no display needed elsewhere);
+``write_plots`` saves them all as PNG files.
 
 In a multi-objective study the one-value plots show ``value``, the first
 objective (as the leaderboard ranks by it); the Pareto plot shows them all."""
@@ -13,15 +15,13 @@ import warnings
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from hpsearch.metrics import minimizes, sign
 from hpsearch.space.dimensions import Choice, Fixed, Float, Int, thaw
 from hpsearch.storages import records
+from netcore.figures import NotebookFigure, new_figure
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +31,11 @@ def _complete(study) -> pd.DataFrame:
     return frame[frame["state"] == "COMPLETE"] if not frame.empty else frame
 
 
-def plot_history(study) -> plt.Figure:
+def plot_history(study) -> NotebookFigure:
     """Objective value of every complete trial, and the best so far."""
     done = _complete(study).sort_values("trial")
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.scatter(done["trial"], done["value"], s=14, label="trial")
     best = done["value"].cummin() if minimizes(_direction(study)) \
         else done["value"].cummax()
@@ -75,7 +76,7 @@ def _first_objective(study):
     return lambda trial: better * trial.values[0]
 
 
-def plot_importances(study) -> plt.Figure:
+def plot_importances(study) -> NotebookFigure:
     """fANOVA parameter importances (Optuna's evaluator) of the parameters that varied.
 
     Parameters that never varied among complete trials are skipped, logged and
@@ -100,7 +101,8 @@ def plot_importances(study) -> plt.Figure:
                                 "achieve low `target` values")
         importances = optuna.importance.get_param_importances(
             optuna_study, params=varied, target=_first_objective(study))
-    fig, ax = plt.subplots(figsize=(6, 0.9 + 0.45 * max(1, len(importances))))
+    fig = new_figure(figsize=(6, 0.9 + 0.45 * max(1, len(importances))))
+    ax = fig.subplots()
     names = list(importances)[::-1]
     ax.barh(names, [importances[n] for n in names], color="C0")
     ax.set(xlabel="importance", title=f"{study.name}: parameter importances")
@@ -151,7 +153,7 @@ def _draw_axis(ax, x: int, ticks: list[tuple[float, str]]) -> None:
                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7})
 
 
-def plot_parallel(study) -> plt.Figure:
+def plot_parallel(study) -> NotebookFigure:
     """Parallel coordinates: one line per trial, coloured by its value (see the colour
     bar); each axis carries its real values, or its choices. The best trials are drawn
     last, on top."""
@@ -165,9 +167,10 @@ def plot_parallel(study) -> plt.Figure:
     axes = [_parallel_axis(done[name], dim) for name, dim in dims.items()]
     value = done["value"].to_numpy(float)
     axes.append(_parallel_axis(done["value"], None))
-    fig, ax = plt.subplots(figsize=(1.9 * max(2, len(axes)) + 1.2, 4.8))
+    fig = new_figure(figsize=(1.9 * max(2, len(axes)) + 1.2, 4.8))
+    ax = fig.subplots()
     norm = Normalize(np.nanmin(value), np.nanmax(value))
-    cmap = plt.get_cmap("viridis_r" if minimize else "viridis")
+    cmap = matplotlib.colormaps["viridis_r" if minimize else "viridis"]
     rows = np.array([positions for positions, _ in axes]).T
     for row, v in zip(rows, value, strict=True):
         ax.plot(range(len(axes)), row, color=cmap(norm(v)), alpha=0.7, lw=1.2, zorder=2)
@@ -205,14 +208,15 @@ def _slice(ax, done: pd.DataFrame, name: str, dim, best: pd.Series) -> None:
     ax.set(xlabel=name)
 
 
-def plot_slices(study) -> plt.Figure:
+def plot_slices(study) -> NotebookFigure:
     """The value against each searched parameter (log axes for log parameters), the
     best trial highlighted on top of the others."""
     done = _complete(study)
     dims = {n: d for n, d in study.config.space.dimensions.items() if not isinstance(d, Fixed)}
     cols = min(3, max(1, len(dims)))
     rows = math.ceil(max(1, len(dims)) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    fig = new_figure(figsize=(4 * cols, 3.2 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     best = _best_row(done, _direction(study))
     for ax, (name, dim) in zip(axes.flat, dims.items(), strict=False):
         _slice(ax, done, name, dim, best)
@@ -226,13 +230,14 @@ def plot_slices(study) -> plt.Figure:
     return fig
 
 
-def plot_learning_curves(study, top: int = 5) -> plt.Figure:
+def plot_learning_curves(study, top: int = 5) -> NotebookFigure:
     """Training and validation loss per epoch of the ``top`` best trials."""
     from hpsearch.results.report import leaderboard
 
     frame = study.results()
     board = leaderboard(frame, study.config.space, _direction(study), top)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
     curves = {records.slot_of(t): records.curves_of(t) for t in study.trials()}
     for i, slot in enumerate(board["trial"]):
         curve = curves.get(slot) or {}
@@ -270,7 +275,7 @@ def _spans_decades(column: pd.Series) -> bool:
     return bool(np.all(values > 0) and values.max() >= 20 * values.min())
 
 
-def plot_pareto(study) -> plt.Figure:
+def plot_pareto(study) -> NotebookFigure:
     """The Pareto front of a multi-objective study: every complete trial against two
     objectives, the Pareto-optimal ones highlighted and joined as a step line.
 
@@ -297,7 +302,8 @@ def plot_pareto(study) -> plt.Figure:
     pairs = list(combinations(objective.metrics, 2))
     cols = min(3, len(pairs))
     rows = math.ceil(len(pairs) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
+    fig = new_figure(figsize=(5 * cols, 4 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for ax, (x, y) in zip(axes.flat, pairs, strict=False):
         _pareto_panel(ax, done, x, y, directions, front)
     for ax in list(axes.flat)[len(pairs):]:
@@ -334,6 +340,5 @@ def write_plots(study, out_dir: str | Path) -> list[Path]:
             continue
         path = out / f"{name}.png"
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         written.append(path)
     return written

@@ -299,9 +299,9 @@ def call_with_retry(fn, *args, url: str, **kwargs):
             if deadline is None:
                 deadline = now + retry_limit()
                 log.warning("lost the connection to %s; retrying for up to %.0f s: %s",
-                            _safe_url(url), deadline - now, _reason(exc))
+                            shown_url(url), deadline - now, _reason(exc))
             if now >= deadline:
-                raise StorageUnreachableError(_safe_url(url), _reason(exc)) from exc
+                raise StorageUnreachableError(shown_url(url), _reason(exc)) from exc
             time.sleep(min(delay, deadline - now))
             delay = min(2 * delay, 8.0)
 
@@ -325,12 +325,14 @@ def retrying(storage, url: str):
     return _RetryingStorage(storage, url) if is_server_url(url) else storage
 
 
-def _safe_url(url: str) -> str:
-    """``url`` without its password, for messages."""
+def shown_url(url: str) -> str:
+    """``url`` with its password as ``***``, for messages and views; a URL without a
+    password is shown as it is (a file path is not percent-encoded)."""
     try:
         import sqlalchemy
 
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+        parsed = sqlalchemy.engine.make_url(url)
+        return url if parsed.password is None else parsed.render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
 

@@ -36,6 +36,8 @@ CONFIRMS, REPEAT = "hpsearch:confirms", "hpsearch:repeat"
 FIDELITY = "hpsearch:fidelity"
 # A study attribute: the name of the study's own folder of data, models and checkpoints.
 ARTIFACTS = "hpsearch:artifacts"
+# A study attribute: the n_trials of its latest run (what its view counts finished trials against).
+BUDGET = "hpsearch:n_trials"
 _STATES = {COMPLETE: TrialState.COMPLETE, PRUNED: TrialState.PRUNED, FAIL: TrialState.FAIL}
 
 

@@ -5,7 +5,10 @@ names; and edited trial records that are tolerated."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,24 +86,32 @@ def test_a_storage_that_cannot_be_written_is_one_line(tmp_path):
     assert blocker.read_text() == "a file, not a folder"
 
 
-def test_a_read_only_folder_is_one_line(tmp_path):
+def _read_only_folder(tmp_path: Path) -> tuple[Path, Callable[[], object]]:
+    """A folder this user cannot write to, and its undo: mode 0o555, or for root (whom modes do
+    not stop) a read-only tmpfs mounted there."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return folder, lambda: folder.chmod(0o755)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        reason = f"root, and no read-only mount here: {mounted.stderr.strip()}"
+        pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
+    return folder, lambda: subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_a_read_only_folder_is_one_line(tmp_path):
+    folder, undo = _read_only_folder(tmp_path)
     try:
-        probe = folder / "probe"
-        try:
-            probe.write_text("")
-        except PermissionError:
-            pass
-        else:
-            probe.unlink()
-            pytest.skip("this user (root) can write to a 0o555 folder")
+        with pytest.raises(OSError):
+            (folder / "probe").write_text("")
         result = run_hpsearch("run", _spec(tmp_path, storage=f"sqlite:///{folder / 'x.db'}"),
-                         "--no-progress", cwd=tmp_path)
+                              "--no-progress", cwd=tmp_path)
         _one_line_error(result)
     finally:
-        folder.chmod(0o755)
+        undo()
 
 
 def test_a_storage_on_a_read_only_filesystem_is_one_line(tmp_path):

@@ -65,3 +65,16 @@ def test_slices_draw_the_best_trial_last_and_in_view(study):
 def test_write_plots_writes_every_plot(study, tmp_path):
     paths = plots.write_plots(study, tmp_path)
     assert [p.stem for p in paths] == list(plots.PLOTS)
+
+
+def test_every_plot_is_a_figure_outside_pyplot_that_ipython_shows_as_a_png(study):
+    from IPython.core.formatters import DisplayFormatter
+    from matplotlib.figure import Figure
+
+    figures = {name: make(study) for name, make in plots.PLOTS.items()}
+    # Not in pyplot's registry: the inline backend does not show them again at a cell's end.
+    assert plt.get_fignums() == []
+    for name, fig in figures.items():
+        assert isinstance(fig, Figure), name
+        data, _ = DisplayFormatter().format(fig)
+        assert data["image/png"].startswith(b"\x89PNG\r\n\x1a\n"), name
