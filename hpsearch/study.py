@@ -24,7 +24,7 @@ from hpsearch.execution import tasks
 from hpsearch.execution.worker import TrialTask, WorkerSetup
 from hpsearch.models import store as models
 from hpsearch.objective import load_plugins, plugin_names
-from hpsearch.results import best, view
+from hpsearch.results import best, pbt, view
 from hpsearch.storages.database import normalize_url
 from hpsearch.storages.handle import StudyStorage, check_study_name, creation_lock, delete_study
 from hpsearch.strategies.tpe import quiet_optuna
@@ -235,6 +235,10 @@ class Study(view.StudyView):
         value). One row per trial, by slot: ``trial``, one column per objective (named by
         its metric) and the parameters; empty when no trial has completed."""
         return best.pareto_trials(self.handle, self.config)
+
+    def replay(self, trial: int | None = None) -> pbt.Replay:
+        """Retrain the best (or ``trial``'s) pbt schedule from scratch (``results.pbt.replay``)."""
+        return pbt.replay(self.handle, self.config, self.dataset, trial)
 
     @property
     def best_params(self) -> dict:

@@ -28,6 +28,7 @@ from netcore.optim import (
     Optimizer,
     get_optimizer,
 )
+from netcore.resume import check_resumable
 from netcore.schedules import Schedule, get_schedule
 from netcore.step import TrainStep
 from netcore.validation import (
@@ -263,7 +264,7 @@ class _Trainer:
 
     def _restore(self, state: TrainingState) -> int:
         """Put the paused training back; returns the epochs it had done."""
-        _check_resumable(state, self.model, self.config, len(self.data.X))
+        check_resumable(state, self.model, config_key(self.config), len(self.data.X))
         np.copyto(self.model.params, state.params)
         self.model.set_buffers(state.buffers)
         self.train_step.optimizer.load_state_dict(state.optimizer_state)
@@ -365,30 +366,6 @@ def config_key(config: TrainConfig) -> dict:
     return plain(key)
 
 
-def _check_resumable(state: TrainingState, model: MLP, config: TrainConfig, n_samples: int) -> None:
-    """Raise ValueError when ``state`` was not paused from this net, configuration and data."""
-    ours = {k: v for k, v in plain(model.get_config()).items() if k != "seed"}
-    theirs = {k: v for k, v in plain(state.model_config).items() if k != "seed"}
-    if ours != theirs:
-        diff, was, now = _differences(theirs, ours)
-        raise ValueError(f"resume: the state was saved from a different net ({diff} differ: "
-                         f"{was} in the state, {now} here)")
-    key = config_key(config)
-    if key != state.config_key:
-        diff, was, now = _differences(state.config_key, key)
-        raise ValueError(f"resume: the training options {diff} differ from the paused run's "
-                         f"({was} in the state, {now} here)")
-    if n_samples != state.n_samples:
-        raise ValueError(f"resume: the paused run trained on {state.n_samples} samples, "
-                         f"this one on {n_samples}")
-
-
-def _differences(saved: dict, current: dict) -> tuple[list[str], dict, dict]:
-    """The keys whose values differ between two mappings, and those values in each."""
-    keys = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
-    return keys, {k: saved.get(k) for k in keys}, {k: current.get(k) for k in keys}
-
-
 def _check_pause(pause_after, resume: TrainingState | None, epochs: int) -> int | None:
     if resume is not None and not isinstance(resume, TrainingState):
         raise TypeError(f"resume must be a netcore.TrainingState or a path to one, got {resume!r}")
@@ -436,6 +413,16 @@ def fit(model: MLP, X, y, X_val=None, y_val=None, *, pause_after: int | None = N
     an uninterrupted run's. A run that stops early or diverges before ``k`` ends
     as usual, without a state. A mismatched net, option or data size raises
     ValueError.
+
+    Changing hyperparameters at resume (population-based training): ``lr``,
+    ``batch_size``, ``l2``, ``l1``, ``clip_norm``, ``clip_value``, ``max_norm``
+    and the optimizer's ``momentum``/``beta1``/``beta2``/``rho``/``eps``
+    (``netcore.resume.RESUME_CHANGEABLE``) may differ from the paused run's: the resumed run
+    takes its steps with the new values, its optimizer state (velocity, moments,
+    step count), generators and History carry on. Dropout is a property of the
+    net: resume with a net built with other dropout rates (non-zero ones stay
+    non-zero: a rate of 0 has no dropout layer). The sizes, activations,
+    optimizer kind, schedule, epochs, seed and early stopping cannot change.
 
     Example:
         >>> hist = fit(model, X, y, X_val, y_val, optimizer="sgd", lr=0.1, epochs=5)

@@ -333,7 +333,8 @@ class RunLoop:
     def _sync(self) -> int:
         """Tell the strategy finished trials it has not seen (earlier runs, other
         drivers); returns the number of finished trials in the study."""
-        if count_trials(self.storage, self.handle.study_id) == self.known_trials:
+        if count_trials(self.storage, self.handle.study_id) == self.known_trials \
+                and not self.strategy.fresh_view:
             return -1
         everything = self._all_trials()
         self.known_trials = len(everything)  # compared with count_trials, which counts all

@@ -37,6 +37,8 @@ def holdout(config: ObjectiveConfig, settings: dict, seed: int, data: netcore.Da
               "curves": {k: list(v) for k, v in hist.metrics.items() if k != "time"}}
     if fidelity is not None:
         record["epochs_trained"] = hist.epochs_run - (0 if resume is None else resume.epochs_done)
+        # The metric at the job's last epoch: what population-based training ranks by.
+        record["last_value"] = float(hist[config.monitor][-1])
     if hist.state is not None:  # paused: a later job may continue it
         save_atomically(hist.state.save, Path(files.checkpoint_path))
     if files is not None and files.model_path and config.keep_models:

@@ -77,6 +77,10 @@ def train_once(config: ObjectiveConfig, settings: dict, seed: int, data: netcore
     """
     _, fit_kw = split_settings(settings)
     fit_kw.setdefault("epochs", config.epochs)
+    if resume is not None:
+        # A resumed training draws from the state's generators; a job of pbt may continue
+        # another member's training, which was seeded from that member's slot.
+        seed = resume.config_key.get("seed", seed)
     model = build_model(config, settings, seed, data)
     patience = settings.get("patience", config.patience)
     stopper = netcore.EarlyStopping(config.monitor, patience=fit_kw["epochs"]

@@ -8,6 +8,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hpsearch.errors import AllTrialsFailedError
 from hpsearch.lr_finder import lr_by_range_test
 from hpsearch.metrics import reported, sign
+from hpsearch.results.lineage import schedule
 from hpsearch.results.pareto import pareto_mask
 from hpsearch.results.report import leaderboard, results_frame
 from hpsearch.storages import records
@@ -16,7 +17,8 @@ from hpsearch.study_config import StudyConfig
 
 
 def best_trial(handle: StudyStorage, config: StudyConfig) -> dict:
-    """The best complete trial: its slot, value, parameters, metrics and curves.
+    """The best complete trial: its slot, value, parameters, metrics and curves (and for
+    a pbt study its ``schedule``, ``hpsearch.results.lineage.schedule``).
 
     Raises:
         ValueError: when no trial has completed, or for a multi-objective study.
@@ -32,9 +34,12 @@ def best_trial(handle: StudyStorage, config: StudyConfig) -> dict:
     better = sign(objective.direction)
     # Ties go to the job trained furthest (asha/bohb: it kept its model), then the first.
     best = min(done, key=lambda t: (better * t.value, -_epochs_reached(t), t.number))
-    return {"trial": records.slot_of(best), "value": best.value,
-            "params": trained_params(config, best), "metrics": records.metrics_of(best),
-            "curves": records.curves_of(best)}
+    found = {"trial": records.slot_of(best), "value": best.value,
+             "params": trained_params(config, best), "metrics": records.metrics_of(best),
+             "curves": records.curves_of(best)}
+    if config.strategy == "pbt":  # the hyperparameters it trained with, epoch range by range
+        found["schedule"] = schedule(handle.trials(), config, found["trial"])
+    return found
 
 
 def pareto_trials(handle: StudyStorage, config: StudyConfig) -> pd.DataFrame:

@@ -215,22 +215,30 @@ def pending_jobs(trials) -> list[FrozenTrial]:
     """The multi-fidelity jobs claimed but not finished for good: running (in any
     driver) or re-queued. A job's trial is its claim of a (configuration, rung): it
     is created under the storage lock before the job trains and a re-queued re-run
-    keeps it, so a strategy told the finished jobs and held to these claims none twice."""
+    keeps it, so a strategy told the finished jobs and held to these claims none twice.
+    A re-queued job whose re-run has finished is no longer pending."""
+    trials = list(trials)
+    done = {slot_of(t) for t in trials if is_finished(t)}  # a re-queued job's re-run finished
     return [t for t in trials if not is_confirmation(t) and not is_finished(t)
-            and fidelity_of(t) is not None]
+            and fidelity_of(t) is not None and slot_of(t) not in done]
 
 
 def used_checkpoints(trials) -> set[int]:
     """The slots whose paused training no job needs any more: every job that continues
-    it has finished for good (none runs, none waits to be re-run)."""
+    it has finished for good (none runs, none waits to be re-run), and its configuration
+    has a later job finished for good (a strategy that may still continue it, or copy it
+    as pbt does, reads that configuration's latest job instead)."""
     done = {slot_of(t) for t in trials if is_finished(t)}
-    used, needed = set(), set()
-    for trial in trials:
-        fidelity = fidelity_of(trial)
-        if fidelity is not None and fidelity.resume_from is not None \
-                and not is_confirmation(trial):
-            (used if slot_of(trial) in done else needed).add(fidelity.resume_from)
-    return used - needed
+    jobs = {slot_of(t): fidelity_of(t) for t in trials if not is_confirmation(t)}
+    jobs = {slot: f for slot, f in jobs.items() if f is not None}
+    needed = {f.resume_from for slot, f in jobs.items()
+              if f.resume_from is not None and slot not in done}
+    latest: dict[int, int] = {}
+    for slot, f in jobs.items():
+        if slot in done:
+            latest[f.config_id] = max(slot, latest.get(f.config_id, -1))
+    return {slot for slot, f in jobs.items()
+            if slot < latest.get(f.config_id, -1) and slot not in needed}
 
 
 def is_requeued(trial: FrozenTrial) -> bool:

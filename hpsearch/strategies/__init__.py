@@ -8,6 +8,7 @@ from hpsearch.strategies.asha import AshaStrategy, BohbStrategy
 from hpsearch.strategies.base import Strategy
 from hpsearch.strategies.grid import GridStrategy
 from hpsearch.strategies.lr_range import LRRangeStrategy
+from hpsearch.strategies.pbt import PBTStrategy
 from hpsearch.strategies.random_search import RandomStrategy
 from hpsearch.strategies.samplers import CmaEsStrategy, GPStrategy, NSGA2Strategy, QMCStrategy
 from hpsearch.strategies.tpe import TPEStrategy
@@ -22,6 +23,7 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "grid": GridStrategy,
     "lr-range": LRRangeStrategy,
     "nsga2": NSGA2Strategy,
+    "pbt": PBTStrategy,
     "qmc": QMCStrategy,
     "random": RandomStrategy,
     "tpe": TPEStrategy,
@@ -56,5 +58,6 @@ def get_strategy(name: str, space, *, seed: int = 0, direction: str | Sequence[s
 
 
 __all__ = ["STRATEGIES", "AshaStrategy", "BohbStrategy", "CmaEsStrategy", "GPStrategy",
-           "GridStrategy", "HyperoptTPEStrategy", "LRRangeStrategy", "NSGA2Strategy", "QMCStrategy",
+           "GridStrategy", "HyperoptTPEStrategy", "LRRangeStrategy", "NSGA2Strategy", "PBTStrategy",
+           "QMCStrategy",
            "RandomStrategy", "Strategy", "TPEStrategy", "get_strategy", "multi_objective_strategies"]

@@ -31,6 +31,9 @@ class Strategy:
     # True for strategies that decide how many epochs each trial trains (asha, bohb):
     # a pruner stopping their trials as well would fight their rungs.
     multi_fidelity = False
+    # True for strategies whose proposals read the latest results of jobs running in
+    # other drivers (pbt): the run loop then reads every trial before each claim.
+    fresh_view = False
 
     def __init__(self, space: SearchSpace, *, seed: int = 0,
                  direction: str | Sequence[str] = "minimize"):

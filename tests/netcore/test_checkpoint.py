@@ -109,8 +109,9 @@ def test_resume_refuses_another_net_options_or_data(digits):
     paused = _fit(netcore.MLP([64, 8, 10], seed=0), digits, epochs=4, pause_after=2, seed=0)
     with pytest.raises(ValueError, match=r"different net \(\['sizes'\]"):
         _fit(netcore.MLP([64, 9, 10], seed=0), digits, epochs=4, resume=paused.state, seed=0)
-    with pytest.raises(ValueError, match=r"training options \['lr'\]"):
-        _fit(netcore.MLP([64, 8, 10]), digits, epochs=4, lr=0.1, resume=paused.state, seed=0)
+    with pytest.raises(ValueError, match=r"training options \['optimizer'\]"):
+        _fit(netcore.MLP([64, 8, 10]), digits, epochs=4, optimizer="sgd", resume=paused.state,
+             seed=0)
     with pytest.raises(ValueError, match=r"training options \['epochs'\]"):
         _fit(netcore.MLP([64, 8, 10]), digits, epochs=5, resume=paused.state, seed=0)
     with pytest.raises(ValueError, match="trained on 400 samples, this one on 300"):

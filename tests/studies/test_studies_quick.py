@@ -24,6 +24,7 @@ STUDIES = {
     "regularization": (1, "| method | setting | train acc % | val acc % | gap (train − val) |"),
     "strategies": (1, "| strategy | best val acc % after"),
     "multifidelity": (2, "| method | seed | configurations | jobs/trials | epochs trained |"),
+    "pbt": (2, "| method | seed | jobs/trials | epochs trained | wall time (s) |"),
 }
 
 

@@ -198,7 +198,7 @@ def test_multi_objective_strategies_conform(name):
 def test_which_strategies_serve_several_objectives():
     assert {"tpe", "nsga2", "random", "grid", "qmc"} <= set(multi_objective_strategies())
     refused = sorted(set(STRATEGIES) - set(multi_objective_strategies()))
-    assert refused == ["asha", "bohb", "cmaes", "tpe-hyperopt"]
+    assert refused == ["asha", "bohb", "cmaes", "pbt", "tpe-hyperopt"]
 
 
 def test_pareto_mask_matches_pairwise_dominance(rng):

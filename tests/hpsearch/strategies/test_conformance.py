@@ -103,7 +103,7 @@ def test_grid_is_exhausted_exactly_once():
 
 def test_unknown_strategy_lists_the_known_ones():
     with pytest.raises(ValueError, match=r"must be one of \['asha', 'bohb', 'cmaes', 'gp', 'grid', "
-                                         r"'lr-range', 'nsga2', 'qmc', 'ra"):
+                                         r"'lr-range', 'nsga2', 'pbt', 'qmc', 'ra"):
         get_strategy("bayes", QUADRATIC)
 
 
