@@ -36,7 +36,6 @@ import contextlib
 import json
 import os
 import pickle
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,8 +112,9 @@ def rss_mb() -> float:
 
 
 def wine():
-    import netcore
     from sklearn.datasets import load_wine
+
+    import netcore
 
     return netcore.Dataset.from_arrays(*load_wine(return_X_y=True), val=0.2, test=0.2, seed=0)
 
