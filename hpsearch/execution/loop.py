@@ -103,6 +103,7 @@ class RunLoop:
         self.in_flight: dict[int, TrialTask] = {}
         self.round: list[TrialResult] = []
         self.told: set[int] = set()
+        self.finished_models: dict[int, tuple] = {}  # prune_models' reads of finished trials
         self.known_trials = -1
         self.best: float | None = None  # of the study's complete trials, for the progress bar
         objective = config.objective
@@ -363,7 +364,7 @@ class RunLoop:
         del self.in_flight[result.slot]  # only now: until then the trial is this run's
         self.told.add(task.trial_id)
         if task.files is not None and task.files.model_path:
-            self._retry(prune_models, self.handle, self.config)
+            self._retry(prune_models, self.handle, self.config, self.finished_models)
         if task.files is not None and task.files.resume_path:
             self._release_checkpoints()
         self._tell(result)
