@@ -315,7 +315,7 @@ class RunLoop:
         return [t for t in self._all_trials() if not records.is_confirmation(t)]
 
     def _all_trials(self) -> list:
-        return self.storage.get_all_trials(self.handle.study_id, deepcopy=False)
+        return self._retry(self.handle.all_trials)
 
     def _queue(self) -> list[dict]:
         attrs = self.storage.get_study_system_attrs(self.handle.study_id)

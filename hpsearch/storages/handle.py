@@ -22,6 +22,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.storages import artifacts, records
+from hpsearch.storages.bulk import read_trials
 from hpsearch.storages.database import (
     normalize_url,
     open_storage,
@@ -102,9 +103,13 @@ class StudyStorage:
     def trials(self, *, confirmations: bool = False) -> list[FrozenTrial]:
         """The search's stored trials; with ``confirmations`` also the repeats that
         ``confirm`` trained (which are no part of the search)."""
-        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        trials = self.all_trials()
         return trials if confirmations else [t for t in trials
                                              if not records.is_confirmation(t)]
+
+    def all_trials(self) -> list[FrozenTrial]:
+        """Every stored trial, confirmations included, read in one go (``read_trials``)."""
+        return read_trials(self.storage, self.study_id)
 
     def finished_count(self) -> int:
         """The search's trials finished for good (complete, pruned or failed)."""
