@@ -352,7 +352,7 @@ class RunLoop:
             raise self._disk_full(f"trial {result.slot} could not write its files: "
                                   f"{result.error}")
         try:
-            records.finish(self.storage, task.trial_id, result)
+            outcome = records.finish(self.storage, task.trial_id, result)
         except UpdateFinishedTrialError:
             # Another driver judged this run dead (its heartbeat was late) and
             # re-queued the slot: that re-run counts, this result does not.
@@ -364,7 +364,9 @@ class RunLoop:
         del self.in_flight[result.slot]  # only now: until then the trial is this run's
         self.told.add(task.trial_id)
         if task.files is not None and task.files.model_path:
-            self._retry(prune_models, self.handle, self.config, self.finished_models)
+            self.finished_models[task.trial_id] = outcome
+            self._retry(prune_models, self.handle, self.config, self.finished_models,
+                        {t.trial_id for t in self.in_flight.values()})
         if task.files is not None and task.files.resume_path:
             self._release_checkpoints()
         self._tell(result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 
 import netcore
@@ -193,14 +193,15 @@ def export(handle: StudyStorage, config: StudyConfig, path: str | Path, *, trial
 
 
 def prune_models(handle: StudyStorage, config: StudyConfig,
-                 finished: dict[int, tuple] | None = None) -> None:
+                 finished: dict[int, tuple] | None = None, running: Container[int] = ()) -> None:
     """Delete the model files of all but the ``keep_models`` best complete trials.
 
     Files of trials still running are left alone (another driver may be
     recording them), as is everything when the folder does not exist.
-    ``finished`` (a run's, kept between calls) maps the ids of trials read
-    finished to their (state, values): a finished trial never changes, so each
-    is read from the storage once, not after every recorded trial.
+    ``finished`` (a run's, kept between calls) maps the ids of trials known
+    finished to their (state name, values): a finished trial never changes, so
+    each is read from the storage once at most, not after every recorded trial;
+    ``running`` holds the ids of trials the caller knows to be running (its own).
     """
     folder = handle.models_dir()
     if not folder.is_dir():
@@ -212,6 +213,8 @@ def prune_models(handle: StudyStorage, config: StudyConfig,
         if match is None:
             continue
         seen.add(int(match.group(2)))
+        if int(match.group(2)) in running:
+            continue
         outcome = _finished_outcome(handle, int(match.group(2)), finished)
         if outcome is None:
             continue
