@@ -69,16 +69,21 @@ def trained_params(config: StudyConfig, trial: FrozenTrial) -> dict:
 def results(handle: StudyStorage, config: StudyConfig, *,
             confirmations: bool = False) -> pd.DataFrame:
     """One row per trial (see ``Study.results``)."""
+    return _frame(handle.trials(confirmations=confirmations, curves=False), config)
+
+
+def _frame(trials: list[FrozenTrial], config: StudyConfig) -> pd.DataFrame:
     objective = config.objective
-    return results_frame(handle.trials(confirmations=confirmations), config.space,
-                         objective.task, objective.metrics if objective.multi_objective else ())
+    return results_frame(trials, config.space, objective.task,
+                         objective.metrics if objective.multi_objective else ())
 
 
 def board(handle: StudyStorage, config: StudyConfig, top: int, rank_by: str,
           confirmed: pd.DataFrame | None) -> pd.DataFrame:
     """The leaderboard (see ``Study.leaderboard``): a configuration's row is its furthest job."""
-    frame = results(handle, config)
-    continued = records.superseded(handle.completed())
+    trials = handle.trials(curves=False)
+    frame = _frame(trials, config)
+    continued = records.superseded([t for t in trials if t.state == TrialState.COMPLETE])
     if continued:
         frame = frame[~frame["trial"].isin(continued)]
     return leaderboard(frame, config.space, config.objective.directions[0], top,

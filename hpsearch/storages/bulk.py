@@ -21,8 +21,11 @@ from optuna import distributions
 from optuna.trial import FrozenTrial
 
 
-def read_trials(storage, study_id: int) -> list[FrozenTrial]:
+def read_trials(storage, study_id: int, *, skip_user: tuple[str, ...] = ()) -> list[FrozenTrial]:
     """Every trial of study ``study_id``, by trial id, as ``get_all_trials(deepcopy=False)``.
+
+    ``skip_user`` names user attributes a reader has no use for (a table of results
+    needs no learning curves): a SQL storage leaves them out, others may keep them.
 
     Raises:
         KeyError: when the storage holds no such study (as Optuna raises).
@@ -35,7 +38,7 @@ def read_trials(storage, study_id: int) -> list[FrozenTrial]:
     from hpsearch.storages.database import is_connection_error
 
     try:
-        return _read_sql(engine, study_id)
+        return _read_sql(engine, study_id, skip_user)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         if is_connection_error(exc):  # the caller's retries handle a lost connection
             raise
@@ -43,7 +46,7 @@ def read_trials(storage, study_id: int) -> list[FrozenTrial]:
         return storage.get_all_trials(study_id, deepcopy=False)
 
 
-def _read_sql(engine, study_id: int) -> list[FrozenTrial]:
+def _read_sql(engine, study_id: int, skip_user: tuple[str, ...]) -> list[FrozenTrial]:
     import sqlalchemy as sa
     from optuna.storages._rdb import models
 
@@ -61,10 +64,12 @@ def _read_sql(engine, study_id: int) -> list[FrozenTrial]:
             trials.c.trial_id, trials.c.number, trials.c.state, trials.c.datetime_start,
             trials.c.datetime_complete).where(of_study).order_by(trials.c.trial_id)).all()
 
-        def children(model, *columns, order):
+        def children(model, *columns, order, skip=()):
             table = model.__table__
             query = sa.select(table.c.trial_id, *(table.c[c] for c in columns)).join(
                 trials, trials.c.trial_id == table.c.trial_id).where(of_study)
+            if skip:
+                query = query.where(table.c.key.not_in(skip))
             by_trial = defaultdict(list)
             for row in connection.execute(query.order_by(table.c[order])):
                 by_trial[row[0]].append(row[1:])
@@ -75,7 +80,7 @@ def _read_sql(engine, study_id: int) -> list[FrozenTrial]:
         params = children(models.TrialParamModel, "param_name", "param_value",
                           "distribution_json", order="param_id")
         user = children(models.TrialUserAttributeModel, "key", "value_json",
-                        order="trial_user_attribute_id")
+                        order="trial_user_attribute_id", skip=skip_user)
         system = children(models.TrialSystemAttributeModel, "key", "value_json",
                           order="trial_system_attribute_id")
         steps = children(models.TrialIntermediateValueModel, "step", "intermediate_value",

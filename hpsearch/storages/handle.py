@@ -100,16 +100,17 @@ class StudyStorage:
         return retrying(self.storage, self.url)
 
     # Trials.
-    def trials(self, *, confirmations: bool = False) -> list[FrozenTrial]:
+    def trials(self, *, confirmations: bool = False, curves: bool = True) -> list[FrozenTrial]:
         """The search's stored trials; with ``confirmations`` also the repeats that
-        ``confirm`` trained (which are no part of the search)."""
-        trials = self.all_trials()
+        ``confirm`` trained (which are no part of the search); without ``curves`` a
+        SQL storage leaves out the per-epoch lists (quicker, for tables of results)."""
+        trials = self.all_trials(skip_user=() if curves else ("curves",))
         return trials if confirmations else [t for t in trials
                                              if not records.is_confirmation(t)]
 
-    def all_trials(self) -> list[FrozenTrial]:
+    def all_trials(self, skip_user: tuple[str, ...] = ()) -> list[FrozenTrial]:
         """Every stored trial, confirmations included, read in one go (``read_trials``)."""
-        return read_trials(self.storage, self.study_id)
+        return read_trials(self.storage, self.study_id, skip_user=skip_user)
 
     def finished_count(self) -> int:
         """The search's trials finished for good (complete, pruned or failed)."""

@@ -68,3 +68,13 @@ def test_a_missing_study_raises_key_error_as_optuna_does(tmp_path):
         storage.get_all_trials(study_id)
     with pytest.raises(KeyError):
         read_trials(storage, study_id)
+
+
+def test_a_table_reader_leaves_out_the_attributes_it_names_and_nothing_else(tmp_path):
+    storage = open_storage(f"sqlite:///{tmp_path / 's.db'}")
+    study_id = _varied_study(storage, "skip")
+    full = read_trials(storage, study_id)
+    lean = read_trials(storage, study_id, skip_user=("metrics",))
+    assert [t.user_attrs for t in lean[:6]] == [{"e": None}] * 6
+    assert [t.params for t in lean] == [t.params for t in full]
+    assert [t.system_attrs for t in lean] == [t.system_attrs for t in full]
