@@ -26,15 +26,16 @@ def best_trial(handle: StudyStorage, config: StudyConfig) -> dict:
         raise ValueError(f"study {handle.name!r} optimises several objectives "
                          f"{list(objective.metrics)} and has no single best trial; "
                          "use best_trials (the Pareto-optimal trials)")
-    done = handle.final()
+    done = handle.final(curves=False)  # the best one's curves are read alone
     if not done:
         raise ValueError(f"study {handle.name!r} has no completed trial yet")
     better = sign(objective.direction)
     # Ties go to the job trained furthest (asha/bohb: it kept its model), then the first.
     best = min(done, key=lambda t: (better * t.value, -_epochs_reached(t), t.number))
+    whole = handle.trial(records.trial_id_of(best)) or best
     return {"trial": records.slot_of(best), "value": best.value,
             "params": trained_params(config, best), "metrics": records.metrics_of(best),
-            "curves": records.curves_of(best)}
+            "curves": records.curves_of(whole)}
 
 
 def pareto_trials(handle: StudyStorage, config: StudyConfig) -> pd.DataFrame:

@@ -116,14 +116,14 @@ class StudyStorage:
         """The search's trials finished for good (complete, pruned or failed)."""
         return sum(records.is_finished(t) for t in self.trials())
 
-    def completed(self) -> list[FrozenTrial]:
-        """The search's complete trials."""
-        return [t for t in self.trials() if t.state == TrialState.COMPLETE]
+    def completed(self, *, curves: bool = True) -> list[FrozenTrial]:
+        """The search's complete trials (``curves``: as for ``trials``)."""
+        return [t for t in self.trials(curves=curves) if t.state == TrialState.COMPLETE]
 
-    def final(self) -> list[FrozenTrial]:
+    def final(self, *, curves: bool = True) -> list[FrozenTrial]:
         """The complete trials that stand for their configuration: all of them, except
         paused asha/bohb jobs that a later job continued (``records.superseded``)."""
-        done = self.completed()
+        done = self.completed(curves=curves)
         continued = records.superseded(done)
         return [t for t in done if records.slot_of(t) not in continued]
 
