@@ -325,9 +325,13 @@ def child(args: dict) -> dict:
 
 
 def in_fresh_process(args: dict) -> dict:
-    done = subprocess.run([sys.executable, "-m", "studies.benchmarks.overhead", "--child",
-                           json.dumps(args)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=CHILD_TIMEOUT, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    try:
+        done = subprocess.run([sys.executable, "-m", "studies.benchmarks.overhead", "--child",
+                               json.dumps(args)], cwd=ROOT, capture_output=True, text=True,
+                              timeout=CHILD_TIMEOUT,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    except subprocess.TimeoutExpired:
+        return {**args, "error": f"no result within {CHILD_TIMEOUT} s"}
     if done.returncode != 0:
         lines = (done.stderr.strip() or "no output").splitlines()
         return {**args, "error": lines[-1]}
