@@ -25,8 +25,9 @@ that time minus the trial's own training time over the 2 workers.
 
 Writes ``results/overhead.md`` and ``results/overhead.json`` (``--out`` picks the
 folder). ``--quick`` runs tiny sizes (for tests: the report's shape, never its
-numbers). The full run takes about 15 minutes on 2 loaded cores (bounded by the
-subprocess timeouts: at most 40 minutes).
+numbers). ``--parts growth --sizes 10000`` runs one part or size again and keeps
+the other rows of the last run. The full run takes about 35 minutes on 2 heavily
+loaded cores (each study is bounded to 40 minutes by its subprocess's timeout).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ WORKER_PARTS = (
     ("save", "model save"),
     ("encode", "result encode (pickle)"),
 )
-CHILD_TIMEOUT = 900
+CHILD_TIMEOUT = 2400
 
 
 # ---------------------------------------------------------------- timers
@@ -350,12 +351,17 @@ def maybe_postgres():
         yield None
 
 
-def measure(quick: bool, sizes: list[int], n: int) -> dict:
-    """Every part: the storage × strategy grid, then the growth with the study's size
+def measure(quick: bool, sizes: list[int], n: int, parts: tuple[str, ...] = ("grid", "growth")
+            ) -> dict:
+    """The ``parts``: the storage × strategy grid, then the growth with the study's size
     (``quick``: SQLite and random alone)."""
     grid, growth = [], []
     storages, strategies = (STORAGES[:1], STRATEGIES[:1]) if quick else (STORAGES, STRATEGIES)
-    with maybe_postgres() if not quick else contextlib.nullcontext() as server, \
+    if "grid" not in parts:
+        storages = ()
+    if "growth" not in parts:
+        sizes = []
+    with maybe_postgres() if storages and not quick else contextlib.nullcontext() as server, \
             tempfile.TemporaryDirectory() as tmp:
         for kind in storages:
             if kind == "postgresql" and server is None:
@@ -384,6 +390,19 @@ def _reset_postgres(url: str) -> None:
     with engine.begin() as connection:
         connection.execute(sqlalchemy.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     engine.dispose()
+
+
+def merged(fresh: dict, earlier: dict) -> dict:
+    """``fresh`` rows over the ``earlier`` run's: a part or a size run again replaces its
+    rows (grid: by storage and strategy; growth: by size), the others stay."""
+    result = {}
+    for part, key in (("grid", lambda r: (r["storage"], r.get("strategy"))),
+                      ("growth", lambda r: r["n"])):
+        rows = {key(r): r for r in earlier.get(part, [])}
+        rows.update((key(r), r) for r in fresh[part])
+        result[part] = list(rows.values())
+    result["growth"].sort(key=lambda r: r["n"])
+    return result
 
 
 def _ms(value) -> str:
@@ -474,6 +493,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="100,1000,10000",
                         help="comma-separated study sizes of the growth part")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--parts", default="grid,growth",
+                        help="the parts to run (grid, growth); the rows of the others, and of "
+                             "sizes not run again, are kept from the last overhead.json in --out")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -487,7 +509,11 @@ def main(argv: list[str] | None = None) -> int:
     n = 12 if args.quick else args.trials
     meta = {"cpus": os.cpu_count(), "load": os.getloadavg()[0],
             "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
-    results = measure(args.quick, sizes, n)
+    parts = tuple(args.parts.split(","))
+    results = measure(args.quick, sizes, n, parts)
+    earlier = args.out / "overhead.json"
+    if parts != ("grid", "growth") and earlier.exists():
+        results = merged(results, json.loads(earlier.read_text(encoding="utf-8")))
     for row in results["grid"] + results["growth"]:
         if "error" in row:
             print(f"failed: {row}", file=sys.stderr)

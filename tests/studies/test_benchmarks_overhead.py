@@ -40,3 +40,12 @@ def test_a_storage_that_could_not_run_is_reported_as_failed():
     assert "| postgresql | — | failed: no PostgreSQL server could start |" in report
     assert "| 100 | failed: TimeoutExpired |" in report
     assert "## Reading a study" not in report
+
+
+def test_running_one_size_again_replaces_its_row_and_keeps_the_others():
+    earlier = {"grid": [{"storage": "sqlite", "strategy": "random", "steady_ms": 1.0}],
+               "growth": [{"n": 100, "steady_ms": 1.0}, {"n": 10000, "error": "timeout"}]}
+    fresh = {"grid": [], "growth": [{"n": 10000, "steady_ms": 2.0}]}
+    result = overhead.merged(fresh, earlier)
+    assert result["grid"] == earlier["grid"]
+    assert result["growth"] == [{"n": 100, "steady_ms": 1.0}, {"n": 10000, "steady_ms": 2.0}]
