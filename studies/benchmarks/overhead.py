@@ -447,6 +447,15 @@ def _growth_rows(growth: list[dict]) -> list[list[str]]:
     return rows
 
 
+def _kept_note(meta: dict) -> list[str]:
+    kept = meta.get("kept")
+    if not kept:
+        return []
+    return ["", f"Kept from the run of {kept.get('when')} (load average {kept.get('load', 0):.2f} "
+            f"at its start, {kept.get('load_end', 0):.2f} at its end): "
+            f"{', '.join(kept['parts'])}."]
+
+
 def render(results: dict, meta: dict) -> str:
     """The Markdown report."""
     grid, growth = results["grid"], results["growth"]
@@ -459,7 +468,7 @@ def render(results: dict, meta: dict) -> str:
              f"the trial's training over {N_JOBS} workers. Optuna bare: "
              "`optuna.create_study(...).optimize(lambda t: t.suggest_float(\"x\", 0, 1))` "
              "on the same kind of storage in the same subprocess (random: `RandomSampler`, "
-             "tpe: Optuna's default TPE), one process, no worker.", "",
+             "tpe: Optuna's default TPE), one process, no worker.", *_kept_note(meta), "",
              "## Storages and strategies", ""]
     lines += _table(["storage", "strategy", "trials", "ms / trial", "training ms", "overhead ms",
                      "Optuna bare ms", "hpsearch / Optuna", "complete"], _grid_rows(grid))
@@ -513,7 +522,10 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(args.quick, sizes, n, parts)
     earlier = args.out / "overhead.json"
     if parts != ("grid", "growth") and earlier.exists():
-        results = merged(results, json.loads(earlier.read_text(encoding="utf-8")))
+        before = json.loads(earlier.read_text(encoding="utf-8"))
+        results = merged(results, before)
+        meta["kept"] = {"parts": [p for p in ("grid", "growth") if p not in parts] or
+                        ["the sizes not run again"], **before.get("meta", {})}
     for row in results["grid"] + results["growth"]:
         if "error" in row:
             print(f"failed: {row}", file=sys.stderr)
