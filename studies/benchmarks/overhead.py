@@ -322,20 +322,22 @@ def child(args: dict) -> dict:
         figures["reads"] = read_times(figures["url"], "overhead")
     if args.get("floor"):
         figures.update(optuna_floor(args["storage"], args["strategy"], args["n"], folder, server))
+    del figures["url"]  # a temporary path: no part of the results
     return figures
 
 
 def in_fresh_process(args: dict) -> dict:
+    where = {k: v for k, v in args.items() if k not in ("folder", "server")}
     try:
         done = subprocess.run([sys.executable, "-m", "studies.benchmarks.overhead", "--child",
                                json.dumps(args)], cwd=ROOT, capture_output=True, text=True,
                               timeout=CHILD_TIMEOUT,
                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
     except subprocess.TimeoutExpired:
-        return {**args, "error": f"no result within {CHILD_TIMEOUT} s"}
+        return {**where, "error": f"no result within {CHILD_TIMEOUT} s"}
     if done.returncode != 0:
         lines = (done.stderr.strip() or "no output").splitlines()
-        return {**args, "error": lines[-1]}
+        return {**where, "error": lines[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
