@@ -104,6 +104,7 @@ class RunLoop:
         self.in_flight: dict[int, TrialTask] = {}
         self.round: list[TrialResult] = []
         self.told: set[int] = set()
+        self.finished_models: dict[int, tuple] = {}  # prune_models' reads of finished trials
         self.known_trials = -1
         self.best: float | None = None  # of the study's complete trials, for the progress bar
         objective = config.objective
@@ -319,7 +320,7 @@ class RunLoop:
         return [t for t in self._all_trials() if not records.is_confirmation(t)]
 
     def _all_trials(self) -> list:
-        return self.storage.get_all_trials(self.handle.study_id, deepcopy=False)
+        return self._retry(self.handle.all_trials)
 
     def _queue(self) -> list[dict]:
         attrs = self.storage.get_study_system_attrs(self.handle.study_id)
@@ -358,7 +359,7 @@ class RunLoop:
                                   f"{result.error}")
         self.relay.settle(task.trial_id, task.curve_file, result)
         try:
-            records.finish(self.storage, task.trial_id, result)
+            outcome = records.finish(self.storage, task.trial_id, result)
         except UpdateFinishedTrialError:
             # Another driver judged this run dead (its heartbeat was late) and
             # re-queued the slot: that re-run counts, this result does not.
@@ -370,7 +371,9 @@ class RunLoop:
         del self.in_flight[result.slot]  # only now: until then the trial is this run's
         self.told.add(task.trial_id)
         if task.files is not None and task.files.model_path:
-            self._retry(prune_models, self.handle, self.config)
+            self.finished_models[task.trial_id] = outcome
+            self._retry(prune_models, self.handle, self.config, self.finished_models,
+                        {t.trial_id for t in self.in_flight.values()})
         if task.files is not None and task.files.resume_path:
             self._release_checkpoints()
         self._tell(result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 
 import netcore
@@ -192,25 +192,35 @@ def export(handle: StudyStorage, config: StudyConfig, path: str | Path, *, trial
     return EXPORT_FORMATS[format](model, path)
 
 
-def prune_models(handle: StudyStorage, config: StudyConfig) -> None:
+def prune_models(handle: StudyStorage, config: StudyConfig,
+                 finished: dict[int, tuple] | None = None, running: Container[int] = ()) -> None:
     """Delete the model files of all but the ``keep_models`` best complete trials.
 
     Files of trials still running are left alone (another driver may be
     recording them), as is everything when the folder does not exist.
+    ``finished`` (a run's, kept between calls) maps the ids of trials known
+    finished to their (state name, values): a finished trial never changes, so
+    each is read from the storage once at most, not after every recorded trial;
+    ``running`` holds the ids of trials the caller knows to be running (its own).
     """
     folder = handle.models_dir()
     if not folder.is_dir():
         return
-    kept, drop = [], []
+    finished = {} if finished is None else finished
+    kept, drop, seen = [], [], set()
     for path in folder.iterdir():
         match = _MODEL_FILE.match(path.name)
         if match is None:
             continue
-        trial = handle.trial(int(match.group(2)))
-        if trial is None or not trial.state.is_finished():
+        seen.add(int(match.group(2)))
+        if int(match.group(2)) in running:
             continue
-        if trial.state.name == "COMPLETE" and trial.values is not None:
-            kept.append((trial.values, int(match.group(1)), path))
+        outcome = _finished_outcome(handle, int(match.group(2)), finished)
+        if outcome is None:
+            continue
+        state, values = outcome
+        if state == "COMPLETE" and values is not None:
+            kept.append((values, int(match.group(1)), path))
         else:
             drop.append(path)
     kept = [kept[i] for i in _model_order(config.objective.directions,
@@ -218,7 +228,23 @@ def prune_models(handle: StudyStorage, config: StudyConfig) -> None:
     drop += [path for _, _, path in kept[config.objective.keep_models:]]
     for path in drop:
         _remove(path)
+        seen.discard(int(_MODEL_FILE.match(path.name).group(2)))
+    for gone in [trial_id for trial_id in finished if trial_id not in seen]:
+        del finished[gone]  # its file is gone: the memory stays flat
     remove_partial_files(handle)
+
+
+def _finished_outcome(handle: StudyStorage, trial_id: int,
+                      finished: dict[int, tuple]) -> tuple | None:
+    """The (state name, values) of trial ``trial_id`` once finished (None while it runs
+    or when it is gone), read from ``finished`` or else the storage, and kept there."""
+    if trial_id in finished:
+        return finished[trial_id]
+    trial = handle.trial(trial_id)
+    if trial is None or not trial.state.is_finished():
+        return None
+    finished[trial_id] = (trial.state.name, trial.values)
+    return finished[trial_id]
 
 
 def remove_partial_files(handle: StudyStorage) -> None:

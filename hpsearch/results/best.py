@@ -28,17 +28,18 @@ def best_trial(handle: StudyStorage, config: StudyConfig) -> dict:
         raise ValueError(f"study {handle.name!r} optimises several objectives "
                          f"{list(objective.metrics)} and has no single best trial; "
                          "use best_trials (the Pareto-optimal trials)")
-    done = handle.final()
+    done = handle.final(curves=False)  # the best one's curves are read alone
     if not done:
         raise ValueError(f"study {handle.name!r} has no completed trial yet")
     better = sign(objective.direction)
     # Ties go to the job trained furthest (asha/bohb: it kept its model), then the first.
     best = min(done, key=lambda t: (better * t.value, -_epochs_reached(t), t.number))
+    whole = handle.trial(records.trial_id_of(best)) or best
     found = {"trial": records.slot_of(best), "value": best.value,
              "params": trained_params(config, best), "metrics": records.metrics_of(best),
-             "curves": records.curves_of(best)}
+             "curves": records.curves_of(whole)}
     if config.strategy == "pbt":  # the hyperparameters it trained with, epoch range by range
-        found["schedule"] = schedule(handle.trials(), config, found["trial"])
+        found["schedule"] = schedule(handle.trials(curves=False), config, found["trial"])
     return found
 
 
@@ -74,16 +75,21 @@ def trained_params(config: StudyConfig, trial: FrozenTrial) -> dict:
 def results(handle: StudyStorage, config: StudyConfig, *,
             confirmations: bool = False) -> pd.DataFrame:
     """One row per trial (see ``Study.results``)."""
+    return _frame(handle.trials(confirmations=confirmations, curves=False), config)
+
+
+def _frame(trials: list[FrozenTrial], config: StudyConfig) -> pd.DataFrame:
     objective = config.objective
-    return results_frame(handle.trials(confirmations=confirmations), config.space,
-                         objective.task, objective.metrics if objective.multi_objective else ())
+    return results_frame(trials, config.space, objective.task,
+                         objective.metrics if objective.multi_objective else ())
 
 
 def board(handle: StudyStorage, config: StudyConfig, top: int, rank_by: str,
           confirmed: pd.DataFrame | None) -> pd.DataFrame:
     """The leaderboard (see ``Study.leaderboard``): a configuration's row is its furthest job."""
-    frame = results(handle, config)
-    continued = records.superseded(handle.completed())
+    trials = handle.trials(curves=False)
+    frame = _frame(trials, config)
+    continued = records.superseded([t for t in trials if t.state == TrialState.COMPLETE])
     if continued:
         frame = frame[~frame["trial"].isin(continued)]
     return leaderboard(frame, config.space, config.objective.directions[0], top,

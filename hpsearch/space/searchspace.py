@@ -199,12 +199,26 @@ class SearchSpace:
     def decode_value(self, name: str, raw):
         dim = self.dimensions[name]
         if isinstance(dim, Choice | Fixed):
-            values = dim.values if isinstance(dim, Choice) else (dim.value,)
-            for value in values:
-                if _encode(value) == raw:
-                    return thaw(value)
-            raise ValueError(f"stored value {raw!r} is not a value of {name!r}")
+            try:
+                value = self._stored_choices(name, dim).get(raw, _MISSING)
+            except TypeError:  # unhashable: no choice is stored as that
+                value = _MISSING
+            if value is _MISSING:
+                raise ValueError(f"stored value {raw!r} is not a value of {name!r}")
+            return thaw(value)
         return int(raw) if isinstance(dim, Int) else float(raw)
+
+    def _stored_choices(self, name: str, dim: Choice | Fixed) -> dict:
+        """The values of a choice by their stored form (the first of equal forms wins),
+        built once: reading a large study decodes every trial's choices."""
+        tables = self.__dict__.setdefault("_choice_tables", {})
+        cached = tables.get(name)
+        if cached is None or cached[0] is not dim:
+            table: dict = {}
+            for value in dim.values if isinstance(dim, Choice) else (dim.value,):
+                table.setdefault(_encode(value), value)
+            cached = tables[name] = (dim, table)
+        return cached[1]
 
     def decode(self, stored: Mapping) -> dict:
         return {name: self.decode_value(name, raw) for name, raw in stored.items()
@@ -239,6 +253,9 @@ class SearchSpace:
                                              for p, vs in dim.when.items())
             parts.append(text)
         return "; ".join(parts)
+
+
+_MISSING = object()
 
 
 def _encode(value):

@@ -22,6 +22,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from hpsearch.storages import artifacts, records
+from hpsearch.storages.bulk import read_trials
 from hpsearch.storages.database import (
     normalize_url,
     open_storage,
@@ -99,25 +100,30 @@ class StudyStorage:
         return retrying(self.storage, self.url)
 
     # Trials.
-    def trials(self, *, confirmations: bool = False) -> list[FrozenTrial]:
+    def trials(self, *, confirmations: bool = False, curves: bool = True) -> list[FrozenTrial]:
         """The search's stored trials; with ``confirmations`` also the repeats that
-        ``confirm`` trained (which are no part of the search)."""
-        trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
+        ``confirm`` trained (which are no part of the search); without ``curves`` a
+        SQL storage leaves out the per-epoch lists (quicker, for tables of results)."""
+        trials = self.all_trials(skip_user=() if curves else ("curves",))
         return trials if confirmations else [t for t in trials
                                              if not records.is_confirmation(t)]
+
+    def all_trials(self, skip_user: tuple[str, ...] = ()) -> list[FrozenTrial]:
+        """Every stored trial, confirmations included, read in one go (``read_trials``)."""
+        return read_trials(self.storage, self.study_id, skip_user=skip_user)
 
     def finished_count(self) -> int:
         """The search's trials finished for good (complete, pruned or failed)."""
         return sum(records.is_finished(t) for t in self.trials())
 
-    def completed(self) -> list[FrozenTrial]:
-        """The search's complete trials."""
-        return [t for t in self.trials() if t.state == TrialState.COMPLETE]
+    def completed(self, *, curves: bool = True) -> list[FrozenTrial]:
+        """The search's complete trials (``curves``: as for ``trials``)."""
+        return [t for t in self.trials(curves=curves) if t.state == TrialState.COMPLETE]
 
-    def final(self) -> list[FrozenTrial]:
+    def final(self, *, curves: bool = True) -> list[FrozenTrial]:
         """The complete trials that stand for their configuration: all of them, except
         paused asha/bohb jobs that a later job continued (``records.superseded``)."""
-        done = self.completed()
+        done = self.completed(curves=curves)
         continued = records.superseded(done)
         return [t for t in done if records.slot_of(t) not in continued]
 

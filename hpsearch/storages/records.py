@@ -127,8 +127,9 @@ def create_running(storage, study_id: int, space: SearchSpace, slot: int, seed: 
     return storage.create_new_trial(study_id, template_trial=template)
 
 
-def finish(storage, trial_id: int, result: TrialResult) -> None:
-    """Write a result's metrics, curves, error and final state."""
+def finish(storage, trial_id: int, result: TrialResult) -> tuple[str, list[float] | None]:
+    """Write a result's metrics, curves, error and final state; returns the state's
+    name and the values written, as a finished trial read back gives them."""
     record = dict(result.record)
     curves = record.pop("curves", None)
     traceback_text = record.pop("traceback", None)
@@ -146,6 +147,7 @@ def finish(storage, trial_id: int, result: TrialResult) -> None:
     finite = values is not None and all(v is not None and math.isfinite(v) for v in values)
     values = [float(v) for v in values] if finite and result.state != FAIL else None
     storage.set_trial_state_values(trial_id, _STATES[result.state], values)
+    return _STATES[result.state].name, values
 
 
 def abandon(storage, trial_id: int, reason: str) -> None:

@@ -124,3 +124,16 @@ def test_hyperopt_round_trip(conditional):
 def test_unknown_parameter_name():
     with pytest.raises(ValueError, match=r"unknown parameter name\(s\) \['learning_rate'\]"):
         SearchSpace({"learning_rate": space.float(0, 1)}).check_names(["lr"])
+
+
+def test_decoding_stored_choices_gives_fresh_values_and_refuses_strangers():
+    hspace = SearchSpace({"hidden": space.choice([[64], [128, 64]]),
+                          "act": space.choice([None, "relu", 2, math.inf])})
+    stored = hspace.encode({"hidden": [128, 64], "act": math.inf})
+    first = hspace.decode(stored)
+    first["hidden"].append(1)  # a caller's change reaches no later decode
+    assert hspace.decode(stored) == {"hidden": [128, 64], "act": math.inf}
+    assert hspace.decode({"act": None}) == {"act": None}
+    for stranger in ("[64, 128]", ["unhashable"], 3):
+        with pytest.raises(ValueError, match="is not a value of"):
+            hspace.decode({"hidden": stranger})
