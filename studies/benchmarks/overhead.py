@@ -332,7 +332,10 @@ def in_fresh_process(args: dict) -> dict:
         done = subprocess.run([sys.executable, "-m", "studies.benchmarks.overhead", "--child",
                                json.dumps(args)], cwd=ROOT, capture_output=True, text=True,
                               timeout=CHILD_TIMEOUT,
-                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                              # A server storage's studies keep their files in the run's
+                              # temporary folder, not in the project's working folder.
+                              env={**os.environ, "PYTHONWARNINGS": "ignore",
+                                   "HPSEARCH_ARTIFACTS": str(Path(args["folder"]) / "artifacts")})
     except subprocess.TimeoutExpired:
         return {**where, "error": f"no result within {CHILD_TIMEOUT} s"}
     if done.returncode != 0:
