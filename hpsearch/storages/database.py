@@ -116,6 +116,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     with _file_lock(path):
         # Wait for other writers instead of failing with "database is locked".
         storage = optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 120}})
+        _ensure_wal(path)
     _fast_sqlite(storage.engine)
     return storage
 
@@ -145,6 +146,31 @@ def count_trials(storage: optuna.storages.BaseStorage, study_id: int) -> int:
         except sqlalchemy.exc.SQLAlchemyError:  # a schema this code does not know: ask Optuna
             pass
     return storage.get_n_trials(study_id)
+
+
+def _ensure_wal(path: Path, patience: float = 30.0) -> None:
+    """Put the SQLite file in write-ahead-log mode (it stays so), under the file lock.
+
+    The switch needs the file to itself and SQLite refuses it at once, without waiting,
+    while another connection reads: two processes opening a new study at the same
+    moment, each switching on its first connection, failed as "database is locked". Here
+    one process switches while the others wait for the lock; a reader that does not take
+    the lock only delays it. Any other failure (a read-only file, say) is left to the
+    storage's own connections to report.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=patience)) as connection:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    connection.execute("PRAGMA journal_mode=WAL")
+                return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                return
+        time.sleep(0.05)
 
 
 def _fast_sqlite(engine) -> None:
