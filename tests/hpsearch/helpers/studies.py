@@ -47,6 +47,18 @@ def start_driver(storage, n_trials=10, n_jobs=1, strategy="random", name="k"):
                             text=True)
 
 
+def driver_succeeds(proc: subprocess.Popen, timeout: float = 600) -> None:
+    """The driver process ran its study to the end ("DONE" on its output)."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0 and "DONE" in out, err
+
+
+def study_trials(storage, name="k") -> list:
+    """Every stored trial of the study ``name``, as Optuna holds them."""
+    study = hpsearch.Study.load(name, storage)
+    return study.storage.get_all_trials(study.study_id, deepcopy=False)
+
+
 def plugin_study(tmp_path: Path, n_trials: int = 1) -> tuple[str, Path]:
     """A study created with a harmless plugin; returns its storage URL and plugin file."""
     plugin = tmp_path / "harmless.py"

@@ -9,15 +9,13 @@ once, no job failed for a checkpoint another job removed, and every slot once.
 from __future__ import annotations
 
 import collections
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from helpers.paths import DRIVER, FAULTS
+from helpers.studies import driver_succeeds, start_driver, study_trials
 
 import hpsearch
 from hpsearch import space
@@ -34,19 +32,7 @@ SPACE = {"lr": space.log_float(1e-3, 1e-1), "hidden": space.choice([[8], [16]])}
 
 def _driver(storage: str, n_trials: int = BUDGET, n_jobs: int = 2) -> subprocess.Popen:
     """driver.py running asha (rungs at 1, 3 and 4 epochs; a little slow per batch)."""
-    return subprocess.Popen([sys.executable, DRIVER, storage, "k", str(n_trials), str(n_jobs),
-                             "asha", FAULTS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
-
-
-def _succeeds(proc: subprocess.Popen) -> None:
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0 and "DONE" in out, err
-
-
-def _trials(storage: str) -> list:
-    study = hpsearch.Study.load("k", storage)
-    return study.storage.get_all_trials(study.study_id, deepcopy=False)
+    return start_driver(storage, n_trials, n_jobs, "asha")
 
 
 def _wait_for_running_job(proc: subprocess.Popen, storage: str, rung: int,
@@ -54,7 +40,7 @@ def _wait_for_running_job(proc: subprocess.Popen, storage: str, rung: int,
     """Until a job of ``rung`` or above runs and at least ``complete`` jobs are complete."""
     while proc.poll() is None:
         try:
-            trials = _trials(storage)
+            trials = study_trials(storage)
         except (ValueError, FileNotFoundError):  # the study (or its storage file) does not exist yet
             trials = []
         done = sum(t.state.name == "COMPLETE" for t in trials)
@@ -67,7 +53,7 @@ def _wait_for_running_job(proc: subprocess.Popen, storage: str, rung: int,
 
 
 def _assert_each_promotion_once(storage: str, budget: int = BUDGET) -> None:
-    trials = _trials(storage)
+    trials = study_trials(storage)
     states = collections.Counter(t.state.name for t in trials if not records.is_requeued(t))
     assert states == {"COMPLETE": budget}, [(t.state.name, records.error_of(t)) for t in trials]
     done = [t for t in trials if t.state.name == "COMPLETE"]
@@ -166,7 +152,7 @@ def test_two_drivers_train_each_configuration_to_each_rung_once(tmp_path, kind):
         else f"journal:///{tmp_path / 's.log'}"
     drivers = [_driver(storage, n_jobs=1) for _ in range(2)]
     for proc in drivers:
-        _succeeds(proc)
+        driver_succeeds(proc, timeout=300)
     _assert_each_promotion_once(storage)
 
 
@@ -180,8 +166,8 @@ def test_a_kill_mid_asha_then_a_rerun_trains_each_configuration_to_each_rung_onc
     _wait_for_running_job(proc, storage, rung, complete)
     proc.kill()
     proc.wait(timeout=30)
-    assert any(t.state.name == "RUNNING" for t in _trials(storage))
-    _succeeds(_driver(storage, SHORT))
+    assert any(t.state.name == "RUNNING" for t in study_trials(storage))
+    driver_succeeds(_driver(storage, SHORT), timeout=300)
     _assert_each_promotion_once(storage, SHORT)
 
 
@@ -196,6 +182,6 @@ def test_two_quick_ctrl_c_mid_asha_then_a_rerun_train_each_configuration_to_each
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err, err
     # Its jobs were re-queued (or, when Ctrl-C came mid-claim, left running for recovery).
-    assert any(records.is_requeued(t) or t.state.name == "RUNNING" for t in _trials(storage))
-    _succeeds(_driver(storage, SHORT))
+    assert any(records.is_requeued(t) or t.state.name == "RUNNING" for t in study_trials(storage))
+    driver_succeeds(_driver(storage, SHORT), timeout=300)
     _assert_each_promotion_once(storage, SHORT)

@@ -9,14 +9,12 @@ that was gone), every job continued a complete paused job, and every slot once.
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from helpers.paths import DRIVER, FAULTS
+from helpers.studies import driver_succeeds, start_driver, study_trials
 
 import hpsearch
 from hpsearch.storages import records
@@ -26,26 +24,14 @@ BUDGET, POPULATION, EPOCHS = 20, 8, 4
 
 
 def _driver(storage: str, n_jobs: int = 2) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, DRIVER, storage, "k", str(BUDGET), str(n_jobs),
-                             "pbt", FAULTS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
-
-
-def _succeeds(proc: subprocess.Popen) -> None:
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0 and "DONE" in out, err
-
-
-def _trials(storage: str) -> list:
-    study = hpsearch.Study.load("k", storage)
-    return study.storage.get_all_trials(study.study_id, deepcopy=False)
+    return start_driver(storage, BUDGET, n_jobs, "pbt")
 
 
 def _wait_for_running_continuation(proc: subprocess.Popen, storage: str, complete: int) -> None:
     """Until a job that continues a checkpoint runs and ``complete`` jobs are complete."""
     while proc.poll() is None:
         try:
-            trials = _trials(storage)
+            trials = study_trials(storage)
         except (ValueError, FileNotFoundError):  # the study does not exist yet
             trials = []
         done = sum(t.state.name == "COMPLETE" for t in trials)
@@ -58,7 +44,7 @@ def _wait_for_running_continuation(proc: subprocess.Popen, storage: str, complet
 
 
 def _assert_population_whole(storage: str) -> None:
-    trials = _trials(storage)
+    trials = study_trials(storage)
     states = collections.Counter(t.state.name for t in trials if not records.is_requeued(t))
     assert set(states) == {"COMPLETE"}, [(t.state.name, records.error_of(t)) for t in trials]
     done = {records.slot_of(t): t for t in trials if t.state.name == "COMPLETE"}
@@ -86,7 +72,7 @@ def _assert_population_whole(storage: str) -> None:
 def test_two_drivers_on_one_storage_share_one_population(storage):
     drivers = [_driver(storage, n_jobs=1) for _ in range(2)]
     for proc in drivers:
-        _succeeds(proc)
+        driver_succeeds(proc)
     _assert_population_whole(storage)
 
 
@@ -96,8 +82,8 @@ def test_a_kill_mid_population_then_a_rerun_keeps_every_member(storage):
     _wait_for_running_continuation(proc, storage, complete=POPULATION // 2)
     proc.kill()
     proc.wait(timeout=30)
-    assert any(t.state.name == "RUNNING" for t in _trials(storage))
-    _succeeds(_driver(storage))
+    assert any(t.state.name == "RUNNING" for t in study_trials(storage))
+    driver_succeeds(_driver(storage))
     _assert_population_whole(storage)
 
 
@@ -110,6 +96,6 @@ def test_two_quick_ctrl_c_mid_population_then_a_rerun_keeps_every_member(storage
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err, err
-    assert any(records.is_requeued(t) or t.state.name == "RUNNING" for t in _trials(storage))
-    _succeeds(_driver(storage))
+    assert any(records.is_requeued(t) or t.state.name == "RUNNING" for t in study_trials(storage))
+    driver_succeeds(_driver(storage))
     _assert_population_whole(storage)
